@@ -1,0 +1,36 @@
+"""The adapter SDK: the small contract an agency adapter implements.
+
+An adapter is modelled on a connector (check, discover, read): it says what
+section of a person it contributes (:meth:`Adapter.discover`), whether its
+upstream is healthy (:meth:`Adapter.check`), how to find a person from the
+identifiers it holds (:meth:`Adapter.lookup`) and how to read the section
+(:meth:`Adapter.read`). It never sees gateway internals: no GraphQL, no policy.
+"""
+
+from adapters.sdk.contract import (
+    Adapter,
+    FieldSpec,
+    Health,
+    Identifier,
+    Match,
+    SectionSpec,
+)
+from adapters.sdk.errors import (
+    AdapterError,
+    UpstreamBadReply,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+__all__ = [
+    "Adapter",
+    "AdapterError",
+    "FieldSpec",
+    "Health",
+    "Identifier",
+    "Match",
+    "SectionSpec",
+    "UpstreamBadReply",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+]

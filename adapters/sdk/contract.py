@@ -1,0 +1,98 @@
+"""The adapter contract: check, discover, lookup, read.
+
+Why ``lookup`` and ``read`` are separate: the gateway first finds the person in
+every agency (identity resolution, which may only exchange identifiers), then
+reads sections only from agencies whose fields the policy lets the caller see.
+An agency whose section is wholly withheld is never asked for data.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FieldKind = Literal["string", "date", "int", "float", "bool", "address", "list"]
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """An identifier in one scheme, e.g. ``Identifier("NI_NUMBER", "QQ123456C")``."""
+
+    scheme: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a section: its name in the section, kind, and description."""
+
+    name: str
+    kind: FieldKind
+    description: str
+    item_fields: tuple[FieldSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """What an adapter contributes to a person: the agency name and its fields."""
+
+    agency: str
+    title: str
+    lookup_schemes: tuple[str, ...]
+    fields: tuple[FieldSpec, ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A person found in an agency: its local key and the identifiers it holds.
+
+    ``identifiers`` lets the gateway find the same person in other agencies;
+    it carries identifiers only, never agency data.
+    """
+
+    agency: str
+    local_id: str
+    identifiers: tuple[Identifier, ...] = ()
+
+
+@dataclass(frozen=True)
+class Health:
+    """Result of :meth:`Adapter.check`."""
+
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Adapter(abc.ABC):
+    """One agency system, seen by the gateway.
+
+    Implementations must be safe to call concurrently and must raise only
+    :class:`adapters.sdk.errors.AdapterError` subclasses for upstream failure.
+    """
+
+    timeout_s: float = field(default=2.0, kw_only=True)
+
+    @abc.abstractmethod
+    def discover(self) -> SectionSpec:
+        """Describe the section this adapter contributes."""
+
+    @abc.abstractmethod
+    async def check(self) -> Health:
+        """Cheaply tell whether the upstream answers."""
+
+    @abc.abstractmethod
+    async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
+        """Find the person by any identifier in a scheme this agency holds."""
+
+    @abc.abstractmethod
+    async def read(self, local_id: str, fields: frozenset[str]) -> Mapping[str, Any] | None:
+        """Read the named top-level fields of this person's section.
+
+        Only ``fields`` are returned: withheld fields never leave the adapter.
+        """
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing
+        """Release pooled connections."""

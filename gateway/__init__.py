@@ -1,0 +1,1 @@
+"""The gateway: HTTP edge, authentication, policy engines, audit, configuration and CLI."""

@@ -1,0 +1,13 @@
+"""Policy decisions: the contract with the Rego policies and the engines that evaluate them."""
+
+from gateway.policy.decision import Decision, DecisionInput, FieldDecision, RequestedField
+from gateway.policy.engine import PolicyEngine, decide_fail_closed
+
+__all__ = [
+    "Decision",
+    "DecisionInput",
+    "FieldDecision",
+    "PolicyEngine",
+    "RequestedField",
+    "decide_fail_closed",
+]

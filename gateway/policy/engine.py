@@ -1,0 +1,38 @@
+"""The one interface every policy engine implements, and the fail-closed call site.
+
+Engines (embedded Rego, OPA server) only evaluate. Whatever goes wrong while
+deciding - an engine error, a timeout, an undefined or malformed result - is
+turned into a denial of every requested field here, in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from gateway.policy.decision import Decision, DecisionInput
+
+log = logging.getLogger(__name__)
+
+ENGINE_FAILED = "access could not be decided (policy engine unavailable), so it is denied"
+
+
+class PolicyEngine(Protocol):
+    name: str
+
+    async def decide(self, request: DecisionInput) -> Decision:
+        """Evaluate the request decision; raise on any failure."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+async def decide_fail_closed(
+    engine: PolicyEngine, request: DecisionInput, timeout_s: float
+) -> Decision:
+    try:
+        return await asyncio.wait_for(engine.decide(request), timeout_s)
+    except Exception as exc:  # noqa: BLE001 - any engine failure must deny, never raise
+        log.error("policy engine %s failed (%s); denying", engine.name, type(exc).__name__)
+        return Decision.deny_all(request.fields, ENGINE_FAILED)

@@ -1,0 +1,56 @@
+"""Per-request state shared by the resolvers: who asks, why, what policy decided.
+
+Also the disclosure ledger: every governed field the response carries, and
+how (disclosed, masked or withheld), which the audit step records before the
+response leaves. The ledger holds coordinates and outcomes, never values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from adapters.sdk import Identifier
+from gateway.auth import Caller
+from gateway.policy import Decision
+from resolvers.fanout import FanOut, PersonFetch
+
+Outcome = Literal["disclosed", "masked", "withheld"]
+
+
+@dataclass
+class Disclosure:
+    """What one person's section from one agency contributed to a response."""
+
+    reference: Identifier
+    agency: str
+    disclosed: set[str] = field(default_factory=set)
+    masked: set[str] = field(default_factory=set)
+    withheld: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RequestContext:
+    request_id: str
+    caller: Caller
+    purpose: str
+    decision: Decision
+    fields_by_agency: Mapping[str, frozenset[str]]
+    fanout: FanOut
+    persons: dict[str, PersonFetch] = field(default_factory=dict)
+    disclosures: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
+
+    def record(self, response_key: str, agency: str, coordinate: str, outcome: Outcome,
+               reason: str = "") -> None:
+        person = self.persons.get(response_key)
+        if person is None:
+            return
+        key = (response_key, agency)
+        entry = self.disclosures.setdefault(key, Disclosure(person.reference, agency))
+        if outcome == "disclosed":
+            entry.disclosed.add(coordinate)
+        elif outcome == "masked":
+            entry.masked.add(coordinate)
+        else:
+            entry.withheld[coordinate] = reason

@@ -1,0 +1,42 @@
+"""GraphQL errors the gateway returns, each with a stable ``extensions.code``.
+
+Messages are written for a caseworker's screen and never include agency data.
+"""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+
+from adapters.sdk import AdapterError
+
+
+class ForbiddenField(GraphQLError):
+    def __init__(self, coordinate: str, reason: str) -> None:
+        super().__init__(
+            f"Access to {coordinate} is denied: {reason}",
+            extensions={"code": "FORBIDDEN", "coordinate": coordinate, "reason": reason},
+        )
+
+
+class UpstreamFailure(GraphQLError):
+    def __init__(self, error: AdapterError) -> None:
+        super().__init__(
+            f"The {error.agency} system could not answer: {error.detail}",
+            extensions={"code": error.code, "agency": error.agency},
+        )
+
+
+class PersonNotFound(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__(
+            "No agency system knows a person with this reference",
+            extensions={"code": "NOT_FOUND"},
+        )
+
+
+class InternalError(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__("Internal error", extensions={"code": "INTERNAL"})
+
+
+SAFE_ERRORS = (ForbiddenField, UpstreamFailure, PersonNotFound)

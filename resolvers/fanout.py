@@ -1,0 +1,113 @@
+"""Fan-out: find a person in every agency, then read the allowed sections concurrently.
+
+Identity resolution exchanges identifiers only. Reads start together as soon
+as the person is found, one task per agency, so the answer takes about as
+long as the slowest agency, not the sum of all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.sdk import Adapter, AdapterError, Identifier, Match
+
+# An agency found through identifiers learnt from another agency needs a
+# second round of lookups; two rounds cover every chain in the demo world.
+_LOOKUP_ROUNDS = 2
+
+
+@dataclass
+class UpstreamCall:
+    agency: str
+    operation: str
+    started: float
+    ms: float
+    outcome: str
+
+
+@dataclass
+class PersonFetch:
+    """Everything the gateway learnt about one person during one request."""
+
+    reference: Identifier
+    matches: dict[str, Match] = field(default_factory=dict)
+    lookup_errors: dict[str, AdapterError] = field(default_factory=dict)
+    reads: dict[str, asyncio.Task[Mapping[str, Any] | None]] = field(default_factory=dict)
+
+
+class FanOut:
+    """Calls the adapters for one request and records each call's timing."""
+
+    def __init__(self, adapters: Mapping[str, Adapter]) -> None:
+        self.adapters = adapters
+        self.calls: list[UpstreamCall] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.created = time.perf_counter()
+
+    async def _timed(self, agency: str, operation: str, call: Any) -> Any:
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await call
+        except AdapterError as exc:
+            outcome = exc.code
+            raise
+        except asyncio.CancelledError:
+            outcome = "CANCELLED"
+            raise
+        finally:
+            self.calls.append(UpstreamCall(agency, operation, started,
+                                           (time.perf_counter() - started) * 1000, outcome))
+
+    async def find(self, reference: Identifier) -> PersonFetch:
+        person = PersonFetch(reference)
+        known = {reference}
+        for _ in range(_LOOKUP_ROUNDS):
+            pending = [
+                name for name, adapter in self.adapters.items()
+                if name not in person.matches
+                and any(i.scheme in adapter.discover().lookup_schemes for i in known)
+            ]
+            identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
+            results = await asyncio.gather(
+                *(self._timed(name, "lookup", self.adapters[name].lookup(identifiers))
+                  for name in pending),
+                return_exceptions=True,
+            )
+            learnt = False
+            for name, result in zip(pending, results, strict=True):
+                if isinstance(result, AdapterError):
+                    person.lookup_errors[name] = result
+                elif isinstance(result, BaseException):
+                    raise result
+                elif result is not None:
+                    person.lookup_errors.pop(name, None)
+                    person.matches[name] = result
+                    learnt |= not set(result.identifiers) <= known
+                    known.update(result.identifiers)
+            if not learnt:
+                break
+        return person
+
+    def start_reads(self, person: PersonFetch, fields_by_agency: Mapping[str, frozenset[str]]) -> None:
+        """Start one read per matched agency that has any allowed field, all at once."""
+        for agency, fields in fields_by_agency.items():
+            match = person.matches.get(agency)
+            if match is None or not fields:
+                continue
+            task = asyncio.create_task(
+                self._timed(agency, "read", self.adapters[agency].read(match.local_id, fields))
+            )
+            person.reads[agency] = task
+            self._tasks.append(task)
+
+    async def close(self) -> None:
+        """Cancel reads nobody awaited (e.g. the query failed early)."""
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

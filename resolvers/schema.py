@@ -1,0 +1,175 @@
+"""The gateway's GraphQL schema: ``Query.person`` and one section per enabled adapter."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import strawberry
+from graphql import GraphQLSchema
+from strawberry.tools import create_type
+
+from adapters.sdk import Adapter, AdapterError, Identifier
+from gateway.policy import Decision, RequestedField
+from gateway.purposes import Purpose
+from resolvers.context import RequestContext
+from resolvers.errors import PersonNotFound, UpstreamFailure
+from resolvers.fanout import PersonFetch
+from resolvers.sections import SectionType, compose_section
+
+
+@strawberry.type(description="An identifier in one scheme, e.g. NI_NUMBER QQ123456C.")
+class PersonIdentifier:
+    scheme: str
+    value: str
+
+
+@strawberry.enum(description="Whether an agency system holds a record for the person.")
+class MatchStatus(enum.Enum):
+    MATCHED = "matched"
+    NOT_FOUND = "not_found"
+    UNAVAILABLE = "unavailable"
+
+
+@strawberry.type(description="How the person was found in one agency system.")
+class AgencyMatch:
+    agency: str
+    status: MatchStatus
+
+
+@strawberry.type(name="Purpose", description="A purpose of use a request may declare.")
+class PurposeType:
+    id: str
+    title: str
+    lawful_basis: str
+
+
+@dataclass(frozen=True)
+class GatewaySchema:
+    """The composed schema plus what the policy step needs to know about it."""
+
+    strawberry_schema: strawberry.Schema
+    sections: Mapping[str, SectionType]
+    governed_types: frozenset[str]
+    agency_of: Mapping[str, str]
+
+    @property
+    def graphql_schema(self) -> GraphQLSchema:
+        return self.strawberry_schema._schema
+
+    def readable_fields(self, requested: tuple[RequestedField, ...],
+                        decision: Decision) -> dict[str, frozenset[str]]:
+        """Per agency, the top-level section fields to read: requested and not denied.
+
+        Only these are asked of the adapter, so withheld data never enters the gateway.
+        """
+        readable: dict[str, set[str]] = {}
+        for field in requested:
+            section = self.sections.get(field.agency or "")
+            type_name, _, field_name = field.coordinate.partition(".")
+            if (section is not None and type_name == section.type_name
+                    and decision.for_field(field.coordinate).effect != "deny"
+                    and decision.for_field(f"Person.{section.agency}").effect != "deny"):
+                readable.setdefault(section.agency, set()).add(field_name)
+        return {agency: frozenset(names) for agency, names in readable.items()}
+
+
+def _section_resolver(section: SectionType) -> Any:
+    async def resolve(root: PersonFetch) -> Any:
+        error = root.lookup_errors.get(section.agency)
+        if error is not None:
+            raise UpstreamFailure(error)
+        if section.agency not in root.matches:
+            return None
+        read = root.reads.get(section.agency)
+        if read is None:
+            return section.build({})
+        try:
+            record = await read
+        except AdapterError as exc:
+            raise UpstreamFailure(exc) from None
+        return None if record is None else section.build(record)
+
+    resolve.__annotations__["return"] = Optional[section.graphql_type]  # noqa: UP045
+    resolve.__name__ = section.agency  # create_type keys fields by resolver name
+    return resolve
+
+
+def _person_type(sections: Mapping[str, SectionType]) -> Any:
+    def reference(root: PersonFetch) -> PersonIdentifier:
+        return PersonIdentifier(scheme=root.reference.scheme, value=root.reference.value)
+
+    def matches(root: PersonFetch) -> list[AgencyMatch]:
+        def status(agency: str) -> MatchStatus:
+            if agency in root.matches:
+                return MatchStatus.MATCHED
+            if agency in root.lookup_errors:
+                return MatchStatus.UNAVAILABLE
+            return MatchStatus.NOT_FOUND
+
+        return [AgencyMatch(agency=a, status=status(a)) for a in sections]
+
+    fields = [
+        strawberry.field(resolver=reference, name="reference",
+                         description="The reference the person was looked up by."),
+        strawberry.field(resolver=matches, name="matches",
+                         description="Per agency, whether the person was found."),
+    ]
+    fields += [
+        strawberry.field(resolver=_section_resolver(s), name=agency,
+                         description=s.graphql_type.__strawberry_definition__.description)
+        for agency, s in sections.items()
+    ]
+    return create_type("Person", fields, description="One person, seen across agency systems.")
+
+
+def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose]) -> GatewaySchema:
+    sections = {name: compose_section(adapter.discover()) for name, adapter in adapters.items()}
+    schemes = sorted({s for a in adapters.values() for s in a.discover().lookup_schemes})
+    scheme_enum: Any = strawberry.enum(
+        enum.Enum("IdentifierScheme", {s: s for s in schemes}),  # type: ignore[misc]
+        description="Identifier schemes a person can be looked up by.",
+    )
+    person_type = _person_type(sections)
+
+    # Built with type() because the scheme enum exists only at run time.
+    reference_input: Any = strawberry.input(
+        type("PersonReference", (), {"__annotations__": {"scheme": scheme_enum, "value": str}}),
+        description="A person's identifier in one scheme.",
+    )
+
+    async def person(info: strawberry.Info, reference: Any) -> Any:
+        context: RequestContext = info.context
+        identifier = Identifier(reference.scheme.value, reference.value.strip().upper())
+        found = await context.fanout.find(identifier)
+        if not found.matches and not found.lookup_errors:
+            raise PersonNotFound()
+        context.persons[str(info.path.key)] = found
+        context.fanout.start_reads(found, context.fields_by_agency)
+        return found
+
+    person.__annotations__["return"] = Optional[person_type]  # noqa: UP045
+    person.__annotations__["reference"] = reference_input
+
+    def purposes_field() -> list[PurposeType]:
+        return [PurposeType(id=p.id, title=p.title, lawful_basis=p.lawful_basis)
+                for p in purposes.values()]
+
+    query = create_type("Query", [
+        strawberry.field(resolver=person, name="person",
+                         description="Everything the caller may see about one person."),
+        strawberry.field(resolver=purposes_field, name="purposes",
+                         description="Purposes of use a request may declare."),
+    ])
+    schema = strawberry.Schema(query=query)
+
+    agency_of: dict[str, str] = {f"Person.{agency}": agency for agency in sections}
+    for agency, section in sections.items():
+        for type_name in section.type_names:
+            graphql_type: Any = schema._schema.get_type(type_name)
+            for field_name in graphql_type.fields:
+                agency_of[f"{type_name}.{field_name}"] = agency
+    governed = frozenset({"Person"}.union(*(s.type_names for s in sections.values())))
+    return GatewaySchema(schema, sections, governed, agency_of)

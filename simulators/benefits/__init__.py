@@ -1,0 +1,1 @@
+"""The benefits agency: a REST/JSON service keyed by National Insurance number."""
