@@ -84,11 +84,23 @@ class AuditStore:
                     " purpose, person_scheme, person_value, agency, disclosed, masked, withheld,"
                     " policy_revision, decision_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
-                        (r.request_id, now, r.user, r.org, json.dumps(list(r.roles)), r.team,
-                         r.purpose, r.person_scheme, r.person_value, r.agency,
-                         json.dumps(sorted(r.disclosed)), json.dumps(sorted(r.masked)),
-                         json.dumps(r.withheld, sort_keys=True), r.policy_revision,
-                         r.decision_id)
+                        (
+                            r.request_id,
+                            now,
+                            r.user,
+                            r.org,
+                            json.dumps(list(r.roles)),
+                            r.team,
+                            r.purpose,
+                            r.person_scheme,
+                            r.person_value,
+                            r.agency,
+                            json.dumps(sorted(r.disclosed)),
+                            json.dumps(sorted(r.masked)),
+                            json.dumps(r.withheld, sort_keys=True),
+                            r.policy_revision,
+                            r.decision_id,
+                        )
                         for r in records
                     ],
                 )

@@ -47,12 +47,19 @@ def load_dev_key(state_dir: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
-def issue_dev_token(key: bytes, user: str, role: str, org: str, team: str | None,
-                    ttl_s: int = DEFAULT_TOKEN_TTL_S) -> str:
+def issue_dev_token(
+    key: bytes, user: str, role: str, org: str, team: str | None, ttl_s: int = DEFAULT_TOKEN_TTL_S
+) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": user, "org": org, "roles": [role],
-        "iat": now, "nbf": now, "exp": now + ttl_s,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user,
+        "org": org,
+        "roles": [role],
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_s,
     }
     if team:
         claims["team"] = team
@@ -71,8 +78,12 @@ class Authenticator:
             raise AuthError("the Authorization header must be 'Bearer <token>'")
         try:
             claims = jwt.decode(
-                token.strip(), self._key, algorithms=[ALGORITHM], audience=AUDIENCE,
-                issuer=ISSUER, leeway=CLOCK_SKEW_S,
+                token.strip(),
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                leeway=CLOCK_SKEW_S,
                 options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError as exc:
@@ -89,6 +100,8 @@ class Authenticator:
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise AuthError("the bearer token has no list of roles")
         return Caller(
-            user=str(claims["sub"]), org=str(claims.get("org", "")), roles=tuple(roles),
+            user=str(claims["sub"]),
+            org=str(claims.get("org", "")),
+            roles=tuple(roles),
             team=str(claims["team"]) if claims.get("team") else None,
         )

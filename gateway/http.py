@@ -12,7 +12,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse, validate
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
@@ -60,8 +68,13 @@ async def graphql_endpoint(request: Request) -> Response:
         operation = await _read_graphql_request(request)
         document = _parse_and_validate(gateway, operation, request.method)
     except AuthError as exc:
-        return _rejection(401, "UNAUTHENTICATED", str(exc), request_id,
-                          {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return _rejection(
+            401,
+            "UNAUTHENTICATED",
+            str(exc),
+            request_id,
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     except RequestRejected as exc:
         return _rejection(exc.status, exc.code, exc.message, request_id)
 
@@ -72,19 +85,26 @@ async def graphql_endpoint(request: Request) -> Response:
         if coordinate.partition(".")[0] in schema.governed_types
     )
     decision = await decide_fail_closed(
-        gateway.policy, DecisionInput(caller.as_policy_input(), purpose, requested),
+        gateway.policy,
+        DecisionInput(caller.as_policy_input(), purpose, requested),
         gateway.config.policy_timeout_s,
     )
 
     context = RequestContext(
-        request_id=request_id, caller=caller, purpose=purpose, decision=decision,
+        request_id=request_id,
+        caller=caller,
+        purpose=purpose,
+        decision=decision,
         fields_by_agency=schema.readable_fields(requested, decision),
         fanout=FanOut(gateway.adapters),
     )
     try:
         result = execute(
-            schema.graphql_schema, document, context_value=context,
-            variable_values=operation.variables, operation_name=operation.operation_name,
+            schema.graphql_schema,
+            document,
+            context_value=context,
+            variable_values=operation.variables,
+            operation_name=operation.operation_name,
             middleware=[gateway.policy_filter],
         )
         if not isinstance(result, ExecutionResult):
@@ -96,8 +116,15 @@ async def graphql_endpoint(request: Request) -> Response:
         await gateway.audit.record(_audit_records(context))
     except AuditUnavailable:
         log.error("request %s: audit store unavailable; response withheld", request_id)
-        return _rejection(503, "AUDIT_UNAVAILABLE",
-                          "the disclosure could not be audited, so nothing is disclosed",
+        return _rejection(
+            503,
+            "AUDIT_UNAVAILABLE",
+            "the disclosure could not be audited, so nothing is disclosed",
+            request_id,
+        )
+    if result.data is None and result.errors and all(e.path is None for e in result.errors):
+        # Variables that do not fit the operation: the caller's own input, refused as a whole.
+        return _rejection(400, "BAD_USER_INPUT", "; ".join(e.message for e in result.errors),
                           request_id)
     return JSONResponse(_response_body(result, context), headers={"X-Request-Id": request_id})
 
@@ -105,13 +132,19 @@ async def graphql_endpoint(request: Request) -> Response:
 def _declared_purpose(request: Request, gateway: Gateway) -> str:
     purpose = request.headers.get(PURPOSE_HEADER, "").strip()
     if not purpose:
-        raise RequestRejected(400, "PURPOSE_REQUIRED",
-                              f"declare a purpose of use in the {PURPOSE_HEADER} header; "
-                              f"known purposes: {', '.join(sorted(gateway.purposes))}")
+        raise RequestRejected(
+            400,
+            "PURPOSE_REQUIRED",
+            f"declare a purpose of use in the {PURPOSE_HEADER} header; "
+            f"known purposes: {', '.join(sorted(gateway.purposes))}",
+        )
     if purpose not in gateway.purposes:
-        raise RequestRejected(400, "UNKNOWN_PURPOSE",
-                              f"'{purpose[:64]}' is not a known purpose of use; "
-                              f"known purposes: {', '.join(sorted(gateway.purposes))}")
+        raise RequestRejected(
+            400,
+            "UNKNOWN_PURPOSE",
+            f"'{purpose[:64]}' is not a known purpose of use; "
+            f"known purposes: {', '.join(sorted(gateway.purposes))}",
+        )
     return purpose
 
 
@@ -122,17 +155,22 @@ async def _read_graphql_request(request: Request) -> GraphQLRequest:
             params["variables"] = _json(params["variables"], "variables")
     else:
         if "application/json" not in request.headers.get("content-type", ""):
-            raise RequestRejected(415, "BAD_REQUEST",
-                                  "send the GraphQL request as application/json")
+            raise RequestRejected(
+                415, "BAD_REQUEST", "send the GraphQL request as application/json"
+            )
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
-            raise RequestRejected(413, "BAD_REQUEST",
-                                  f"request body is larger than {MAX_BODY_BYTES} bytes")
+            raise RequestRejected(
+                413, "BAD_REQUEST", f"request body is larger than {MAX_BODY_BYTES} bytes"
+            )
         params = _json(body, "request body")
     if not isinstance(params, dict):
         raise RequestRejected(400, "BAD_REQUEST", "the request body must be a JSON object")
-    query, variables, name = params.get("query"), params.get("variables"), params.get(
-        "operationName")
+    query, variables, name = (
+        params.get("query"),
+        params.get("variables"),
+        params.get("operationName"),
+    )
     if not isinstance(query, str) or not query.strip():
         raise RequestRejected(400, "BAD_REQUEST", "the request has no 'query' string")
     if variables is not None and not isinstance(variables, dict):
@@ -156,8 +194,9 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
         raise RequestRejected(400, "GRAPHQL_PARSE_FAILED", exc.message) from None
     errors = validate(gateway.schema.graphql_schema, document)
     if errors:
-        raise RequestRejected(400, "GRAPHQL_VALIDATION_FAILED",
-                              "; ".join(e.message for e in errors[:10]))
+        raise RequestRejected(
+            400, "GRAPHQL_VALIDATION_FAILED", "; ".join(e.message for e in errors[:10])
+        )
     selected = get_operation_ast(document, operation.operation_name)
     if selected is None:
         raise RequestRejected(400, "BAD_REQUEST", "name the operation to run (operationName)")
@@ -170,11 +209,19 @@ def _audit_records(context: RequestContext) -> list[AuditRecord]:
     caller = context.caller
     return [
         AuditRecord(
-            request_id=context.request_id, user=caller.user, org=caller.org, roles=caller.roles,
-            team=caller.team, purpose=context.purpose,
-            person_scheme=entry.reference.scheme, person_value=entry.reference.value,
-            agency=entry.agency, disclosed=tuple(entry.disclosed), masked=tuple(entry.masked),
-            withheld=entry.withheld, policy_revision=context.decision.revision,
+            request_id=context.request_id,
+            user=caller.user,
+            org=caller.org,
+            roles=caller.roles,
+            team=caller.team,
+            purpose=context.purpose,
+            person_scheme=entry.reference.scheme,
+            person_value=entry.reference.value,
+            agency=entry.agency,
+            disclosed=tuple(entry.disclosed),
+            masked=tuple(entry.masked),
+            withheld=entry.withheld,
+            policy_revision=context.decision.revision,
             decision_id=context.decision.decision_id,
         )
         for entry in context.disclosures.values()
@@ -196,9 +243,13 @@ def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str
             "policyRevision": context.decision.revision,
             "withheld": [{"coordinate": c, "reason": r} for c, r in sorted(withheld)],
             "upstream": [
-                {"agency": c.agency, "operation": c.operation, "ms": round(c.ms, 2),
-                 "startedMs": round((c.started - context.fanout.created) * 1000, 2),
-                 "outcome": c.outcome}
+                {
+                    "agency": c.agency,
+                    "operation": c.operation,
+                    "ms": round(c.ms, 2),
+                    "startedMs": round((c.started - context.fanout.created) * 1000, 2),
+                    "outcome": c.outcome,
+                }
                 for c in context.fanout.calls
             ],
         }
@@ -209,17 +260,26 @@ def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str
 def _safe_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """Pass on errors the gateway wrote; replace anything else, which might carry data."""
     if error.original_error is not None and not isinstance(error.original_error, SAFE_ERRORS):
-        log.error("request %s: resolver failed with %s at %s", request_id,
-                  type(error.original_error).__name__, error.path)
+        log.error(
+            "request %s: resolver failed with %s at %s",
+            request_id,
+            type(error.original_error).__name__,
+            error.path,
+        )
         replacement = InternalError()
-        return {"message": replacement.message, "path": error.path,
-                "extensions": replacement.extensions}
+        return {
+            "message": replacement.message,
+            "path": error.path,
+            "extensions": replacement.extensions,
+        }
     return error.formatted  # type: ignore[return-value]
 
 
-def _rejection(status: int, code: str, message: str, request_id: str,
-               headers: dict[str, str] | None = None) -> JSONResponse:
+def _rejection(
+    status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status, headers={"X-Request-Id": request_id, **(headers or {})},
+        status_code=status,
+        headers={"X-Request-Id": request_id, **(headers or {})},
     )

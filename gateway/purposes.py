@@ -23,6 +23,5 @@ class Purpose:
 def load_purposes(policy_dir: Path) -> dict[str, Purpose]:
     catalogue = json.loads((policy_dir / "data.json").read_text())["access"]["purposes"]
     return {
-        key: Purpose(key, value["title"], value["lawful_basis"])
-        for key, value in catalogue.items()
+        key: Purpose(key, value["title"], value["lawful_basis"]) for key, value in catalogue.items()
     }

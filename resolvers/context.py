@@ -41,8 +41,9 @@ class RequestContext:
     persons: dict[str, PersonFetch] = field(default_factory=dict)
     disclosures: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
 
-    def record(self, response_key: str, agency: str, coordinate: str, outcome: Outcome,
-               reason: str = "") -> None:
+    def record(
+        self, response_key: str, agency: str, coordinate: str, outcome: Outcome, reason: str = ""
+    ) -> None:
         person = self.persons.get(response_key)
         if person is None:
             return

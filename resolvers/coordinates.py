@@ -6,7 +6,15 @@ only reads from agencies what the caller may see.
 
 from __future__ import annotations
 
-from graphql import DocumentNode, FieldNode, GraphQLSchema, TypeInfo, TypeInfoVisitor, Visitor, visit
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLSchema,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    visit,
+)
 from graphql.type import get_named_type
 
 

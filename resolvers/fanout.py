@@ -60,22 +60,28 @@ class FanOut:
             outcome = "CANCELLED"
             raise
         finally:
-            self.calls.append(UpstreamCall(agency, operation, started,
-                                           (time.perf_counter() - started) * 1000, outcome))
+            self.calls.append(
+                UpstreamCall(
+                    agency, operation, started, (time.perf_counter() - started) * 1000, outcome
+                )
+            )
 
     async def find(self, reference: Identifier) -> PersonFetch:
         person = PersonFetch(reference)
         known = {reference}
         for _ in range(_LOOKUP_ROUNDS):
             pending = [
-                name for name, adapter in self.adapters.items()
+                name
+                for name, adapter in self.adapters.items()
                 if name not in person.matches
                 and any(i.scheme in adapter.discover().lookup_schemes for i in known)
             ]
             identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
             results = await asyncio.gather(
-                *(self._timed(name, "lookup", self.adapters[name].lookup(identifiers))
-                  for name in pending),
+                *(
+                    self._timed(name, "lookup", self.adapters[name].lookup(identifiers))
+                    for name in pending
+                ),
                 return_exceptions=True,
             )
             learnt = False
@@ -93,7 +99,9 @@ class FanOut:
                 break
         return person
 
-    def start_reads(self, person: PersonFetch, fields_by_agency: Mapping[str, frozenset[str]]) -> None:
+    def start_reads(
+        self, person: PersonFetch, fields_by_agency: Mapping[str, frozenset[str]]
+    ) -> None:
         """Start one read per matched agency that has any allowed field, all at once."""
         for agency, fields in fields_by_agency.items():
             match = person.matches.get(agency)

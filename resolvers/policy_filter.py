@@ -14,7 +14,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo, GraphQLString, get_named_type
 
 from gateway.policy import FieldDecision
-from resolvers.context import RequestContext
+from resolvers.context import Outcome, RequestContext
 from resolvers.errors import ForbiddenField
 from resolvers.masks import apply_mask
 
@@ -28,8 +28,13 @@ class PolicyFilter:
         self.governed_types = governed_types
         self.agency_of = agency_of
 
-    def resolve(self, next_: Callable[..., Any], root: Any, info: GraphQLResolveInfo,
-                **args: Any) -> Any:
+    def resolve(
+        self,
+        next_: Callable[..., Any],
+        root: Any,
+        info: GraphQLResolveInfo[RequestContext],
+        **args: Any,
+    ) -> Any:
         parent = info.parent_type.name
         if parent not in self.governed_types:
             return next_(root, info, **args)
@@ -51,7 +56,7 @@ class PolicyFilter:
             if decision.effect == "mask":
                 value = apply_mask(decision.mask or "withheld", value)
             if agency and value is not None:
-                outcome = "masked" if decision.effect == "mask" else "disclosed"
+                outcome: Outcome = "masked" if decision.effect == "mask" else "disclosed"
                 context.record(response_key, agency, coordinate, outcome)
             return value
 

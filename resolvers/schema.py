@@ -59,8 +59,9 @@ class GatewaySchema:
     def graphql_schema(self) -> GraphQLSchema:
         return self.strawberry_schema._schema
 
-    def readable_fields(self, requested: tuple[RequestedField, ...],
-                        decision: Decision) -> dict[str, frozenset[str]]:
+    def readable_fields(
+        self, requested: tuple[RequestedField, ...], decision: Decision
+    ) -> dict[str, frozenset[str]]:
         """Per agency, the top-level section fields to read: requested and not denied.
 
         Only these are asked of the adapter, so withheld data never enters the gateway.
@@ -69,9 +70,12 @@ class GatewaySchema:
         for field in requested:
             section = self.sections.get(field.agency or "")
             type_name, _, field_name = field.coordinate.partition(".")
-            if (section is not None and type_name == section.type_name
-                    and decision.for_field(field.coordinate).effect != "deny"
-                    and decision.for_field(f"Person.{section.agency}").effect != "deny"):
+            if (
+                section is not None
+                and type_name == section.type_name
+                and decision.for_field(field.coordinate).effect != "deny"
+                and decision.for_field(f"Person.{section.agency}").effect != "deny"
+            ):
                 readable.setdefault(section.agency, set()).add(field_name)
         return {agency: frozenset(names) for agency, names in readable.items()}
 
@@ -111,15 +115,24 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
 
         return [AgencyMatch(agency=a, status=status(a)) for a in sections]
 
-    fields = [
-        strawberry.field(resolver=reference, name="reference",
-                         description="The reference the person was looked up by."),
-        strawberry.field(resolver=matches, name="matches",
-                         description="Per agency, whether the person was found."),
+    fields: list[Any] = [
+        strawberry.field(
+            resolver=reference,
+            name="reference",
+            description="The reference the person was looked up by.",
+        ),
+        strawberry.field(
+            resolver=matches,
+            name="matches",
+            description="Per agency, whether the person was found.",
+        ),
     ]
     fields += [
-        strawberry.field(resolver=_section_resolver(s), name=agency,
-                         description=s.graphql_type.__strawberry_definition__.description)
+        strawberry.field(
+            resolver=_section_resolver(s),
+            name=agency,
+            description=s.graphql_type.__strawberry_definition__.description,
+        )
         for agency, s in sections.items()
     ]
     return create_type("Person", fields, description="One person, seen across agency systems.")
@@ -128,9 +141,9 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
 def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose]) -> GatewaySchema:
     sections = {name: compose_section(adapter.discover()) for name, adapter in adapters.items()}
     schemes = sorted({s for a in adapters.values() for s in a.discover().lookup_schemes})
+    scheme_values: Any = enum.Enum("IdentifierScheme", {s: s for s in schemes})  # type: ignore[misc]
     scheme_enum: Any = strawberry.enum(
-        enum.Enum("IdentifierScheme", {s: s for s in schemes}),  # type: ignore[misc]
-        description="Identifier schemes a person can be looked up by.",
+        scheme_values, description="Identifier schemes a person can be looked up by."
     )
     person_type = _person_type(sections)
 
@@ -154,16 +167,24 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
     person.__annotations__["reference"] = reference_input
 
     def purposes_field() -> list[PurposeType]:
-        return [PurposeType(id=p.id, title=p.title, lawful_basis=p.lawful_basis)
-                for p in purposes.values()]
+        return [
+            PurposeType(id=p.id, title=p.title, lawful_basis=p.lawful_basis)
+            for p in purposes.values()
+        ]
 
-    query = create_type("Query", [
-        strawberry.field(resolver=person, name="person",
-                         description="Everything the caller may see about one person."),
-        strawberry.field(resolver=purposes_field, name="purposes",
-                         description="Purposes of use a request may declare."),
-    ])
-    schema = strawberry.Schema(query=query)
+    query_fields: list[Any] = [
+        strawberry.field(
+            resolver=person,
+            name="person",
+            description="Everything the caller may see about one person.",
+        ),
+        strawberry.field(
+            resolver=purposes_field,
+            name="purposes",
+            description="Purposes of use a request may declare.",
+        ),
+    ]
+    schema = strawberry.Schema(query=create_type("Query", query_fields))
 
     agency_of: dict[str, str] = {f"Person.{agency}": agency for agency in sections}
     for agency, section in sections.items():

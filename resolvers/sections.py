@@ -50,16 +50,18 @@ def item_type_name(agency: str, spec: FieldSpec) -> str:
     return prefix + singular[:1].upper() + singular[1:]
 
 
-def _object_type(name: str, description: str, fields: tuple[FieldSpec, ...],
-                 agency: str, owned: set[str]) -> Any:
+def _object_type(
+    name: str, description: str, fields: tuple[FieldSpec, ...], agency: str, owned: set[str]
+) -> Any:
     owned.add(name)
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}
     for spec in fields:
         if spec.kind == "list":
-            item = _object_type(item_type_name(agency, spec), spec.description,
-                                spec.item_fields, agency, owned)
-            annotations[spec.name] = Optional[list[Optional[item]]]  # noqa: UP045 - runtime type
+            item = _object_type(
+                item_type_name(agency, spec), spec.description, spec.item_fields, agency, owned
+            )
+            annotations[spec.name] = Optional[list[Optional[item]]]  # type: ignore[valid-type]  # noqa: UP045
         else:
             annotations[spec.name] = Optional[_SCALARS[spec.kind]]  # noqa: UP045 - runtime type
         namespace[spec.name] = strawberry.field(default=None, description=spec.description)
@@ -72,8 +74,9 @@ def compose_section(spec: SectionSpec) -> SectionType:
     owned: set[str] = set()
     name = section_type_name(spec.agency)
     graphql_type = _object_type(name, spec.title, spec.fields, spec.agency, owned)
-    return SectionType(spec.agency, name, graphql_type, frozenset(owned),
-                       frozenset(f.name for f in spec.fields))
+    return SectionType(
+        spec.agency, name, graphql_type, frozenset(owned), frozenset(f.name for f in spec.fields)
+    )
 
 
 def _instantiate(cls: Any, record: Mapping[str, Any]) -> Any:

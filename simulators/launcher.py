@@ -47,8 +47,17 @@ class SimulatorProcess:
 
     def start(self, ready_timeout_s: float = 20.0) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", self.module, "--data", str(self.data),
-             "--port", str(self.port), "--latency-ms", str(self.latency_ms)],
+            [
+                sys.executable,
+                "-m",
+                self.module,
+                "--data",
+                str(self.data),
+                "--port",
+                str(self.port),
+                "--latency-ms",
+                str(self.latency_ms),
+            ],
         )
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
@@ -90,11 +99,11 @@ def ensure_world(root: Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_S
 
 
 @contextmanager
-def running_world(root: Path, people: int = DEFAULT_PEOPLE,
-                  seed: int = DEFAULT_SEED) -> Iterator[DemoWorld]:
+def running_world(
+    root: Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_SEED
+) -> Iterator[DemoWorld]:
     paths = ensure_world(root, people, seed)
-    benefits = SimulatorProcess("benefits", "simulators.benefits", paths.benefits_json,
-                                free_port())
+    benefits = SimulatorProcess("benefits", "simulators.benefits", paths.benefits_json, free_port())
     world = DemoWorld(paths, benefits)
     try:
         benefits.start()

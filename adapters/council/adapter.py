@@ -51,8 +51,11 @@ SECTION = SectionSpec(
     ),
 )
 
-_COLUMN_OF_SCHEME = {"COUNCIL_ID": "council_id", "NI_NUMBER": "ni_number",
-                     "NHS_NUMBER": "nhs_number"}
+_COLUMN_OF_SCHEME = {
+    "COUNCIL_ID": "council_id",
+    "NI_NUMBER": "ni_number",
+    "NHS_NUMBER": "nhs_number",
+}
 _SCHEME_OF_COLUMN = {column: scheme for scheme, column in _COLUMN_OF_SCHEME.items()}
 
 
@@ -67,10 +70,16 @@ class CouncilAdapter(Adapter):
         if not self.database.exists():
             raise UpstreamUnavailable(AGENCY, "case-management database is not reachable")
         try:
-            db = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True,
-                                 timeout=self.timeout_s, check_same_thread=False)
+            db = sqlite3.connect(
+                f"file:{self.database}?mode=ro",
+                uri=True,
+                timeout=self.timeout_s,
+                check_same_thread=False,
+            )
         except sqlite3.Error as exc:
-            raise UpstreamUnavailable(AGENCY, "case-management database refused connection") from exc
+            raise UpstreamUnavailable(
+                AGENCY, "case-management database refused connection"
+            ) from exc
         db.row_factory = sqlite3.Row
         return db
 
@@ -137,8 +146,12 @@ class CouncilAdapter(Adapter):
             }
             if "cases" in fields:
                 record["cases"] = [
-                    {"caseId": c["case_id"], "caseType": c["case_type"],
-                     "status": c["status"], "openedOn": c["opened_on"]}
+                    {
+                        "caseId": c["case_id"],
+                        "caseType": c["case_type"],
+                        "status": c["status"],
+                        "openedOn": c["opened_on"],
+                    }
                     for c in db.execute(
                         "SELECT * FROM social_case WHERE council_id = ? ORDER BY opened_on DESC",
                         (local_id,),

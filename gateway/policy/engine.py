@@ -33,6 +33,6 @@ async def decide_fail_closed(
 ) -> Decision:
     try:
         return await asyncio.wait_for(engine.decide(request), timeout_s)
-    except Exception as exc:  # noqa: BLE001 - any engine failure must deny, never raise
+    except Exception as exc:
         log.error("policy engine %s failed (%s); denying", engine.name, type(exc).__name__)
         return Decision.deny_all(request.fields, ENGINE_FAILED)

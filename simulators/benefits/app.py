@@ -26,19 +26,20 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
         c["ni_number"]: c for c in json.loads(data_file.read_text())["claimants"]
     }
     rng = random.Random(seed)
+    active_faults = faults or Faults()
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "claimants": len(claimants)})
 
     async def search(request: Request) -> Response:
-        if failure := await app.state.faults.apply(rng):
+        if failure := await active_faults.apply(rng):
             return failure
         ni = request.query_params.get("ni_number", "").replace(" ", "").upper()
         found = [{"ni_number": ni}] if ni in claimants else []
         return JSONResponse({"claimants": found})
 
     async def claimant(request: Request) -> Response:
-        if failure := await app.state.faults.apply(rng):
+        if failure := await active_faults.apply(rng):
             return failure
         record = claimants.get(request.path_params["ni_number"].upper())
         if record is None:
@@ -53,5 +54,5 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
             Route("/_sim/faults", faults_endpoint, methods=["GET", "PUT"]),
         ]
     )
-    app.state.faults = faults or Faults()
+    app.state.faults = active_faults
     return app

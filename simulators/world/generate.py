@@ -19,18 +19,94 @@ from simulators.world import identifiers
 WORLD_DAY = date(2026, 11, 1)
 
 _GIVEN = {
-    "F": ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Sophia", "Grace", "Lily", "Freya",
-          "Emily", "Ella", "Chloe", "Jessica", "Sarah", "Rebecca", "Hannah", "Aisha", "Zara"],
-    "M": ["Oliver", "George", "Harry", "Noah", "Jack", "Leo", "Arthur", "Muhammad", "Oscar",
-          "Charlie", "Jacob", "Thomas", "James", "Daniel", "William", "Samuel", "Joseph", "Ryan"],
+    "F": [
+        "Olivia",
+        "Amelia",
+        "Isla",
+        "Ava",
+        "Mia",
+        "Sophia",
+        "Grace",
+        "Lily",
+        "Freya",
+        "Emily",
+        "Ella",
+        "Chloe",
+        "Jessica",
+        "Sarah",
+        "Rebecca",
+        "Hannah",
+        "Aisha",
+        "Zara",
+    ],
+    "M": [
+        "Oliver",
+        "George",
+        "Harry",
+        "Noah",
+        "Jack",
+        "Leo",
+        "Arthur",
+        "Muhammad",
+        "Oscar",
+        "Charlie",
+        "Jacob",
+        "Thomas",
+        "James",
+        "Daniel",
+        "William",
+        "Samuel",
+        "Joseph",
+        "Ryan",
+    ],
 }
-_FAMILY = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies",
-           "Patel", "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts",
-           "Green", "Hall", "Khan", "Lewis", "Clarke", "Jackson", "Wood", "Harris", "Ahmed"]
-_STREETS = ["High Street", "Station Road", "Church Lane", "Victoria Road", "Park Avenue",
-            "Mill Lane", "Queens Road", "Kings Road", "Grange Road", "Manor Way"]
-_TOWNS = [("Ashford", "TN23"), ("Barnsley", "S70"), ("Crewe", "CW1"), ("Dudley", "DY1"),
-          ("Eastleigh", "SO50"), ("Gateshead", "NE8")]
+_FAMILY = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Patel",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Khan",
+    "Lewis",
+    "Clarke",
+    "Jackson",
+    "Wood",
+    "Harris",
+    "Ahmed",
+]
+_STREETS = [
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Victoria Road",
+    "Park Avenue",
+    "Mill Lane",
+    "Queens Road",
+    "Kings Road",
+    "Grange Road",
+    "Manor Way",
+]
+_TOWNS = [
+    ("Ashford", "TN23"),
+    ("Barnsley", "S70"),
+    ("Crewe", "CW1"),
+    ("Dudley", "DY1"),
+    ("Eastleigh", "SO50"),
+    ("Gateshead", "NE8"),
+]
 _SOCIAL_WORKERS = ["Priya Shah", "Tom Hughes", "Maria Lopez", "Ben Carter", "Ruth Okafor"]
 _COUNCIL_TEAMS = ["children-east", "children-west", "early-help", "adults-north"]
 _WORK_COACHES = ["Dev Patel", "Karen Moss", "Ian Price", "Lucy Chen"]
@@ -143,8 +219,9 @@ def _council(rng: random.Random, world: _World, path: Path) -> None:
         """
     )
     households_known = {
-        p.household_id for p in world.people if rng.random() < (0.35 if _age(
-            date.fromisoformat(p.date_of_birth)) < 18 else 0.15)
+        p.household_id
+        for p in world.people
+        if rng.random() < (0.35 if _age(date.fromisoformat(p.date_of_birth)) < 18 else 0.15)
     }
     case_no = 0
     for person in world.people:
@@ -157,11 +234,17 @@ def _council(rng: random.Random, world: _World, path: Path) -> None:
         db.execute(
             "INSERT INTO person VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
-                person.council_id, person.given_name, person.family_name,
-                person.date_of_birth, person.address, person.postcode,
+                person.council_id,
+                person.given_name,
+                person.family_name,
+                person.date_of_birth,
+                person.address,
+                person.postcode,
                 person.ni_number if rng.random() < 0.85 else None,
                 person.nhs_number if rng.random() < 0.9 else None,
-                worker, team, int(is_child and rng.random() < 0.2),
+                worker,
+                team,
+                int(is_child and rng.random() < 0.2),
             ),
         )
         for _ in range(rng.choice([0, 1, 1, 2])):
@@ -170,10 +253,15 @@ def _council(rng: random.Random, world: _World, path: Path) -> None:
             db.execute(
                 "INSERT INTO social_case VALUES (?,?,?,?,?)",
                 (
-                    f"SC{case_no:06d}", person.council_id,
-                    rng.choice(["child in need", "early help", "child protection"]
-                               if is_child else ["adult social care", "early help"]),
-                    rng.choice(["open", "open", "closed"]), opened.isoformat(),
+                    f"SC{case_no:06d}",
+                    person.council_id,
+                    rng.choice(
+                        ["child in need", "early help", "child protection"]
+                        if is_child
+                        else ["adult social care", "early help"]
+                    ),
+                    rng.choice(["open", "open", "closed"]),
+                    opened.isoformat(),
                 ),
             )
     db.commit()
@@ -190,8 +278,9 @@ def _benefits(rng: random.Random, world: _World, path: Path) -> None:
         start = WORLD_DAY - timedelta(days=rng.randint(30, 2000))
         claims = [
             {
-                "type": rng.choice(["Universal Credit", "PIP", "Carer's Allowance",
-                                    "Pension Credit", "ESA"]),
+                "type": rng.choice(
+                    ["Universal Credit", "PIP", "Carer's Allowance", "Pension Credit", "ESA"]
+                ),
                 "status": rng.choice(["in payment", "in payment", "suspended", "closed"]),
                 "start_date": (start + timedelta(days=120 * i)).isoformat(),
             }

@@ -1,0 +1,53 @@
+# joinedup: `make run` serves the demo world, `make test` runs every check.
+# Both install what they need into .venv (Python) and .tools (the OPA binary).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+OPA_VERSION := v1.22.2
+OPA := .tools/bin/opa
+
+.PHONY: run test lint typecheck policy-test pytest install install-test opa clean
+
+run: $(VENV)/.installed
+	$(BIN)/joinedup serve
+
+test: lint typecheck policy-test pytest
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# OPA is built from its Go module at a pinned version with this machine's Go.
+$(OPA):
+	mkdir -p .tools/bin
+	GOBIN=$(CURDIR)/.tools/bin go install github.com/open-policy-agent/opa@$(OPA_VERSION)
+opa: $(OPA)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+policy-test: $(OPA)
+	$(OPA) fmt --fail -l policies/
+	$(OPA) check --strict policies/
+	$(OPA) test --coverage --threshold 90 policies/ > /dev/null
+	$(OPA) test -v policies/ | tail -n 1
+
+pytest: $(VENV)/.installed-test $(OPA)
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache

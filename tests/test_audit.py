@@ -1,0 +1,92 @@
+"""Every disclosure is audited before the response leaves; no audit, no answer."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.app import create_app
+from gateway.auth import issue_dev_token, load_dev_key
+from gateway.config import AgencyEndpoints, GatewayConfig
+from gateway.purposes import PURPOSE_HEADER
+from simulators.launcher import SimulatorProcess
+from simulators.world import WorldPaths
+from tests.conftest import PERSON_QUERY, GatewayProcess, ref
+
+
+def audit_rows(gateway: GatewayProcess, request_id: str) -> list[dict[str, Any]]:
+    db = sqlite3.connect(gateway.state_dir / "audit.sqlite")
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute(
+            "SELECT * FROM disclosure WHERE request_id = ? ORDER BY agency", (request_id,))]
+    finally:
+        db.close()
+
+
+def test_one_row_per_agency_disclosed_naming_fields_not_values(
+    gateway: GatewayProcess, person_in_both: dict[str, Any]
+) -> None:
+    response = gateway.query(
+        ref("NI_NUMBER", person_in_both["ni_number"]), role="keyworker", purpose="early_help"
+    )
+    request_id = response.headers["x-request-id"]
+
+    rows = audit_rows(gateway, request_id)
+
+    assert [r["agency"] for r in rows] == ["benefits", "council"]
+    council = rows[1]
+    assert council["user"] == "test.user"
+    assert json.loads(council["roles"]) == ["keyworker"]
+    assert council["purpose"] == "early_help"
+    assert (council["person_scheme"], council["person_value"]) == (
+        "NI_NUMBER", person_in_both["ni_number"])
+    assert "CouncilSection.team" in json.loads(council["disclosed"])
+    assert "CouncilSection.dateOfBirth" in json.loads(council["masked"])
+    assert "CouncilSection.address" in json.loads(council["withheld"])
+    assert council["policy_revision"] == response.json()["extensions"]["joinedup"][
+        "policyRevision"]
+    row_text = json.dumps(rows)
+    assert person_in_both["date_of_birth"] not in row_text
+    assert person_in_both["given_name"] not in row_text
+
+
+def test_request_that_discloses_nothing_writes_no_disclosure_row(gateway: GatewayProcess) -> None:
+    response = httpx.post(
+        gateway.url + "/graphql", json={"query": "{ purposes { id } }"},
+        headers={"Authorization": f"Bearer {gateway.token('keyworker')}",
+                 PURPOSE_HEADER: "early_help"},
+    )
+
+    assert audit_rows(gateway, response.headers["x-request-id"]) == []
+
+
+async def test_unavailable_audit_store_refuses_to_disclose(
+    tmp_path: Path, world: WorldPaths, benefits: SimulatorProcess, person_in_both: dict[str, Any]
+) -> None:
+    config = GatewayConfig(state_dir=tmp_path, agencies=AgencyEndpoints(world.council_db,
+                                                                         benefits.url))
+    app = create_app(config)
+    token = issue_dev_token(load_dev_key(tmp_path), "u", "social_worker", "o", None)
+    async with app.router.lifespan_context(app):
+        # A real SQLite failure: the store's connection refuses every write.
+        app.state.gateway.audit._db.execute("PRAGMA query_only = ON")
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": PERSON_QUERY,
+                      "variables": ref("NI_NUMBER", person_in_both["ni_number"])},
+                headers={"Authorization": f"Bearer {token}",
+                         PURPOSE_HEADER: "safeguarding_children"},
+            )
+
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
+    assert "data" not in response.json()
+    assert person_in_both["family_name"] not in response.text
