@@ -124,8 +124,9 @@ async def graphql_endpoint(request: Request) -> Response:
         )
     if result.data is None and result.errors and all(e.path is None for e in result.errors):
         # Variables that do not fit the operation: the caller's own input, refused as a whole.
-        return _rejection(400, "BAD_USER_INPUT", "; ".join(e.message for e in result.errors),
-                          request_id)
+        return _rejection(
+            400, "BAD_USER_INPUT", "; ".join(e.message for e in result.errors), request_id
+        )
     return JSONResponse(_response_body(result, context), headers={"X-Request-Id": request_id})
 
 

@@ -66,7 +66,9 @@ def person_in_both(ground_truth: list[dict[str, Any]], world: WorldPaths) -> dic
 
 
 def start_benefits(world: WorldPaths) -> SimulatorProcess:
-    simulator = SimulatorProcess("benefits", "simulators.benefits", world.benefits_json, free_port())
+    simulator = SimulatorProcess(
+        "benefits", "simulators.benefits", world.benefits_json, free_port()
+    )
     simulator.start()
     return simulator
 
@@ -126,10 +128,25 @@ def start_gateway(
         log_path = state_dir / "gateway.log"
         log_file = log_path.open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--state-dir", str(state_dir),
-             "--port", str(port), "--council-db", str(world.council_db),
-             "--benefits-url", benefits_url, "--agency-timeout", str(agency_timeout)],
-            stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "serve",
+                "--state-dir",
+                str(state_dir),
+                "--port",
+                str(port),
+                "--council-db",
+                str(world.council_db),
+                "--benefits-url",
+                benefits_url,
+                "--agency-timeout",
+                str(agency_timeout),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         gateway = GatewayProcess(f"http://127.0.0.1:{port}", state_dir, log_path, process)
         started.append(gateway)

@@ -28,7 +28,8 @@ def test_benefits_officer_sees_benefits_but_council_is_forbidden_with_reason(
 ) -> None:
     body = gateway.query(
         ref("NI_NUMBER", person_in_both["ni_number"]),
-        role="benefits_officer", purpose="benefit_assessment",
+        role="benefits_officer",
+        purpose="benefit_assessment",
     ).json()
 
     person = body["data"]["person"]
@@ -66,8 +67,9 @@ def test_same_query_different_purpose_gives_different_answer(
     early_help = gateway.query(variables, purpose="early_help").json()
 
     assert safeguarding["data"]["person"]["benefits"]["postcode"] == person_in_both["postcode"]
-    assert early_help["data"]["person"]["benefits"]["postcode"] == (
-        person_in_both["postcode"].split()[0]
+    assert (
+        early_help["data"]["person"]["benefits"]["postcode"]
+        == (person_in_both["postcode"].split()[0])
     )
     assert early_help["data"]["person"]["benefits"]["dateOfBirth"] is None
 
@@ -91,7 +93,8 @@ def test_withheld_values_appear_nowhere_in_response_audit_or_log(
 ) -> None:
     response = gateway.query(
         ref("NI_NUMBER", person_in_both["ni_number"]),
-        role="benefits_officer", purpose="benefit_assessment",
+        role="benefits_officer",
+        purpose="benefit_assessment",
     )
     assert response.status_code == 200
 
@@ -135,7 +138,8 @@ async def test_broken_policy_fails_closed(
     (policy_dir / "data.json").write_text(source.read_text())
     (policy_dir / "joinedup" / "other.rego").write_text("package joinedup.other\n\nx := 1\n")
     config = GatewayConfig(
-        state_dir=tmp_path / "state", policy_dir=policy_dir,
+        state_dir=tmp_path / "state",
+        policy_dir=policy_dir,
         agencies=AgencyEndpoints(world.council_db, benefits.url),
     )
     app = create_app(config)
@@ -146,10 +150,14 @@ async def test_broken_policy_fails_closed(
         ) as client:
             response = await client.post(
                 "/graphql",
-                json={"query": PERSON_QUERY, "variables": ref("NI_NUMBER",
-                                                              person_in_both["ni_number"])},
-                headers={"Authorization": f"Bearer {token}",
-                         PURPOSE_HEADER: "safeguarding_children"},
+                json={
+                    "query": PERSON_QUERY,
+                    "variables": ref("NI_NUMBER", person_in_both["ni_number"]),
+                },
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    PURPOSE_HEADER: "safeguarding_children",
+                },
             )
 
     body = response.json()
@@ -166,11 +174,13 @@ def test_denied_agency_is_never_asked_for_data(
 ) -> None:
     body = gateway.query(
         ref("NI_NUMBER", person_in_both["ni_number"]),
-        role="benefits_officer", purpose="benefit_assessment",
+        role="benefits_officer",
+        purpose="benefit_assessment",
     ).json()
 
-    reads = [c["agency"] for c in body["extensions"]["joinedup"]["upstream"]
-             if c["operation"] == "read"]
+    reads = [
+        c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"
+    ]
     assert reads == ["benefits"]
 
 

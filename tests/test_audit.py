@@ -22,8 +22,12 @@ def audit_rows(gateway: GatewayProcess, request_id: str) -> list[dict[str, Any]]
     db = sqlite3.connect(gateway.state_dir / "audit.sqlite")
     db.row_factory = sqlite3.Row
     try:
-        return [dict(r) for r in db.execute(
-            "SELECT * FROM disclosure WHERE request_id = ? ORDER BY agency", (request_id,))]
+        return [
+            dict(r)
+            for r in db.execute(
+                "SELECT * FROM disclosure WHERE request_id = ? ORDER BY agency", (request_id,)
+            )
+        ]
     finally:
         db.close()
 
@@ -44,12 +48,13 @@ def test_one_row_per_agency_disclosed_naming_fields_not_values(
     assert json.loads(council["roles"]) == ["keyworker"]
     assert council["purpose"] == "early_help"
     assert (council["person_scheme"], council["person_value"]) == (
-        "NI_NUMBER", person_in_both["ni_number"])
+        "NI_NUMBER",
+        person_in_both["ni_number"],
+    )
     assert "CouncilSection.team" in json.loads(council["disclosed"])
     assert "CouncilSection.dateOfBirth" in json.loads(council["masked"])
     assert "CouncilSection.address" in json.loads(council["withheld"])
-    assert council["policy_revision"] == response.json()["extensions"]["joinedup"][
-        "policyRevision"]
+    assert council["policy_revision"] == response.json()["extensions"]["joinedup"]["policyRevision"]
     row_text = json.dumps(rows)
     assert person_in_both["date_of_birth"] not in row_text
     assert person_in_both["given_name"] not in row_text
@@ -57,9 +62,12 @@ def test_one_row_per_agency_disclosed_naming_fields_not_values(
 
 def test_request_that_discloses_nothing_writes_no_disclosure_row(gateway: GatewayProcess) -> None:
     response = httpx.post(
-        gateway.url + "/graphql", json={"query": "{ purposes { id } }"},
-        headers={"Authorization": f"Bearer {gateway.token('keyworker')}",
-                 PURPOSE_HEADER: "early_help"},
+        gateway.url + "/graphql",
+        json={"query": "{ purposes { id } }"},
+        headers={
+            "Authorization": f"Bearer {gateway.token('keyworker')}",
+            PURPOSE_HEADER: "early_help",
+        },
     )
 
     assert audit_rows(gateway, response.headers["x-request-id"]) == []
@@ -68,8 +76,9 @@ def test_request_that_discloses_nothing_writes_no_disclosure_row(gateway: Gatewa
 async def test_unavailable_audit_store_refuses_to_disclose(
     tmp_path: Path, world: WorldPaths, benefits: SimulatorProcess, person_in_both: dict[str, Any]
 ) -> None:
-    config = GatewayConfig(state_dir=tmp_path, agencies=AgencyEndpoints(world.council_db,
-                                                                         benefits.url))
+    config = GatewayConfig(
+        state_dir=tmp_path, agencies=AgencyEndpoints(world.council_db, benefits.url)
+    )
     app = create_app(config)
     token = issue_dev_token(load_dev_key(tmp_path), "u", "social_worker", "o", None)
     async with app.router.lifespan_context(app):
@@ -80,10 +89,14 @@ async def test_unavailable_audit_store_refuses_to_disclose(
         ) as client:
             response = await client.post(
                 "/graphql",
-                json={"query": PERSON_QUERY,
-                      "variables": ref("NI_NUMBER", person_in_both["ni_number"])},
-                headers={"Authorization": f"Bearer {token}",
-                         PURPOSE_HEADER: "safeguarding_children"},
+                json={
+                    "query": PERSON_QUERY,
+                    "variables": ref("NI_NUMBER", person_in_both["ni_number"]),
+                },
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    PURPOSE_HEADER: "safeguarding_children",
+                },
             )
 
     assert response.status_code == 503

@@ -26,9 +26,25 @@ def post(gateway: GatewayProcess, authorization: str | None) -> httpx.Response:
 
 def test_token_printed_by_cli_is_accepted(gateway: GatewayProcess) -> None:
     token = subprocess.run(
-        [sys.executable, "-m", "gateway", "token", "--state-dir", str(gateway.state_dir),
-         "--user", "amy", "--role", "keyworker", "--org", "council", "--team", "early-help"],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "token",
+            "--state-dir",
+            str(gateway.state_dir),
+            "--user",
+            "amy",
+            "--role",
+            "keyworker",
+            "--org",
+            "council",
+            "--team",
+            "early-help",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
     response = post(gateway, f"Bearer {token}")
@@ -39,8 +55,15 @@ def test_token_printed_by_cli_is_accepted(gateway: GatewayProcess) -> None:
 
 def claims(**overrides: object) -> dict[str, object]:
     now = int(time.time())
-    base: dict[str, object] = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u", "roles": ["keyworker"],
-                               "iat": now, "nbf": now, "exp": now + 600}
+    base: dict[str, object] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "u",
+        "roles": ["keyworker"],
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -54,16 +77,28 @@ def claims(**overrides: object) -> dict[str, object]:
         (lambda key: "Bearer " + jwt.encode(claims(exp=int(time.time()) - 3600), key), "expired"),
         (lambda key: "Bearer " + jwt.encode(claims(aud="someone-else"), key), "audience"),
         (lambda key: "Bearer " + jwt.encode(claims(iss="evil"), key), "untrusted issuer"),
-        (lambda key: "Bearer " + jwt.encode(claims(), b"another-key-of-32-bytes-length!!"),
-         "signature"),
+        (
+            lambda key: "Bearer " + jwt.encode(claims(), b"another-key-of-32-bytes-length!!"),
+            "signature",
+        ),
         (lambda key: "Bearer " + jwt.encode(claims(), None, algorithm="none"), "not valid"),
         (lambda key: "Bearer " + jwt.encode(claims(roles="admin"), key), "no list of roles"),
         (lambda key: "Bearer " + jwt.encode(claims(exp=None), key), "not valid"),
-        (lambda key: "Bearer " + jwt.encode(claims(nbf=int(time.time()) + 3600), key),
-         "not valid"),
+        (lambda key: "Bearer " + jwt.encode(claims(nbf=int(time.time()) + 3600), key), "not valid"),
     ],
-    ids=["missing", "basic", "garbage", "expired", "audience", "issuer", "signature",
-         "alg-none", "roles", "no-exp", "not-yet-valid"],
+    ids=[
+        "missing",
+        "basic",
+        "garbage",
+        "expired",
+        "audience",
+        "issuer",
+        "signature",
+        "alg-none",
+        "roles",
+        "no-exp",
+        "not-yet-valid",
+    ],
 )
 def test_bad_credentials_get_401_with_clear_message(
     gateway: GatewayProcess, make_header: object, message: str

@@ -13,8 +13,10 @@ from tests.conftest import PERSON_QUERY, GatewayProcess, ref
 
 
 def headers(gateway: GatewayProcess) -> dict[str, str]:
-    return {"Authorization": f"Bearer {gateway.token('social_worker')}",
-            PURPOSE_HEADER: "safeguarding_children"}
+    return {
+        "Authorization": f"Bearer {gateway.token('social_worker')}",
+        PURPOSE_HEADER: "safeguarding_children",
+    }
 
 
 def test_healthz(gateway: GatewayProcess) -> None:
@@ -31,14 +33,16 @@ def test_graphiql_is_served_to_browsers(gateway: GatewayProcess) -> None:
 def test_query_over_get(gateway: GatewayProcess, person_in_both: dict[str, Any]) -> None:
     response = httpx.get(
         gateway.url + "/graphql",
-        params={"query": PERSON_QUERY,
-                "variables": json.dumps(ref("NI_NUMBER", person_in_both["ni_number"]))},
+        params={
+            "query": PERSON_QUERY,
+            "variables": json.dumps(ref("NI_NUMBER", person_in_both["ni_number"])),
+        },
         headers=headers(gateway),
     )
 
     assert response.status_code == 200
-    assert response.json()["data"]["person"]["council"]["councilId"] == (
-        person_in_both["council_id"]
+    assert (
+        response.json()["data"]["person"]["council"]["councilId"] == (person_in_both["council_id"])
     )
 
 
@@ -51,17 +55,28 @@ def test_query_over_get(gateway: GatewayProcess, person_in_both: dict[str, Any])
         (b'{"query": "{ person( }"}', 400, "GRAPHQL_PARSE_FAILED"),
         (b'{"query": "{ nosuchfield }"}', 400, "GRAPHQL_VALIDATION_FAILED"),
         (b'{"query": "{ purposes { id } }", "variables": [1]}', 400, "BAD_REQUEST"),
-        (b'{"query": "query A { purposes { id } } query B { purposes { id } }"}', 400,
-         "BAD_REQUEST"),
+        (
+            b'{"query": "query A { purposes { id } } query B { purposes { id } }"}',
+            400,
+            "BAD_REQUEST",
+        ),
     ],
-    ids=["bad-json", "not-object", "no-query", "parse", "validation", "bad-variables",
-         "ambiguous-operation"],
+    ids=[
+        "bad-json",
+        "not-object",
+        "no-query",
+        "parse",
+        "validation",
+        "bad-variables",
+        "ambiguous-operation",
+    ],
 )
 def test_malformed_requests_get_clear_errors(
     gateway: GatewayProcess, body: bytes, status: int, code: str
 ) -> None:
     response = httpx.post(
-        gateway.url + "/graphql", content=body,
+        gateway.url + "/graphql",
+        content=body,
         headers={**headers(gateway), "Content-Type": "application/json"},
     )
 
@@ -71,8 +86,7 @@ def test_malformed_requests_get_clear_errors(
 
 def test_oversized_body_is_refused(gateway: GatewayProcess) -> None:
     query = "{ purposes { id } }" + " " * 1_100_000
-    response = httpx.post(gateway.url + "/graphql", json={"query": query},
-                          headers=headers(gateway))
+    response = httpx.post(gateway.url + "/graphql", json={"query": query}, headers=headers(gateway))
 
     assert response.status_code == 413
 

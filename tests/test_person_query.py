@@ -53,8 +53,11 @@ def test_agency_reads_run_concurrently(
 ) -> None:
     body = gateway.query(ref("NI_NUMBER", person_in_both["ni_number"])).json()
 
-    reads = {c["agency"]: c for c in body["extensions"]["joinedup"]["upstream"]
-             if c["operation"] == "read"}
+    reads = {
+        c["agency"]: c
+        for c in body["extensions"]["joinedup"]["upstream"]
+        if c["operation"] == "read"
+    }
     council, benefits = reads["council"], reads["benefits"]
     assert benefits["ms"] >= 300
     # Overlapping intervals: each read started before the other one finished.
@@ -67,8 +70,12 @@ def test_stopped_benefits_system_gives_council_section_and_an_error(
 ) -> None:
     own_benefits = start_benefits(world)
     gateway = start_gateway(own_benefits.url)
-    assert gateway.query(ref("COUNCIL_ID", person_in_both["council_id"])).json()["data"][
-        "person"]["benefits"] is not None
+    assert (
+        gateway.query(ref("COUNCIL_ID", person_in_both["council_id"])).json()["data"]["person"][
+            "benefits"
+        ]
+        is not None
+    )
 
     own_benefits.stop()
     response = gateway.query(ref("COUNCIL_ID", person_in_both["council_id"]))

@@ -57,8 +57,11 @@ class HangingEngine(ExplodingEngine):
 
 @pytest.mark.parametrize("engine", [ExplodingEngine(), HangingEngine()])
 async def test_engine_failure_or_timeout_denies_every_field(engine: ExplodingEngine) -> None:
-    request = DecisionInput({"roles": ["social_worker"]}, "safeguarding_children",
-                            (RequestedField("CouncilSection.name", "council"),))
+    request = DecisionInput(
+        {"roles": ["social_worker"]},
+        "safeguarding_children",
+        (RequestedField("CouncilSection.name", "council"),),
+    )
 
     decision = await decide_fail_closed(engine, request, timeout_s=0.05)
 
@@ -68,10 +71,13 @@ async def test_engine_failure_or_timeout_denies_every_field(engine: ExplodingEng
 async def test_embedded_engine_decides_per_field_with_revision() -> None:
     engine = EmbeddedEngine(POLICIES)
     request = DecisionInput(
-        {"user": "u", "roles": ["keyworker"]}, "early_help",
-        (RequestedField("CouncilSection.team", "council"),
-         RequestedField("CouncilSection.dateOfBirth", "council"),
-         RequestedField("CouncilSection.address", "council")),
+        {"user": "u", "roles": ["keyworker"]},
+        "early_help",
+        (
+            RequestedField("CouncilSection.team", "council"),
+            RequestedField("CouncilSection.dateOfBirth", "council"),
+            RequestedField("CouncilSection.address", "council"),
+        ),
     )
 
     decision = await engine.decide(request)

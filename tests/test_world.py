@@ -8,8 +8,8 @@ from pathlib import Path
 
 from simulators.world import generate_world
 from simulators.world.identifiers import (
-    is_valid_ni_number,
     is_valid_nhs_number,
+    is_valid_ni_number,
     nhs_check_digit,
     nhs_number,
     ni_number,
