@@ -8,6 +8,8 @@ identifiers it holds (:meth:`Adapter.lookup`) and how to read the section
 """
 
 from adapters.sdk.contract import (
+    LABELS_KEY,
+    SENSITIVITY_LABELS,
     Adapter,
     FieldSpec,
     Health,
@@ -23,6 +25,8 @@ from adapters.sdk.errors import (
 )
 
 __all__ = [
+    "LABELS_KEY",
+    "SENSITIVITY_LABELS",
     "Adapter",
     "AdapterError",
     "FieldSpec",

@@ -15,6 +15,24 @@ from typing import Any, Literal
 
 FieldKind = Literal["string", "date", "int", "float", "bool", "address", "list"]
 
+LABELS_KEY = "@labels"
+"""Reserved key on any record object an adapter returns (a section or a list item):
+the record's sensitivity labels, e.g. ``{"address": ..., "@labels": ["refuge_address"]}``.
+The gateway asks the policy about labelled records in one batched decision and
+strips the key before anything reaches a caller."""
+
+SENSITIVITY_LABELS = (
+    "refuge_address",
+    "sealed_adoption",
+    "sexual_health",
+    "substance_misuse",
+    "mappa_level_1",
+    "mappa_level_2",
+    "mappa_level_3",
+    "safeguarding_flag",
+)
+"""The labels the policies know. An adapter that emits any other label gets it denied."""
+
 
 @dataclass(frozen=True)
 class Identifier:
