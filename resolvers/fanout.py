@@ -1,17 +1,20 @@
 """Fan-out: find a person in every agency, then read the allowed sections concurrently.
 
 Identity resolution exchanges identifiers only. Reads start together as soon
-as the person is found, one task per agency, so the answer takes about as
-long as the slowest agency, not the sum of all of them.
+as the person is found, and go through one DataLoader per agency per request,
+so a query about many people makes one batched call per agency and the answer
+takes about as long as the slowest agency, not the sum of all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from strawberry.dataloader import DataLoader
 
 from adapters.sdk import Adapter, AdapterError, Identifier, Match
 
@@ -36,7 +39,7 @@ class PersonFetch:
     reference: Identifier
     matches: dict[str, Match] = field(default_factory=dict)
     lookup_errors: dict[str, AdapterError] = field(default_factory=dict)
-    reads: dict[str, asyncio.Task[Mapping[str, Any] | None]] = field(default_factory=dict)
+    reads: dict[str, Awaitable[Mapping[str, Any] | None]] = field(default_factory=dict)
 
 
 class FanOut:
@@ -45,7 +48,8 @@ class FanOut:
     def __init__(self, adapters: Mapping[str, Adapter]) -> None:
         self.adapters = adapters
         self.calls: list[UpstreamCall] = []
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
+        self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
         self.created = time.perf_counter()
 
     async def _timed(self, agency: str, operation: str, call: Any) -> Any:
@@ -99,23 +103,39 @@ class FanOut:
                 break
         return person
 
+    def _loader(
+        self, agency: str, fields: frozenset[str]
+    ) -> DataLoader[str, Mapping[str, Any] | None]:
+        loader = self._loaders.get(agency)
+        if loader is None:
+            adapter = self.adapters[agency]
+
+            async def load(ids: list[str]) -> list[Mapping[str, Any] | BaseException | None]:
+                try:
+                    found = await self._timed(agency, "read", adapter.read(tuple(ids), fields))
+                except AdapterError as exc:
+                    return [exc] * len(ids)
+                return [found.get(local_id) for local_id in ids]
+
+            loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)
+            self._loaders[agency] = loader
+        return loader
+
     def start_reads(
         self, person: PersonFetch, fields_by_agency: Mapping[str, frozenset[str]]
     ) -> None:
-        """Start one read per matched agency that has any allowed field, all at once."""
+        """Queue one read per matched agency that has any allowed field; batches go out together."""
         for agency, fields in fields_by_agency.items():
             match = person.matches.get(agency)
             if match is None or not fields:
                 continue
-            task = asyncio.create_task(
-                self._timed(agency, "read", self.adapters[agency].read(match.local_id, fields))
-            )
-            person.reads[agency] = task
-            self._tasks.append(task)
+            read = asyncio.ensure_future(self._loader(agency, fields).load(match.local_id))
+            person.reads[agency] = read
+            self._reads.append(read)
 
     async def close(self) -> None:
         """Cancel reads nobody awaited (e.g. the query failed early)."""
-        for task in self._tasks:
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for read in self._reads:
+            if not read.done():
+                read.cancel()
+        await asyncio.gather(*self._reads, return_exceptions=True)

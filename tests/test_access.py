@@ -194,12 +194,12 @@ def test_adapters_return_only_the_fields_asked_for(
         benefits_adapter = BenefitsAdapter(benefits.url)
         try:
             return (
-                await council.read(person_in_both["council_id"], frozenset({"team"})),
-                await benefits_adapter.read(person_in_both["ni_number"], frozenset({"claims"})),
+                await council.read((person_in_both["council_id"],), frozenset({"team"})),
+                await benefits_adapter.read((person_in_both["ni_number"],), frozenset({"claims"})),
             )
         finally:
             await benefits_adapter.aclose()
 
     council_record, benefits_record = asyncio.run(read())
-    assert set(council_record) == {"team"}
-    assert set(benefits_record) == {"claims"}
+    assert set(council_record[person_in_both["council_id"]]) == {"team"}
+    assert set(benefits_record[person_in_both["ni_number"]]) == {"claims"}

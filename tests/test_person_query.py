@@ -143,3 +143,28 @@ def test_person_known_only_to_council_has_null_benefits_without_error(
     assert body["data"]["person"]["benefits"] is None
     statuses = {m["agency"]: m["status"] for m in body["data"]["person"]["matches"]}
     assert statuses["benefits"] == "NOT_FOUND"
+
+
+def test_two_people_in_one_query_make_one_batched_read_per_agency(
+    gateway: GatewayProcess, ground_truth: list[dict[str, Any]]
+) -> None:
+    both = [p for p in ground_truth if p["council_id"] and p["in_benefits"]]
+    first, second = both[0], both[1]
+    query = """
+    query($a: PersonReference!, $b: PersonReference!) {
+      a: person(reference: $a) { council { councilId } benefits { niNumber } }
+      b: person(reference: $b) { council { councilId } benefits { niNumber } }
+    }"""
+    variables = {
+        "a": {"scheme": "COUNCIL_ID", "value": first["council_id"]},
+        "b": {"scheme": "COUNCIL_ID", "value": second["council_id"]},
+    }
+
+    body = gateway.query(variables, query=query).json()
+
+    assert body["data"]["a"]["council"]["councilId"] == first["council_id"]
+    assert body["data"]["b"]["council"]["councilId"] == second["council_id"]
+    reads = [
+        c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"
+    ]
+    assert sorted(reads) == ["benefits", "council"]

@@ -59,9 +59,9 @@ class BenefitsAdapter(Adapter):
     def discover(self) -> SectionSpec:
         return SECTION
 
-    async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = await self._client.get(path, params=params)
+            response = await self._client.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             raise UpstreamTimeout(AGENCY, f"no answer within {self.timeout_s:g}s") from exc
         except httpx.TransportError as exc:
@@ -79,7 +79,7 @@ class BenefitsAdapter(Adapter):
 
     async def check(self) -> Health:
         try:
-            await self._get("/health")
+            await self._call("GET", "/health")
         except (UpstreamUnavailable, UpstreamTimeout, UpstreamBadReply) as exc:
             return Health(False, exc.detail)
         return Health(True)
@@ -88,7 +88,7 @@ class BenefitsAdapter(Adapter):
         for ident in identifiers:
             if ident.scheme != "NI_NUMBER":
                 continue
-            reply = await self._get("/claimants", {"ni_number": ident.value})
+            reply = await self._call("GET", "/claimants", params={"ni_number": ident.value})
             try:
                 found = [c["ni_number"] for c in reply["claimants"]]
             except (TypeError, KeyError) as exc:
@@ -97,26 +97,32 @@ class BenefitsAdapter(Adapter):
                 return Match(AGENCY, found[0], (Identifier("NI_NUMBER", found[0]),))
         return None
 
-    async def read(self, local_id: str, fields: frozenset[str]) -> Mapping[str, Any] | None:
-        reply = await self._get(f"/claimants/{local_id}")
-        if reply is None:
-            return None
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        reply = await self._call("POST", "/claimants/batch", json={"ni_numbers": list(local_ids)})
         try:
-            record = {
-                "niNumber": reply["ni_number"],
-                "name": reply["name"],
-                "dateOfBirth": reply["date_of_birth"],
-                "postcode": reply["postcode"],
-                "claims": [
-                    {"type": c["type"], "status": c["status"], "startDate": c["start_date"]}
-                    for c in reply["claims"]
-                ],
-                "sanctions": int(reply["sanctions"]),
-                "workCoach": reply["work_coach"],
+            return {
+                claimant["ni_number"]: _section(claimant, fields) for claimant in reply["claimants"]
             }
         except (TypeError, KeyError, ValueError) as exc:
             raise UpstreamBadReply(AGENCY, "claimant reply has an unexpected shape") from exc
-        return {name: value for name, value in record.items() if name in fields}
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _section(claimant: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    record = {
+        "niNumber": claimant["ni_number"],
+        "name": claimant["name"],
+        "dateOfBirth": claimant["date_of_birth"],
+        "postcode": claimant["postcode"],
+        "claims": [
+            {"type": c["type"], "status": c["status"], "startDate": c["start_date"]}
+            for c in claimant["claims"]
+        ],
+        "sanctions": int(claimant["sanctions"]),
+        "workCoach": claimant["work_coach"],
+    }
+    return {name: value for name, value in record.items() if name in fields}

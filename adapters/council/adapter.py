@@ -129,35 +129,43 @@ class CouncilAdapter(Adapter):
         result: Match | None = await self._run(find)
         return result
 
-    async def read(self, local_id: str, fields: frozenset[str]) -> Mapping[str, Any] | None:
-        def fetch(db: sqlite3.Connection) -> dict[str, Any] | None:
-            row = db.execute("SELECT * FROM person WHERE council_id = ?", (local_id,)).fetchone()
-            if row is None:
-                return None
-            record: dict[str, Any] = {
-                "councilId": row["council_id"],
-                "name": f"{row['given_name']} {row['family_name']}",
-                "dateOfBirth": row["date_of_birth"],
-                "address": row["address"],
-                "postcode": row["postcode"],
-                "allocatedWorker": row["allocated_worker"],
-                "team": row["team"],
-                "childProtectionPlan": bool(row["child_protection_plan"]),
-            }
-            if "cases" in fields:
-                record["cases"] = [
-                    {
-                        "caseId": c["case_id"],
-                        "caseType": c["case_type"],
-                        "status": c["status"],
-                        "openedOn": c["opened_on"],
-                    }
-                    for c in db.execute(
-                        "SELECT * FROM social_case WHERE council_id = ? ORDER BY opened_on DESC",
-                        (local_id,),
-                    )
-                ]
-            return {name: value for name, value in record.items() if name in fields}
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        marks = ",".join("?" * len(local_ids))
 
-        result: dict[str, Any] | None = await self._run(fetch)
+        def fetch(db: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+            records: dict[str, dict[str, Any]] = {}
+            for row in db.execute(f"SELECT * FROM person WHERE council_id IN ({marks})", local_ids):
+                records[row["council_id"]] = {
+                    "councilId": row["council_id"],
+                    "name": f"{row['given_name']} {row['family_name']}",
+                    "dateOfBirth": row["date_of_birth"],
+                    "address": row["address"],
+                    "postcode": row["postcode"],
+                    "allocatedWorker": row["allocated_worker"],
+                    "team": row["team"],
+                    "childProtectionPlan": bool(row["child_protection_plan"]),
+                    "cases": [],
+                }
+            if "cases" in fields:
+                for case in db.execute(
+                    f"SELECT * FROM social_case WHERE council_id IN ({marks}) "
+                    "ORDER BY opened_on DESC",
+                    local_ids,
+                ):
+                    records[case["council_id"]]["cases"].append(
+                        {
+                            "caseId": case["case_id"],
+                            "caseType": case["case_type"],
+                            "status": case["status"],
+                            "openedOn": case["opened_on"],
+                        }
+                    )
+            return {
+                local_id: {name: value for name, value in record.items() if name in fields}
+                for local_id, record in records.items()
+            }
+
+        result: dict[str, dict[str, Any]] = await self._run(fetch)
         return result

@@ -54,12 +54,19 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class SectionSpec:
-    """What an adapter contributes to a person: the agency name and its fields."""
+    """What an adapter contributes to a person.
+
+    ``labels`` are the sensitivity labels its records may carry (see
+    :data:`LABELS_KEY`); ``max_batch`` is the most local ids one :meth:`Adapter.read`
+    call accepts.
+    """
 
     agency: str
     title: str
     lookup_schemes: tuple[str, ...]
     fields: tuple[FieldSpec, ...]
+    labels: tuple[str, ...] = ()
+    max_batch: int = 100
 
 
 @dataclass(frozen=True)
@@ -106,10 +113,15 @@ class Adapter(abc.ABC):
         """Find the person by any identifier in a scheme this agency holds."""
 
     @abc.abstractmethod
-    async def read(self, local_id: str, fields: frozenset[str]) -> Mapping[str, Any] | None:
-        """Read the named top-level fields of this person's section.
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        """Read the named top-level fields of the sections of a batch of people.
 
-        Only ``fields`` are returned: withheld fields never leave the adapter.
+        Returns a record per local id found (ids not found are simply absent).
+        Only ``fields`` (plus :data:`LABELS_KEY`) are returned: withheld fields
+        never leave the adapter. One call should be one upstream request where
+        the upstream allows it.
         """
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing

@@ -4,6 +4,8 @@ Endpoints (all JSON):
 - ``GET /health``
 - ``GET /claimants?ni_number=...`` → ``{"claimants": [{"ni_number": ...}]}`` (lookup)
 - ``GET /claimants/{ni_number}`` → the claimant record, 404 if unknown
+- ``POST /claimants/batch`` with ``{"ni_numbers": [...]}`` → ``{"claimants": [...]}``
+  (the records found; at most 100 numbers per call)
 """
 
 from __future__ import annotations
@@ -46,10 +48,23 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
             return JSONResponse({"error": "no such claimant"}, status_code=404)
         return JSONResponse(record)
 
+    async def batch(request: Request) -> Response:
+        if failure := await active_faults.apply(rng):
+            return failure
+        try:
+            wanted = (await request.json())["ni_numbers"]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "send {'ni_numbers': [...]}"}, status_code=400)
+        if not isinstance(wanted, list) or len(wanted) > 100:
+            return JSONResponse({"error": "ni_numbers: a list of at most 100"}, status_code=400)
+        found = [claimants[n] for n in wanted if isinstance(n, str) and n in claimants]
+        return JSONResponse({"claimants": found})
+
     app = Starlette(
         routes=[
             Route("/health", health),
             Route("/claimants", search),
+            Route("/claimants/batch", batch, methods=["POST"]),
             Route("/claimants/{ni_number}", claimant),
             Route("/_sim/faults", faults_endpoint, methods=["GET", "PUT"]),
         ]
