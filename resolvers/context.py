@@ -19,6 +19,16 @@ from resolvers.fanout import FanOut, PersonFetch
 Outcome = Literal["disclosed", "masked", "withheld"]
 
 
+def person_key(path: list[str | int]) -> str:
+    """The response path of the Person object a field belongs to.
+
+    ``person`` fields live at ``[alias, ...]``; ``people`` items at ``[alias, index, ...]``.
+    """
+    if len(path) > 1 and isinstance(path[1], int):
+        return f"{path[0]}.{path[1]}"
+    return str(path[0])
+
+
 @dataclass
 class Disclosure:
     """What one person's section from one agency contributed to a response."""
@@ -42,12 +52,17 @@ class RequestContext:
     disclosures: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
 
     def record(
-        self, response_key: str, agency: str, coordinate: str, outcome: Outcome, reason: str = ""
+        self,
+        path: list[str | int],
+        agency: str,
+        coordinate: str,
+        outcome: Outcome,
+        reason: str = "",
     ) -> None:
-        person = self.persons.get(response_key)
+        key = (person_key(path), agency)
+        person = self.persons.get(key[0])
         if person is None:
             return
-        key = (response_key, agency)
         entry = self.disclosures.setdefault(key, Disclosure(person.reference, agency))
         if outcome == "disclosed":
             entry.disclosed.add(coordinate)

@@ -34,9 +34,17 @@ class PersonNotFound(GraphQLError):
         )
 
 
+class TooManyPeople(GraphQLError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Ask about at most {limit} people in one request",
+            extensions={"code": "BAD_USER_INPUT", "limit": limit},
+        )
+
+
 class InternalError(GraphQLError):
     def __init__(self) -> None:
         super().__init__("Internal error", extensions={"code": "INTERNAL"})
 
 
-SAFE_ERRORS = (ForbiddenField, UpstreamFailure, PersonNotFound)
+SAFE_ERRORS = (ForbiddenField, UpstreamFailure, PersonNotFound, TooManyPeople)

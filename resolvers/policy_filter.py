@@ -41,7 +41,7 @@ class PolicyFilter:
         context: RequestContext = info.context
         coordinate = f"{parent}.{info.field_name}"
         agency = self.agency_of.get(coordinate)
-        response_key = str(info.path.as_list()[0])
+        path = info.path.as_list()
         decision = context.decision.for_field(coordinate)
 
         if decision.effect == "mask" and get_named_type(info.return_type) is not GraphQLString:
@@ -49,7 +49,7 @@ class PolicyFilter:
         if decision.effect == "deny":
             reason = decision.reason or "denied by policy"
             if agency:
-                context.record(response_key, agency, coordinate, "withheld", reason)
+                context.record(path, agency, coordinate, "withheld", reason)
             raise ForbiddenField(coordinate, reason)
 
         def finish(value: Any) -> Any:
@@ -57,7 +57,7 @@ class PolicyFilter:
                 value = apply_mask(decision.mask or "withheld", value)
             if agency and value is not None:
                 outcome: Outcome = "masked" if decision.effect == "mask" else "disclosed"
-                context.record(response_key, agency, coordinate, outcome)
+                context.record(path, agency, coordinate, outcome)
             return value
 
         value = next_(root, info, **args)

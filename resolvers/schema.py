@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from strawberry.tools import create_type
 from adapters.sdk import Adapter, AdapterError, Identifier
 from gateway.policy import Decision, RequestedField
 from gateway.purposes import Purpose
-from resolvers.context import RequestContext
-from resolvers.errors import PersonNotFound, UpstreamFailure
+from resolvers.context import RequestContext, person_key
+from resolvers.errors import PersonNotFound, TooManyPeople, UpstreamFailure
 from resolvers.fanout import PersonFetch
 from resolvers.sections import SectionType, compose_section
+
+MAX_PEOPLE = 500
 
 
 @strawberry.type(description="An identifier in one scheme, e.g. NI_NUMBER QQ123456C.")
@@ -159,12 +162,32 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
         found = await context.fanout.find(identifier)
         if not found.matches and not found.lookup_errors:
             raise PersonNotFound()
-        context.persons[str(info.path.key)] = found
+        context.persons[person_key(info.path.as_list())] = found
         context.fanout.start_reads(found, context.fields_by_agency)
         return found
 
     person.__annotations__["return"] = Optional[person_type]  # noqa: UP045
     person.__annotations__["reference"] = reference_input
+
+    async def people(info: strawberry.Info, references: Any) -> Any:
+        """All identities are resolved first, so each agency gets one batched read."""
+        context: RequestContext = info.context
+        if len(references) > MAX_PEOPLE:
+            raise TooManyPeople(MAX_PEOPLE)
+        found = await asyncio.gather(
+            *(
+                context.fanout.find(Identifier(r.scheme.value, r.value.strip().upper()))
+                for r in references
+            )
+        )
+        response_key = info.path.key
+        for index, person_found in enumerate(found):
+            context.persons[person_key([response_key, index])] = person_found
+            context.fanout.start_reads(person_found, context.fields_by_agency)
+        return [p if p.matches or p.lookup_errors else None for p in found]
+
+    people.__annotations__["return"] = list[Optional[person_type]]  # type: ignore[valid-type]  # noqa: UP045
+    people.__annotations__["references"] = list[reference_input]
 
     def purposes_field() -> list[PurposeType]:
         return [
@@ -177,6 +200,12 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             resolver=person,
             name="person",
             description="Everything the caller may see about one person.",
+        ),
+        strawberry.field(
+            resolver=people,
+            name="people",
+            description=f"Several people at once (at most {MAX_PEOPLE}), e.g. a caseload; "
+            "null for a reference no agency knows.",
         ),
         strawberry.field(
             resolver=purposes_field,

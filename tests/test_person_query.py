@@ -145,25 +145,29 @@ def test_person_known_only_to_council_has_null_benefits_without_error(
     assert statuses["benefits"] == "NOT_FOUND"
 
 
-def test_two_people_in_one_query_make_one_batched_read_per_agency(
+def test_several_people_in_one_query_make_one_batched_read_per_agency(
     gateway: GatewayProcess, ground_truth: list[dict[str, Any]]
 ) -> None:
     both = [p for p in ground_truth if p["council_id"] and p["in_benefits"]]
     first, second = both[0], both[1]
     query = """
-    query($a: PersonReference!, $b: PersonReference!) {
-      a: person(reference: $a) { council { councilId } benefits { niNumber } }
-      b: person(reference: $b) { council { councilId } benefits { niNumber } }
+    query($refs: [PersonReference!]!) {
+      people(references: $refs) { council { councilId } benefits { niNumber } }
     }"""
     variables = {
-        "a": {"scheme": "COUNCIL_ID", "value": first["council_id"]},
-        "b": {"scheme": "COUNCIL_ID", "value": second["council_id"]},
+        "refs": [
+            {"scheme": "COUNCIL_ID", "value": first["council_id"]},
+            {"scheme": "NI_NUMBER", "value": "AB000000A"},
+            {"scheme": "COUNCIL_ID", "value": second["council_id"]},
+        ]
     }
 
     body = gateway.query(variables, query=query).json()
 
-    assert body["data"]["a"]["council"]["councilId"] == first["council_id"]
-    assert body["data"]["b"]["council"]["councilId"] == second["council_id"]
+    found = body["data"]["people"]
+    assert found[0]["council"]["councilId"] == first["council_id"]
+    assert found[1] is None
+    assert found[2]["benefits"]["niNumber"] == second["ni_number"]
     reads = [
         c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"
     ]
