@@ -23,6 +23,7 @@ from gateway.auth import issue_dev_token, load_dev_key
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import SimulatorProcess, ensure_world, free_port
 from simulators.world import WorldPaths
+from tests.postgres import PostgresServer
 
 PERSON_QUERY = """
 query($ref: PersonReference!) {
@@ -173,3 +174,11 @@ def gateway(start_gateway: GatewayFactory, benefits: SimulatorProcess) -> Gatewa
 
 def ref(scheme: str, value: str) -> dict[str, Any]:
     return {"ref": {"scheme": scheme, "value": value}}
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session; each test creates its own database."""
+    server = PostgresServer.start()
+    yield server
+    server.stop()
