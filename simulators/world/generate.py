@@ -1,15 +1,14 @@
 """Generate the demo world: households of people, and what each agency holds.
 
 The same seed always gives byte-identical files, so tests and benchmarks can
-name people by identifier. ``ground_truth.json`` records which agency record
-belongs to which synthetic person; the gateway never reads it.
+name people by identifier. ``ground_truth.json`` records the true identity of
+every person and which record in each agency is theirs; the gateway never reads it.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -107,14 +106,20 @@ _TOWNS = [
     ("Eastleigh", "SO50"),
     ("Gateshead", "NE8"),
 ]
-_SOCIAL_WORKERS = ["Priya Shah", "Tom Hughes", "Maria Lopez", "Ben Carter", "Ruth Okafor"]
-_COUNCIL_TEAMS = ["children-east", "children-west", "early-help", "adults-north"]
-_WORK_COACHES = ["Dev Patel", "Karen Moss", "Ian Price", "Lucy Chen"]
+_LA_CODES = {"Ashford": 886, "Barnsley": 370, "Crewe": 895, "Dudley": 332, "Eastleigh": 850}
+_LA_CODES["Gateshead"] = 390
+AGENCIES = ("council", "benefits", "nhs", "schools", "police", "probation", "housing")
+KNOWN_TO_ALL = 6
+"""How many people (aged 16-17, so in school yet with an NI number) every agency knows."""
 
 
 @dataclass
 class Person:
-    """One synthetic person: the ground truth every agency record derives from."""
+    """One synthetic person: the ground truth every agency record derives from.
+
+    ``records`` maps each agency that knows the person to the key of their
+    record there; agencies record names, dates and addresses with noise.
+    """
 
     person_id: str
     household_id: str
@@ -124,15 +129,42 @@ class Person:
     date_of_birth: str
     address: str
     postcode: str
+    town: str
     nhs_number: str
     ni_number: str | None
+    former_family_name: str | None = None
+    previous_address: str | None = None
+    previous_postcode: str | None = None
+    upn: str | None = None
+    pnc_id: str | None = None
+    case_reference: str | None = None
+    housing_ref: str | None = None
     council_id: str | None = None
-    in_benefits: bool = False
+    known_to_all: bool = False
+    records: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def age(self) -> int:
+        return age(self.date_of_birth)
+
+    @property
+    def is_child(self) -> bool:
+        return self.age < 18
+
+
+@dataclass
+class Household:
+    """People living together, and the circumstances agencies see them through."""
+
+    household_id: str
+    members: list[Person]
+    domestic_abuse: bool
+    in_refuge: bool
 
 
 @dataclass(frozen=True)
 class WorldPaths:
-    """Where a generated world lives on disk."""
+    """Where a generated world lives on disk: one file per agency system."""
 
     root: Path
 
@@ -140,9 +172,12 @@ class WorldPaths:
     def council_db(self) -> Path:
         return self.root / "council.sqlite"
 
+    def agency_json(self, agency: str) -> Path:
+        return self.root / f"{agency}.json"
+
     @property
     def benefits_json(self) -> Path:
-        return self.root / "benefits.json"
+        return self.agency_json("benefits")
 
     @property
     def ground_truth(self) -> Path:
@@ -150,165 +185,92 @@ class WorldPaths:
 
 
 @dataclass
-class _World:
+class World:
     people: list[Person] = field(default_factory=list)
+    households: list[Household] = field(default_factory=list)
 
 
-def _age(dob: date) -> int:
-    return (WORLD_DAY - dob).days // 365
+def age(dob: str) -> int:
+    return (WORLD_DAY - date.fromisoformat(dob)).days // 365
 
 
 def _dob(rng: random.Random, min_age: int, max_age: int) -> date:
     return WORLD_DAY - timedelta(days=rng.randint(min_age * 365 + 1, max_age * 365 + 364))
 
 
-def _households(rng: random.Random, people: int) -> _World:
-    world = _World()
-    household = 0
+def _address(rng: random.Random, town: str, district: str) -> tuple[str, str]:
+    postcode = f"{district} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+    postcode += rng.choice("ABDEFGHJLNPQRSTUWXYZ")
+    return f"{rng.randint(1, 180)} {rng.choice(_STREETS)}, {town}", postcode
+
+
+def _households(rng: random.Random, people: int) -> World:
+    world = World()
+    household_no = 0
     while len(world.people) < people:
-        household += 1
+        household_no += 1
         family = rng.choice(_FAMILY)
         town, district = rng.choice(_TOWNS)
-        postcode = f"{district} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
-        postcode += rng.choice("ABDEFGHJLNPQRSTUWXYZ")
-        address = f"{rng.randint(1, 180)} {rng.choice(_STREETS)}, {town}"
+        address, postcode = _address(rng, town, district)
+        moved = rng.random() < 0.2
+        previous = _address(rng, town, district) if moved else None
         adults = rng.choice([1, 1, 2, 2, 2])
         children = rng.choice([0, 0, 1, 2, 3])
-        members = [("adult", _dob(rng, 19, 70)) for _ in range(adults)]
-        members += [("child", _dob(rng, 0, 17)) for _ in range(children)]
-        for _role, dob in members:
+        members = [_dob(rng, 19, 70) for _ in range(adults)]
+        members += [_dob(rng, 0, 17) for _ in range(children)]
+        household = Household(
+            f"H{household_no:05d}", [], rng.random() < 0.08, in_refuge=False
+        )
+        household.in_refuge = household.domestic_abuse and rng.random() < 0.3
+        for index, dob in enumerate(members):
             if len(world.people) >= people:
                 break
             sex = rng.choice("FM")
-            world.people.append(
-                Person(
-                    person_id=f"P{len(world.people) + 1:06d}",
-                    household_id=f"H{household:05d}",
-                    given_name=rng.choice(_GIVEN[sex]),
-                    family_name=family,
-                    sex=sex,
-                    date_of_birth=dob.isoformat(),
-                    address=address,
-                    postcode=postcode,
-                    nhs_number=identifiers.nhs_number(rng),
-                    ni_number=identifiers.ni_number(rng) if _age(dob) >= 16 else None,
-                )
+            is_adult = index < adults
+            person = Person(
+                person_id=f"P{len(world.people) + 1:06d}",
+                household_id=household.household_id,
+                given_name=rng.choice(_GIVEN[sex]),
+                family_name=family,
+                sex=sex,
+                date_of_birth=dob.isoformat(),
+                address=address,
+                postcode=postcode,
+                town=town,
+                nhs_number=identifiers.nhs_number(rng),
+                ni_number=identifiers.ni_number(rng) if age(dob.isoformat()) >= 16 else None,
             )
+            if is_adult and sex == "F" and rng.random() < 0.3:
+                person.former_family_name = rng.choice(_FAMILY)
+            if previous is not None:
+                person.previous_address, person.previous_postcode = previous
+            if 4 <= person.age <= 17:
+                entry_year = WORLD_DAY.year - person.age + 4
+                person.upn = identifiers.upn(rng, _LA_CODES[town], entry_year)
+            household.members.append(person)
+            world.people.append(person)
+        world.households.append(household)
+    for person in [p for p in world.people if 16 <= p.age <= 17][:KNOWN_TO_ALL]:
+        person.known_to_all = True
     return world
-
-
-def _council(rng: random.Random, world: _World, path: Path) -> None:
-    """Council social care: a case-management database keyed by council id."""
-    path.unlink(missing_ok=True)
-    db = sqlite3.connect(path)
-    db.executescript(
-        """
-        CREATE TABLE person (
-            council_id TEXT PRIMARY KEY, given_name TEXT NOT NULL, family_name TEXT NOT NULL,
-            date_of_birth TEXT NOT NULL, address TEXT NOT NULL, postcode TEXT NOT NULL,
-            ni_number TEXT, nhs_number TEXT, allocated_worker TEXT, team TEXT,
-            child_protection_plan INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX person_ni ON person (ni_number);
-        CREATE INDEX person_nhs ON person (nhs_number);
-        CREATE TABLE social_case (
-            case_id TEXT PRIMARY KEY, council_id TEXT NOT NULL REFERENCES person(council_id),
-            case_type TEXT NOT NULL, status TEXT NOT NULL, opened_on TEXT NOT NULL
-        );
-        CREATE INDEX case_person ON social_case (council_id);
-        """
-    )
-    households_known = {
-        p.household_id
-        for p in world.people
-        if rng.random() < (0.35 if _age(date.fromisoformat(p.date_of_birth)) < 18 else 0.15)
-    }
-    case_no = 0
-    for person in world.people:
-        if person.household_id not in households_known:
-            continue
-        person.council_id = identifiers.council_id(rng)
-        is_child = _age(date.fromisoformat(person.date_of_birth)) < 18
-        worker = rng.choice(_SOCIAL_WORKERS)
-        team = rng.choice(_COUNCIL_TEAMS[:3] if is_child else _COUNCIL_TEAMS[2:])
-        db.execute(
-            "INSERT INTO person VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                person.council_id,
-                person.given_name,
-                person.family_name,
-                person.date_of_birth,
-                person.address,
-                person.postcode,
-                person.ni_number if rng.random() < 0.85 else None,
-                person.nhs_number if rng.random() < 0.9 else None,
-                worker,
-                team,
-                int(is_child and rng.random() < 0.2),
-            ),
-        )
-        for _ in range(rng.choice([0, 1, 1, 2])):
-            case_no += 1
-            opened = WORLD_DAY - timedelta(days=rng.randint(10, 1500))
-            db.execute(
-                "INSERT INTO social_case VALUES (?,?,?,?,?)",
-                (
-                    f"SC{case_no:06d}",
-                    person.council_id,
-                    rng.choice(
-                        ["child in need", "early help", "child protection"]
-                        if is_child
-                        else ["adult social care", "early help"]
-                    ),
-                    rng.choice(["open", "open", "closed"]),
-                    opened.isoformat(),
-                ),
-            )
-    db.commit()
-    db.close()
-
-
-def _benefits(rng: random.Random, world: _World, path: Path) -> None:
-    """Benefits agency: claimants keyed by National Insurance number."""
-    claimants = []
-    for person in world.people:
-        if person.ni_number is None or rng.random() > 0.45:
-            continue
-        person.in_benefits = True
-        start = WORLD_DAY - timedelta(days=rng.randint(30, 2000))
-        claims = [
-            {
-                "type": rng.choice(
-                    ["Universal Credit", "PIP", "Carer's Allowance", "Pension Credit", "ESA"]
-                ),
-                "status": rng.choice(["in payment", "in payment", "suspended", "closed"]),
-                "start_date": (start + timedelta(days=120 * i)).isoformat(),
-            }
-            for i in range(rng.choice([1, 1, 2]))
-        ]
-        claimants.append(
-            {
-                "ni_number": person.ni_number,
-                "name": f"{person.given_name} {person.family_name}",
-                "date_of_birth": person.date_of_birth,
-                "postcode": person.postcode,
-                "claims": claims,
-                "sanctions": rng.choice([0, 0, 0, 1, 2]),
-                "work_coach": rng.choice(_WORK_COACHES),
-            }
-        )
-    path.write_text(json.dumps({"claimants": claimants}, indent=1, sort_keys=True))
 
 
 def generate_world(root: Path, people: int = 2000, seed: int = 7) -> WorldPaths:
     """Write a fresh world under ``root`` and return where its files are."""
+    from simulators.world import records
+
     rng = random.Random(seed)
     paths = WorldPaths(root)
     root.mkdir(parents=True, exist_ok=True)
     world = _households(rng, people)
-    _council(rng, world, paths.council_db)
-    _benefits(rng, world, paths.benefits_json)
+    records.write_council(rng, world, paths.council_db)
+    for agency, build in records.JSON_AGENCIES.items():
+        data = build(rng, world)
+        paths.agency_json(agency).write_text(json.dumps(data, indent=1, sort_keys=True))
     paths.ground_truth.write_text(
-        json.dumps({"seed": seed, "people": [asdict(p) for p in world.people]}, indent=1)
+        json.dumps(
+            {"seed": seed, "agencies": AGENCIES, "people": [asdict(p) for p in world.people]},
+            indent=1,
+        )
     )
     return paths

@@ -65,3 +65,81 @@ def ni_number(rng: random.Random) -> str:
 
 def council_id(rng: random.Random) -> str:
     return f"C{rng.randrange(1_000_000, 9_999_999)}"
+
+
+# DfE "A guide to UPN": weights 2..13 over characters 2..13, remainder mod 23
+# picks the check letter (I, O and S are never used).
+_UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+
+
+def upn_check_letter(last_twelve: str) -> str:
+    total = sum(int(d) * w for d, w in zip(last_twelve, range(2, 14), strict=True))
+    return _UPN_LETTERS[total % 23]
+
+
+def is_valid_upn(value: str) -> bool:
+    v = value.strip().upper()
+    return len(v) == 13 and v[1:].isdigit() and v[0] == upn_check_letter(v[1:])
+
+
+def upn(rng: random.Random, la_code: int, entry_year: int) -> str:
+    """LA code (3) + establishment (4) + year allocated (2) + serial (3), check letter first."""
+    body = f"{la_code:03d}{rng.randrange(1000, 7000):04d}{entry_year % 100:02d}"
+    body += f"{rng.randrange(0, 1000):03d}"
+    return upn_check_letter(body) + body
+
+
+# PNC ids are YYYY/NNNNNNNX: X is picked by (two-digit year followed by the
+# seven-digit serial) mod 23.
+_PNC_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
+
+
+def pnc_check_character(year: int, serial: int) -> str:
+    return _PNC_LETTERS[int(f"{year % 100:02d}{serial:07d}") % 23]
+
+
+def is_valid_pnc_id(value: str) -> bool:
+    v = value.strip().upper()
+    year, _, rest = v.partition("/")
+    if len(year) != 4 or not year.isdigit() or len(rest) < 2 or not rest[:-1].isdigit():
+        return False
+    return pnc_check_character(int(year), int(rest[:-1])) == rest[-1]
+
+
+def pnc_id(rng: random.Random, year: int) -> str:
+    serial = rng.randrange(1, 10_000_000)
+    return f"{year}/{serial:07d}{pnc_check_character(year, serial)}"
+
+
+def case_reference(rng: random.Random) -> str:
+    """Probation case reference number (CRN): one letter and six digits."""
+    return f"{rng.choice('ABCDEFGHJKLMNPRSTVWX')}{rng.randrange(100_000, 1_000_000)}"
+
+
+def is_valid_case_reference(value: str) -> bool:
+    v = value.strip().upper()
+    return len(v) == 7 and v[0].isalpha() and v[1:].isdigit()
+
+
+def luhn_check_digit(digits: str) -> int:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        d = int(char) * (2 if position % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return (10 - total % 10) % 10
+
+
+def housing_reference(rng: random.Random) -> str:
+    """Housing reference: ``HR`` + seven digits + a Luhn check digit."""
+    body = f"{rng.randrange(1_000_000, 10_000_000)}"
+    return f"HR{body}{luhn_check_digit(body)}"
+
+
+def is_valid_housing_reference(value: str) -> bool:
+    v = value.strip().upper()
+    return (
+        len(v) == 10
+        and v.startswith("HR")
+        and v[2:].isdigit()
+        and luhn_check_digit(v[2:9]) == int(v[9])
+    )
