@@ -6,10 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 OPA_VERSION := v1.22.2
 OPA := .tools/bin/opa
+# The probation simulator (graphene) needs an older graphql-core than the gateway.
+PROBATION_VENV := .venv-probation
 
 .PHONY: run test lint typecheck policy-test pytest install install-test opa clean
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(PROBATION_VENV)/.installed
 	$(BIN)/joinedup serve
 
 test: lint typecheck policy-test pytest
@@ -22,6 +24,11 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(PROBATION_VENV)/.installed: simulators/probation/requirements.txt
+	test -x $(PROBATION_VENV)/bin/python || $(PYTHON) -m venv $(PROBATION_VENV)
+	$(PROBATION_VENV)/bin/pip install --quiet -r simulators/probation/requirements.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -46,8 +53,8 @@ policy-test: $(OPA)
 	$(OPA) test --coverage --threshold 90 policies/ > /dev/null
 	$(OPA) test -v policies/ | tail -n 1
 
-pytest: $(VENV)/.installed-test $(OPA)
+pytest: $(VENV)/.installed-test $(PROBATION_VENV)/.installed $(OPA)
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PROBATION_VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache

@@ -1,47 +1,84 @@
-"""Fault injection shared by the HTTP simulators: latency, errors, garbage replies.
+"""Fault injection shared by the simulators: latency, errors, outages, bad and hostile replies.
 
 Tests and demos change faults at run time through ``PUT /_sim/faults`` so that
-one running simulator can be made slow or broken without a restart.
+one running simulator can be made slow or broken without a restart. What a
+malformed or hostile reply looks like depends on the protocol, so each
+simulator gives its own :class:`FaultReplies` (e.g. an XML bomb for SOAP, an
+OperationOutcome for FHIR, a GraphQL ``errors`` document for GraphQL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 
+@dataclass(frozen=True)
+class FaultReplies:
+    """The protocol-specific bodies a simulator answers with when a fault is due."""
+
+    media_type: str = "application/json"
+    malformed: str = "<html>not json"
+    hostile: str = '{"unexpected": ["shape"]}'
+    hostile_status: int = 200
+    error_body: str = '{"error": "injected failure"}'
+    error_media_type: str = "application/json"
+
+
 @dataclass
 class Faults:
+    """Faults currently injected; every field can be changed at run time.
+
+    ``outage`` answers 503 to everything; ``error_rate`` does so at random;
+    ``malformed`` sends a syntactically broken body; ``wrong_content_type``
+    a valid-looking body labelled text/html; ``hostile`` the protocol's attack
+    or error document (see :class:`FaultReplies`).
+    """
+
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
     error_rate: float = 0.0
+    outage: bool = False
     malformed: bool = False
+    wrong_content_type: bool = False
+    hostile: bool = False
+    replies: FaultReplies = field(default_factory=FaultReplies, repr=False, compare=False)
+
+    def settings(self) -> dict[str, float | bool]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "replies"}
 
     async def apply(self, rng: random.Random) -> Response | None:
         """Sleep the injected latency; return a failure response if one is due."""
         delay = self.latency_ms + rng.uniform(-self.jitter_ms, self.jitter_ms)
         if delay > 0:
             await asyncio.sleep(delay / 1000)
-        if self.error_rate and rng.random() < self.error_rate:
-            return JSONResponse({"error": "injected failure"}, status_code=503)
+        replies = self.replies
+        if self.outage or (self.error_rate and rng.random() < self.error_rate):
+            return Response(replies.error_body, 503, media_type=replies.error_media_type)
         if self.malformed:
-            return Response("<html>not json", media_type="application/json")
+            return Response(replies.malformed, media_type=replies.media_type)
+        if self.wrong_content_type:
+            return Response("<html><body>Service page</body></html>", media_type="text/html")
+        if self.hostile:
+            return Response(
+                replies.hostile, replies.hostile_status, media_type=replies.media_type
+            )
         return None
 
 
 async def faults_endpoint(request: Request) -> Response:
-    """GET shows the current faults; PUT replaces them."""
+    """GET shows the current faults; PUT changes the ones named."""
     faults: Faults = request.app.state.faults
     if request.method == "PUT":
         body = await request.json()
-        known = set(asdict(Faults()))
-        unknown = set(body) - known
+        known = faults.settings()
+        unknown = set(body) - set(known)
         if unknown:
             return JSONResponse({"error": f"unknown fault(s): {sorted(unknown)}"}, 400)
         for key, value in body.items():
-            setattr(faults, key, type(getattr(faults, key))(value))
-    return JSONResponse(asdict(faults))
+            setattr(faults, key, type(known[key])(value))
+    return JSONResponse(faults.settings())

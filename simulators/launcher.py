@@ -6,13 +6,15 @@ exactly the same agency systems.
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,18 @@ from simulators.world import WorldPaths, generate_world
 
 DEFAULT_PEOPLE = 2000
 DEFAULT_SEED = 7
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVED_AGENCIES = ("benefits", "nhs", "schools", "police", "probation", "housing")
+"""Agencies run as simulator processes (the council is a database file)."""
+
+
+def simulator_python(agency: str) -> str:
+    """The interpreter a simulator runs on: probation has its own virtualenv (graphene)."""
+    if agency == "probation":
+        return os.environ.get(
+            "JOINEDUP_PROBATION_PYTHON", str(REPO_ROOT / ".venv-probation" / "bin" / "python")
+        )
+    return sys.executable
 
 
 def free_port() -> int:
@@ -40,6 +54,17 @@ class SimulatorProcess:
     port: int
     process: subprocess.Popen[bytes] | None = None
     latency_ms: float = 0.0
+    python: str = field(default=sys.executable)
+
+    @classmethod
+    def for_agency(cls, agency: str, paths: WorldPaths) -> SimulatorProcess:
+        return cls(
+            agency,
+            f"simulators.{agency}",
+            paths.agency_json(agency),
+            free_port(),
+            python=simulator_python(agency),
+        )
 
     @property
     def url(self) -> str:
@@ -48,7 +73,7 @@ class SimulatorProcess:
     def start(self, ready_timeout_s: float = 20.0) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
             [
-                sys.executable,
+                self.python,
                 "-m",
                 self.module,
                 "--data",
@@ -58,6 +83,8 @@ class SimulatorProcess:
                 "--latency-ms",
                 str(self.latency_ms),
             ],
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            cwd=REPO_ROOT,
         )
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
@@ -84,11 +111,16 @@ class SimulatorProcess:
 
 @dataclass
 class DemoWorld:
-    paths: WorldPaths
-    benefits: SimulatorProcess
+    """The demo world's data files and its running agency systems."""
 
-    def stop(self) -> None:
-        self.benefits.stop()
+    paths: WorldPaths
+    systems: dict[str, SimulatorProcess]
+
+    def endpoints(self) -> dict[str, str]:
+        """Where each agency system answers: a URL, or the council's database file."""
+        found = {"council": str(self.paths.council_db)}
+        found.update({agency: sim.url for agency, sim in self.systems.items()})
+        return found
 
 
 def ensure_world(root: Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_SEED) -> WorldPaths:
@@ -102,22 +134,20 @@ def ensure_world(root: Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_S
 def running_world(
     root: Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_SEED
 ) -> Iterator[DemoWorld]:
+    """Generate the world if needed and run every agency simulator until the block ends."""
     paths = ensure_world(root, people, seed)
-    benefits = SimulatorProcess("benefits", "simulators.benefits", paths.benefits_json, free_port())
-    world = DemoWorld(paths, benefits)
-    try:
-        benefits.start()
-        yield world
-    finally:
-        world.stop()
+    systems = {agency: SimulatorProcess.for_agency(agency, paths) for agency in SERVED_AGENCIES}
+    with ExitStack() as stack:
+        for system in systems.values():
+            stack.callback(system.stop)
+            system.start()
+        yield DemoWorld(paths, systems)
 
 
 def example_reference(paths: WorldPaths) -> tuple[str, str]:
-    """A (scheme, value) for someone known to both council and benefits, for demos."""
-    import json
-
+    """A (scheme, value) for someone known to all seven agencies, for demos."""
     people = json.loads(paths.ground_truth.read_text())["people"]
     for person in people:
-        if person["council_id"] and person["in_benefits"]:
+        if person["known_to_all"]:
             return "NI_NUMBER", str(person["ni_number"])
-    raise LookupError("the demo world has nobody known to both council and benefits")
+    raise LookupError("the demo world has nobody known to all seven agencies")

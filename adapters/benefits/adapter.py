@@ -6,18 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from adapters.sdk import (
     Adapter,
+    AdapterError,
     FieldSpec,
     Health,
+    HttpUpstream,
     Identifier,
     Match,
     SectionSpec,
     UpstreamBadReply,
-    UpstreamTimeout,
-    UpstreamUnavailable,
 )
 
 AGENCY = "benefits"
@@ -47,40 +45,21 @@ SECTION = SectionSpec(
 @dataclass
 class BenefitsAdapter(Adapter):
     base_url: str
-    _client: httpx.AsyncClient = field(init=False, repr=False)
+    _upstream: HttpUpstream = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 1.0)),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-        )
+        self._upstream = HttpUpstream(AGENCY, self.base_url, self.timeout_s)
 
     def discover(self) -> SectionSpec:
         return SECTION
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = await self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(AGENCY, f"no answer within {self.timeout_s:g}s") from exc
-        except httpx.TransportError as exc:
-            raise UpstreamUnavailable(AGENCY, "service is not reachable") from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code >= 500:
-            raise UpstreamUnavailable(AGENCY, f"service answered HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise UpstreamBadReply(AGENCY, f"unexpected HTTP {response.status_code}")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise UpstreamBadReply(AGENCY, "reply is not valid JSON") from exc
+        return await self._upstream.json(method, path, not_found_is_none=True, **kwargs)
 
     async def check(self) -> Health:
         try:
             await self._call("GET", "/health")
-        except (UpstreamUnavailable, UpstreamTimeout, UpstreamBadReply) as exc:
+        except AdapterError as exc:
             return Health(False, exc.detail)
         return Health(True)
 
@@ -109,7 +88,7 @@ class BenefitsAdapter(Adapter):
             raise UpstreamBadReply(AGENCY, "claimant reply has an unexpected shape") from exc
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._upstream.aclose()
 
 
 def _section(claimant: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:

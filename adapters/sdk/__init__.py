@@ -5,6 +5,10 @@ section of a person it contributes (:meth:`Adapter.discover`), whether its
 upstream is healthy (:meth:`Adapter.check`), how to find a person from the
 identifiers it holds (:meth:`Adapter.lookup`) and how to read the section
 (:meth:`Adapter.read`). It never sees gateway internals: no GraphQL, no policy.
+
+Shared machinery adapters reuse: :class:`HttpUpstream` (pooled httpx client,
+timeouts, error mapping), :mod:`adapters.sdk.xml` (safe XML parsing) and
+:mod:`adapters.sdk.fhir` (FHIR search with Bundle paging).
 """
 
 from adapters.sdk.contract import (
@@ -23,6 +27,7 @@ from adapters.sdk.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.sdk.http import HttpUpstream
 
 __all__ = [
     "LABELS_KEY",
@@ -31,6 +36,7 @@ __all__ = [
     "AdapterError",
     "FieldSpec",
     "Health",
+    "HttpUpstream",
     "Identifier",
     "Match",
     "SectionSpec",

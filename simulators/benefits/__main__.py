@@ -1,24 +1,9 @@
 """Run the benefits simulator: ``python -m simulators.benefits --data FILE --port N``."""
 
-from pathlib import Path
-
-import click
-import uvicorn
-
 from simulators.benefits.app import create_app
-from simulators.faults import Faults
+from simulators.runner import simulator_command
 
-
-@click.command()
-@click.option("--data", "data_file", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, required=True)
-@click.option("--latency-ms", type=float, default=0.0, show_default=True)
-@click.option("--jitter-ms", type=float, default=0.0, show_default=True)
-def main(data_file: Path, host: str, port: int, latency_ms: float, jitter_ms: float) -> None:
-    app = create_app(data_file, Faults(latency_ms=latency_ms, jitter_ms=jitter_ms))
-    uvicorn.run(app, host=host, port=port, log_level="warning")
-
+main = simulator_command(create_app)
 
 if __name__ == "__main__":
     main()

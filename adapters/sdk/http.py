@@ -1,0 +1,110 @@
+"""A pooled HTTP client for adapters, with explicit timeouts and SDK error mapping.
+
+Every HTTP adapter needs the same things: one connection pool per upstream,
+a time budget per call, and every way the upstream can fail turned into an
+:class:`~adapters.sdk.errors.AdapterError` whose message carries no agency
+data. Adapters call :meth:`HttpUpstream.request` (raw reply, content type
+checked) or :meth:`HttpUpstream.json` (parsed JSON).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from adapters.sdk.errors import UpstreamBadReply, UpstreamTimeout, UpstreamUnavailable
+
+ErrorDetail = Callable[[httpx.Response], str | None]
+"""Reads an upstream's own error document (e.g. a FHIR OperationOutcome) into a
+short, data-free detail for the error; None when the reply is not one."""
+
+
+@dataclass
+class HttpUpstream:
+    """One upstream HTTP service: base URL, time budget and connection pool."""
+
+    agency: str
+    base_url: str
+    timeout_s: float
+    max_connections: int = 50
+    error_detail: ErrorDetail | None = None
+    _client: httpx.AsyncClient = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 1.0)),
+            limits=httpx.Limits(
+                max_connections=self.max_connections,
+                max_keepalive_connections=min(self.max_connections, 20),
+            ),
+            follow_redirects=False,
+        )
+
+    def is_own_url(self, url: str) -> bool:
+        """Whether ``url`` points at this upstream (e.g. a paging link it returned)."""
+        target, own = httpx.URL(url), httpx.URL(self.base_url)
+        return (target.scheme, target.host, target.port) == (own.scheme, own.host, own.port)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content_types: tuple[str, ...],
+        not_found_is_none: bool = False,
+        **kwargs: Any,
+    ) -> httpx.Response | None:
+        """Send one request; return the 2xx reply, or None for 404 when asked.
+
+        Raises UpstreamTimeout, UpstreamUnavailable (unreachable, 5xx) or
+        UpstreamBadReply (other status, or a content type not in ``content_types``).
+        """
+        try:
+            response = await self._client.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(self.agency, f"no answer within {self.timeout_s:g}s") from exc
+        except httpx.TransportError as exc:
+            raise UpstreamUnavailable(self.agency, "service is not reachable") from exc
+        if response.status_code == 404 and not_found_is_none:
+            return None
+        if not response.is_success:
+            detail = self.error_detail(response) if self.error_detail else None
+            suffix = f": {detail}" if detail else ""
+            if response.status_code >= 500:
+                raise UpstreamUnavailable(
+                    self.agency, f"service answered HTTP {response.status_code}{suffix}"
+                )
+            raise UpstreamBadReply(self.agency, f"unexpected HTTP {response.status_code}{suffix}")
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in content_types:
+            raise UpstreamBadReply(
+                self.agency, f"reply has content type {media_type or 'none'!r}, not {content_types}"
+            )
+        return response
+
+    async def json(
+        self,
+        method: str,
+        url: str,
+        *,
+        content_types: tuple[str, ...] = ("application/json",),
+        not_found_is_none: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Like :meth:`request`, returning the parsed JSON body (None for a 404 when asked)."""
+        response = await self.request(
+            method, url, content_types=content_types, not_found_is_none=not_found_is_none, **kwargs
+        )
+        if response is None:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise UpstreamBadReply(self.agency, "reply is not valid JSON") from exc
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

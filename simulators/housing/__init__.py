@@ -1,0 +1,1 @@
+"""Housing: a REST/JSON tenancy and homelessness service."""

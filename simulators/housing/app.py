@@ -1,0 +1,39 @@
+"""The housing service's REST/JSON API (OpenAPI at ``/openapi.json``), keyed by housing reference.
+
+- ``GET /tenants?housing_ref=...`` or ``?ni_number=...`` → ``{"tenants": [identifiers]}``
+- ``POST /tenants/batch`` with ``{"ids": [...]}`` → ``{"tenants": [...]}``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from simulators.faults import Faults
+from simulators.rest import Collection, records_app
+
+TENANTS = Collection(
+    title="Housing tenancy and homelessness service",
+    name="tenants",
+    key="housing_ref",
+    search_params=("housing_ref", "ni_number"),
+    search_fields=("housing_ref", "ni_number"),
+    record_properties={
+        "housing_ref": "string",
+        "ni_number": "string",
+        "name": "string",
+        "date_of_birth": "string",
+        "address": "string",
+        "postcode": "string",
+        "tenancy": "object",
+        "arrears": "number",
+        "homelessness_applications": "array",
+        "labels": "array",
+    },
+)
+
+
+def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> Starlette:
+    return records_app(TENANTS, json.loads(data_file.read_text())["tenants"], faults, seed)

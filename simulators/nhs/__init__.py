@@ -1,0 +1,1 @@
+"""The NHS: a FHIR R4 REST server (Patient, Encounter, Flag, Condition)."""

@@ -1,0 +1,211 @@
+"""The NHS's FHIR R4 REST API, as its own Starlette application.
+
+Speaks ``application/fhir+json``:
+- ``GET /metadata``: the CapabilityStatement.
+- ``GET /Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|NNNNNNNNNN``: searchset Bundle.
+- ``GET /Patient?_id=a,b&_revinclude=Encounter:patient&_revinclude=Flag:patient
+  &_revinclude=Condition:patient&_count=N``: the patients with their encounters, flags
+  and conditions, paged (``link`` relation ``next``).
+Errors are OperationOutcome resources. Sensitivity labels travel as
+``meta.security`` codings, as FHIR security labels do.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from simulators.faults import FaultReplies, Faults, faults_endpoint
+
+FHIR_JSON = "application/fhir+json"
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+SECURITY_SYSTEM = "https://joinedup.example/fhir/CodeSystem/sensitivity"
+MAX_COUNT = 100
+_REVINCLUDES = {"Encounter:patient", "Flag:patient", "Condition:patient"}
+
+
+def outcome(code: str, diagnostics: str, severity: str = "error") -> dict[str, Any]:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
+    }
+
+
+REPLIES = FaultReplies(
+    media_type=FHIR_JSON,
+    malformed='{"resourceType": "Bundle", "entry": [',
+    hostile=json.dumps(outcome("processing", "Patient 9434765919 could not be read")),
+    hostile_status=400,
+    error_body=json.dumps(outcome("transient", "service unavailable")),
+    error_media_type=FHIR_JSON,
+)
+
+
+class FhirResponse(JSONResponse):
+    media_type = FHIR_JSON
+
+
+def _meta(labels: list[str]) -> dict[str, Any]:
+    return {"security": [{"system": SECURITY_SYSTEM, "code": label} for label in labels]}
+
+
+def _patient(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": p["id"],
+        "meta": _meta(p["labels"]),
+        "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": p["nhs_number"]}],
+        "name": [{"use": "official", "family": p["family"], "given": [p["given"]]}],
+        "gender": p["gender"],
+        "birthDate": p["birth_date"],
+        "address": [{"line": [p["address"]], "postalCode": p["postcode"]}],
+        "generalPractitioner": [
+            {"reference": f"Organization/{p['practice_ods']}", "display": p["practice"]},
+            {"reference": f"Practitioner/{p['practice_ods']}-gp", "display": p["gp"]},
+        ],
+    }
+
+
+def _encounter(index: int, e: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Encounter",
+        "id": f"enc-{index}",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": e["class"]},
+        "type": [{"text": e["type"]}],
+        "reasonCode": [{"text": e["reason"]}],
+        "subject": {"reference": f"Patient/{e['patient']}"},
+        "period": {"start": e["date"]},
+    }
+
+
+def _flag(index: int, f: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Flag",
+        "id": f"flag-{index}",
+        "meta": _meta(f["labels"]),
+        "status": "active",
+        "category": [{"text": f["category"]}],
+        "code": {"text": f["text"]},
+        "subject": {"reference": f"Patient/{f['patient']}"},
+        "period": {"start": f["start"]},
+    }
+
+
+def _condition(index: int, c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": f"cond-{index}",
+        "meta": _meta(c["labels"]),
+        "category": [{"text": c["category"]}],
+        "code": {"text": c["text"]},
+        "subject": {"reference": f"Patient/{c['patient']}"},
+        "recordedDate": c["recorded"],
+    }
+
+
+def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> Starlette:
+    data = json.loads(data_file.read_text())
+    patients = {p["id"]: _patient(p) for p in data["patients"]}
+    by_nhs_number = {p["nhs_number"]: p["id"] for p in data["patients"]}
+    related: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for i, e in enumerate(data["encounters"]):
+        related[e["patient"]]["Encounter"].append(_encounter(i, e))
+    for i, f in enumerate(data["flags"]):
+        related[f["patient"]]["Flag"].append(_flag(i, f))
+    for i, c in enumerate(data["conditions"]):
+        related[c["patient"]]["Condition"].append(_condition(i, c))
+    rng = random.Random(seed)
+    active_faults = faults or Faults()
+    active_faults.replies = REPLIES
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "patients": len(patients)})
+
+    async def metadata(request: Request) -> Response:
+        return FhirResponse(
+            {
+                "resourceType": "CapabilityStatement",
+                "status": "active",
+                "fhirVersion": "4.0.1",
+                "format": ["json"],
+                "rest": [
+                    {
+                        "mode": "server",
+                        "resource": [
+                            {
+                                "type": "Patient",
+                                "searchParam": [
+                                    {"name": "identifier", "type": "token"},
+                                    {"name": "_id", "type": "token"},
+                                ],
+                                "searchRevInclude": sorted(_REVINCLUDES),
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+
+    def page_link(request: Request, page: int) -> str:
+        return str(request.url.include_query_params(_page=str(page)))
+
+    async def patient_search(request: Request) -> Response:
+        if failure := await active_faults.apply(rng):
+            return failure
+        params = request.query_params
+        try:
+            count = min(int(params.get("_count", "50")), MAX_COUNT)
+            page = int(params.get("_page", "1"))
+        except ValueError:
+            return FhirResponse(outcome("invalid", "_count and _page are integers"), 400)
+        unsupported = set(params.getlist("_revinclude")) - _REVINCLUDES
+        if unsupported or count < 1 or page < 1:
+            return FhirResponse(outcome("not-supported", "unsupported search"), 400)
+        if "identifier" in params:
+            system, _, value = params["identifier"].partition("|")
+            if system != NHS_NUMBER_SYSTEM:
+                return FhirResponse(outcome("not-supported", "unknown identifier system"), 400)
+            found = [by_nhs_number[value]] if value in by_nhs_number else []
+        elif "_id" in params:
+            found = [i for i in params["_id"].split(",") if i in patients]
+        else:
+            return FhirResponse(outcome("required", "search by identifier or _id"), 400)
+        entries: list[dict[str, Any]] = []
+        for patient_id in found:
+            entries.append({"resource": patients[patient_id], "search": {"mode": "match"}})
+            for include in params.getlist("_revinclude"):
+                for resource in related[patient_id][include.split(":")[0]]:
+                    entries.append({"resource": resource, "search": {"mode": "include"}})
+        start = (page - 1) * count
+        links = [{"relation": "self", "url": str(request.url)}]
+        if start + count < len(entries):
+            links.append({"relation": "next", "url": page_link(request, page + 1)})
+        return FhirResponse(
+            {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": len(found),
+                "link": links,
+                "entry": entries[start : start + count],
+            }
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/metadata", metadata),
+            Route("/Patient", patient_search),
+            Route("/_sim/faults", faults_endpoint, methods=["GET", "PUT"]),
+        ]
+    )
+    app.state.faults = active_faults
+    return app

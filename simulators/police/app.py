@@ -1,0 +1,247 @@
+"""The police's legacy SOAP 1.1/XML nominal-record service, as its own Starlette application.
+
+- ``GET /NominalService?wsdl``: the WSDL.
+- ``POST /NominalService`` (``text/xml``, ``SOAPAction``) with one of:
+  ``FindNominal`` (``niNumber`` and/or ``pncId``) → the matching nominals' identifiers;
+  ``GetNominals`` (repeated ``pncId``, at most 100) → full nominal records with
+  domestic-abuse incidents, missing episodes and ``sensitivity`` labels.
+Faults answer SOAP Faults, broken XML, or an entity-expansion bomb.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from simulators.faults import FaultReplies, Faults, faults_endpoint
+
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+NS = "urn:joinedup:police:nominals:v1"
+SOAP_XML = "text/xml"
+MAX_BATCH = 100
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+def _fault_envelope(code: str, message: str) -> str:
+    return (
+        f'<soap:Envelope xmlns:soap="{SOAP_NS}"><soap:Body><soap:Fault>'
+        f"<faultcode>soap:{code}</faultcode><faultstring>{message}</faultstring>"
+        "</soap:Fault></soap:Body></soap:Envelope>"
+    )
+
+
+XML_BOMB = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+    + "".join(
+        f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'
+        for i in range(1, 10)
+    )
+    + f']>\n<soap:Envelope xmlns:soap="{SOAP_NS}"><soap:Body>&lol9;</soap:Body></soap:Envelope>'
+)
+"""Billion laughs: nine levels of ten-fold entity expansion (a gigabyte when expanded)."""
+
+REPLIES = FaultReplies(
+    media_type=SOAP_XML,
+    malformed=f'<soap:Envelope xmlns:soap="{SOAP_NS}"><soap:Body><unclosed>',
+    hostile=XML_BOMB,
+    error_body=_fault_envelope("Server", "service unavailable"),
+    error_media_type=SOAP_XML,
+)
+
+
+def wsdl(location: str) -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions name="NominalService" targetNamespace="{NS}" xmlns="http://schemas.xmlsoap.org/wsdl/"
+  xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:tns="{NS}"
+  xmlns:xsd="http://www.w3.org/2001/XMLSchema">
+  <types>
+    <xsd:schema targetNamespace="{NS}" elementFormDefault="qualified">
+      <xsd:element name="FindNominal"><xsd:complexType><xsd:sequence>
+        <xsd:element name="niNumber" type="xsd:string" minOccurs="0"/>
+        <xsd:element name="pncId" type="xsd:string" minOccurs="0"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="FindNominalResponse"><xsd:complexType><xsd:sequence>
+        <xsd:element name="nominal" type="tns:NominalRef" minOccurs="0" maxOccurs="unbounded"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="GetNominals"><xsd:complexType><xsd:sequence>
+        <xsd:element name="pncId" type="xsd:string" maxOccurs="{MAX_BATCH}"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="GetNominalsResponse"><xsd:complexType><xsd:sequence>
+        <xsd:element name="nominal" type="tns:Nominal" minOccurs="0" maxOccurs="unbounded"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:complexType name="NominalRef"><xsd:sequence>
+        <xsd:element name="pncId" type="xsd:string"/>
+        <xsd:element name="niNumber" type="xsd:string" minOccurs="0"/>
+      </xsd:sequence></xsd:complexType>
+      <xsd:complexType name="Nominal"><xsd:sequence>
+        <xsd:element name="pncId" type="xsd:string"/>
+        <xsd:element name="niNumber" type="xsd:string" minOccurs="0"/>
+        <xsd:element name="givenName" type="xsd:string"/>
+        <xsd:element name="familyName" type="xsd:string"/>
+        <xsd:element name="dateOfBirth" type="xsd:date"/>
+        <xsd:element name="address" type="xsd:string"/>
+        <xsd:element name="postcode" type="xsd:string"/>
+        <xsd:element name="sensitivity" type="xsd:string" minOccurs="0" maxOccurs="unbounded"/>
+        <xsd:element name="incident" type="tns:Incident" minOccurs="0" maxOccurs="unbounded"/>
+        <xsd:element name="missingEpisode" type="tns:MissingEpisode" minOccurs="0"
+          maxOccurs="unbounded"/>
+      </xsd:sequence></xsd:complexType>
+      <xsd:complexType name="Incident"><xsd:sequence>
+        <xsd:element name="reference" type="xsd:string"/>
+        <xsd:element name="date" type="xsd:date"/>
+        <xsd:element name="role" type="xsd:string"/>
+        <xsd:element name="risk" type="xsd:string"/>
+      </xsd:sequence></xsd:complexType>
+      <xsd:complexType name="MissingEpisode"><xsd:sequence>
+        <xsd:element name="date" type="xsd:date"/>
+        <xsd:element name="hours" type="xsd:int"/>
+        <xsd:element name="found" type="xsd:string"/>
+      </xsd:sequence></xsd:complexType>
+    </xsd:schema>
+  </types>
+  <message name="FindNominalIn"><part name="parameters" element="tns:FindNominal"/></message>
+  <message name="FindNominalOut"><part name="parameters" element="tns:FindNominalResponse"/></message>
+  <message name="GetNominalsIn"><part name="parameters" element="tns:GetNominals"/></message>
+  <message name="GetNominalsOut"><part name="parameters" element="tns:GetNominalsResponse"/></message>
+  <portType name="NominalPort">
+    <operation name="FindNominal">
+      <input message="tns:FindNominalIn"/><output message="tns:FindNominalOut"/>
+    </operation>
+    <operation name="GetNominals">
+      <input message="tns:GetNominalsIn"/><output message="tns:GetNominalsOut"/>
+    </operation>
+  </portType>
+  <binding name="NominalBinding" type="tns:NominalPort">
+    <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <operation name="FindNominal">
+      <soap:operation soapAction="{NS}#FindNominal"/>
+      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
+    </operation>
+    <operation name="GetNominals">
+      <soap:operation soapAction="{NS}#GetNominals"/>
+      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
+    </operation>
+  </binding>
+  <service name="NominalService">
+    <port name="NominalPort" binding="tns:NominalBinding">
+      <soap:address location="{location}"/>
+    </port>
+  </service>
+</definitions>
+"""
+
+
+def _text(parent: Element, name: str, value: Any) -> None:
+    if value is not None:
+        SubElement(parent, _q(name)).text = str(value)
+
+
+def _envelope(body_child: Element) -> bytes:
+    envelope = Element(f"{{{SOAP_NS}}}Envelope")
+    SubElement(envelope, f"{{{SOAP_NS}}}Body").append(body_child)
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + tostring(envelope)
+
+
+def _nominal(record: dict[str, Any]) -> Element:
+    nominal = Element(_q("nominal"))
+    for name, key in [
+        ("pncId", "pnc_id"),
+        ("niNumber", "ni_number"),
+        ("givenName", "given_name"),
+        ("familyName", "family_name"),
+        ("dateOfBirth", "date_of_birth"),
+        ("address", "address"),
+        ("postcode", "postcode"),
+    ]:
+        _text(nominal, name, record[key])
+    for label in record["labels"]:
+        _text(nominal, "sensitivity", label)
+    for incident in record["incidents"]:
+        element = SubElement(nominal, _q("incident"))
+        for name in ("reference", "date", "role", "risk"):
+            _text(element, name, incident[name])
+    for episode in record["missing_episodes"]:
+        element = SubElement(nominal, _q("missingEpisode"))
+        for name in ("date", "hours", "found"):
+            _text(element, name, episode[name])
+    return nominal
+
+
+def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> Starlette:
+    nominals = {n["pnc_id"]: n for n in json.loads(data_file.read_text())["nominals"]}
+    by_ni = {n["ni_number"]: n for n in nominals.values() if n["ni_number"]}
+    rng = random.Random(seed)
+    active_faults = faults or Faults()
+    active_faults.replies = REPLIES
+
+    def soap(body: bytes, status: int = 200) -> Response:
+        return Response(body, status, media_type=SOAP_XML)
+
+    def client_fault(message: str) -> Response:
+        return soap(_fault_envelope("Client", message).encode(), 500)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "nominals": len(nominals)})
+
+    async def service(request: Request) -> Response:
+        if request.method == "GET":
+            if "wsdl" not in request.query_params:
+                return client_fault("POST a SOAP envelope, or GET ?wsdl")
+            location = str(request.url.replace(query=""))
+            return Response(wsdl(location), media_type=SOAP_XML)
+        if failure := await active_faults.apply(rng):
+            return failure
+        try:
+            envelope = fromstring(await request.body(), forbid_dtd=True)
+        except (ParseError, DefusedXmlException):
+            return client_fault("request is not a well-formed, safe XML document")
+        body = envelope.find(f"{{{SOAP_NS}}}Body")
+        operation = body[0] if body is not None and len(body) else None
+        if operation is not None and operation.tag == _q("FindNominal"):
+            response = Element(_q("FindNominalResponse"))
+            found: dict[str, dict[str, Any]] = {}
+            pnc = operation.findtext(_q("pncId"))
+            ni = operation.findtext(_q("niNumber"))
+            if pnc and pnc.strip().upper() in nominals:
+                found[pnc.strip().upper()] = nominals[pnc.strip().upper()]
+            if ni and ni.replace(" ", "").upper() in by_ni:
+                record = by_ni[ni.replace(" ", "").upper()]
+                found[record["pnc_id"]] = record
+            for record in found.values():
+                ref = SubElement(response, _q("nominal"))
+                _text(ref, "pncId", record["pnc_id"])
+                _text(ref, "niNumber", record["ni_number"])
+            return soap(_envelope(response))
+        if operation is not None and operation.tag == _q("GetNominals"):
+            wanted = [e.text or "" for e in operation.findall(_q("pncId"))]
+            if len(wanted) > MAX_BATCH:
+                return client_fault(f"at most {MAX_BATCH} pncId per call")
+            response = Element(_q("GetNominalsResponse"))
+            for pnc in wanted:
+                if pnc.strip().upper() in nominals:
+                    response.append(_nominal(nominals[pnc.strip().upper()]))
+            return soap(_envelope(response))
+        return client_fault("unknown operation")
+
+    app = Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/NominalService", service, methods=["GET", "POST"]),
+            Route("/_sim/faults", faults_endpoint, methods=["GET", "PUT"]),
+        ]
+    )
+    app.state.faults = active_faults
+    return app

@@ -1,0 +1,1 @@
+"""Probation: a GraphQL API (graphene) over offender case records."""

@@ -1,0 +1,186 @@
+"""A REST/JSON record service with an OpenAPI document, shared by the REST simulators.
+
+Benefits, schools and housing each run their own instance over their own
+data: look a record up by an identifier it holds, read records in batches by
+key. Search replies carry only identifiers; batch reads carry whole records.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from simulators.faults import Faults, faults_endpoint
+
+MAX_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One collection of records: ``GET /{name}?param=``, ``POST /{name}/batch``."""
+
+    title: str
+    name: str
+    key: str
+    search_params: tuple[str, ...]
+    search_fields: tuple[str, ...]
+    record_properties: Mapping[str, str]
+    """Record field name → JSON type, for the OpenAPI document."""
+
+
+def _normalise(value: str) -> str:
+    return value.replace(" ", "").upper()
+
+
+def openapi_document(collection: Collection) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the service."""
+    name, key = collection.name, collection.key
+    record = {
+        "type": "object",
+        "required": [key],
+        "properties": {
+            field: {"type": kind} for field, kind in collection.record_properties.items()
+        },
+    }
+    summary = {
+        "type": "object",
+        "properties": {field: {"type": ["string", "null"]} for field in collection.search_fields},
+    }
+
+    def listing(schema_ref: str) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": [name],
+            "properties": {name: {"type": "array", "items": {"$ref": schema_ref}}},
+        }
+
+    error = {"description": "Error", "content": {"application/json": {"schema": {}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": collection.title, "version": "1.0.0"},
+        "paths": {
+            "/health": {"get": {"responses": {"200": {"description": "The service is up."}}}},
+            f"/{name}": {
+                "get": {
+                    "summary": "Find records by an identifier; replies carry identifiers only.",
+                    "parameters": [
+                        {"name": p, "in": "query", "required": False, "schema": {"type": "string"}}
+                        for p in collection.search_params
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Matching records' identifiers.",
+                            "content": {
+                                "application/json": {
+                                    "schema": listing("#/components/schemas/Summary")
+                                }
+                            },
+                        },
+                        "400": error,
+                    },
+                }
+            },
+            f"/{name}/batch": {
+                "post": {
+                    "summary": f"Read up to {MAX_BATCH} records by {key}.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["ids"],
+                                    "properties": {
+                                        "ids": {
+                                            "type": "array",
+                                            "maxItems": MAX_BATCH,
+                                            "items": {"type": "string"},
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "The records found (unknown ids are left out).",
+                            "content": {
+                                "application/json": {
+                                    "schema": listing("#/components/schemas/Record")
+                                }
+                            },
+                        },
+                        "400": error,
+                    },
+                }
+            },
+        },
+        "components": {"schemas": {"Record": record, "Summary": summary}},
+    }
+
+
+def records_app(
+    collection: Collection,
+    records: Sequence[Mapping[str, Any]],
+    faults: Faults | None = None,
+    seed: int = 0,
+) -> Starlette:
+    by_key = {_normalise(r[collection.key]): r for r in records}
+    indexes = {
+        param: {_normalise(r[param]): r for r in records if r.get(param)}
+        for param in collection.search_params
+    }
+    rng = random.Random(seed)
+    active_faults = faults or Faults()
+    document = openapi_document(collection)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", collection.name: len(by_key)})
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    async def search(request: Request) -> Response:
+        if failure := await active_faults.apply(rng):
+            return failure
+        given = {p: v for p, v in request.query_params.items() if p in indexes}
+        if not given:
+            return JSONResponse(
+                {"error": f"search by one of {list(collection.search_params)}"}, 400
+            )
+        found = [indexes[p].get(_normalise(v)) for p, v in given.items()]
+        unique = {id(r): r for r in found if r is not None}.values()
+        summaries = [{f: r.get(f) for f in collection.search_fields} for r in unique]
+        return JSONResponse({collection.name: summaries})
+
+    async def batch(request: Request) -> Response:
+        if failure := await active_faults.apply(rng):
+            return failure
+        try:
+            wanted = (await request.json())["ids"]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "send {'ids': [...]}"}, status_code=400)
+        if not isinstance(wanted, list) or len(wanted) > MAX_BATCH:
+            return JSONResponse({"error": f"ids: a list of at most {MAX_BATCH}"}, 400)
+        keys = [_normalise(i) for i in wanted if isinstance(i, str)]
+        found = [by_key[k] for k in keys if k in by_key]
+        return JSONResponse({collection.name: found})
+
+    app = Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/openapi.json", openapi),
+            Route(f"/{collection.name}", search),
+            Route(f"/{collection.name}/batch", batch, methods=["POST"]),
+            Route("/_sim/faults", faults_endpoint, methods=["GET", "PUT"]),
+        ]
+    )
+    app.state.faults = active_faults
+    return app

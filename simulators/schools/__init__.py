@@ -1,0 +1,1 @@
+"""Schools: a REST/JSON pupil service keyed by the school system's pupil id."""

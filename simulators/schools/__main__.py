@@ -1,0 +1,9 @@
+"""Run the schools simulator: ``python -m simulators.schools --data FILE --port N``."""
+
+from simulators.schools.app import create_app
+from simulators.runner import simulator_command
+
+main = simulator_command(create_app)
+
+if __name__ == "__main__":
+    main()
