@@ -10,7 +10,13 @@ import click
 import uvicorn
 
 from gateway.auth import issue_dev_token, load_dev_key
-from gateway.config import AgencyEndpoints, GatewayConfig
+from gateway.config import (
+    ConfigError,
+    GatewayConfig,
+    agencies_toml,
+    agency_settings,
+    load_agencies,
+)
 from gateway.purposes import PURPOSE_HEADER
 
 DEFAULT_STATE = Path(".joinedup")
@@ -42,22 +48,18 @@ def main() -> None:
 )
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option(
-    "--council-db",
-    type=click.Path(path_type=Path),
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Use this council database instead of starting the demo world.",
-)
-@click.option(
-    "--benefits-url",
-    default=None,
-    help="Use this benefits service instead of starting the demo world.",
+    help="Agency systems to use ([agencies.NAME] tables) instead of starting the demo world.",
 )
 @click.option(
     "--agency-timeout",
     type=float,
     default=2.0,
     show_default=True,
-    help="Seconds each agency call may take before UPSTREAM_TIMEOUT.",
+    help="Seconds each agency call may take before UPSTREAM_TIMEOUT (unless configured).",
 )
 def serve(
     state_dir: Path,
@@ -65,43 +67,39 @@ def serve(
     port: int,
     people: int,
     seed: int,
-    council_db: Path | None,
-    benefits_url: str | None,
+    config_file: Path | None,
     agency_timeout: float,
 ) -> None:
-    """Serve the gateway on the demo world (starts the agency simulators itself).
+    """Serve the gateway on the demo world (starts all seven agency systems itself).
 
-    Given --council-db and --benefits-url, serve against those systems instead.
+    Given --config, serve against the agency systems it names instead.
     """
     from gateway.app import create_app
 
     url = f"http://{host}:{port}/graphql"
-    if council_db is not None and benefits_url is not None:
-        config = GatewayConfig(
-            state_dir=state_dir,
-            agency_timeout_s=agency_timeout,
-            agencies=AgencyEndpoints(council_db, benefits_url),
-        )
+    if config_file is not None:
+        try:
+            agencies = load_agencies(config_file)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from exc
+        config = GatewayConfig(state_dir, agencies, agency_timeout_s=agency_timeout)
         click.echo(f"joinedup gateway: {url}")
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
         return
-    if council_db is not None or benefits_url is not None:
-        raise click.UsageError("give both --council-db and --benefits-url, or neither")
 
     from simulators.launcher import example_reference, running_world
 
     with running_world(state_dir / "world", people, seed) as world:
-        config = GatewayConfig(
-            state_dir=state_dir,
-            agency_timeout_s=agency_timeout,
-            agencies=AgencyEndpoints(
-                council_db=world.paths.council_db, benefits_url=world.benefits.url
-            ),
-        )
+        agencies = {
+            name: agency_settings(name, endpoint) for name, endpoint in world.endpoints().items()
+        }
+        config_path = state_dir / "agencies.toml"
+        config_path.write_text(agencies_toml(agencies))
+        config = GatewayConfig(state_dir, agencies, agency_timeout_s=agency_timeout)
         click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
-        click.echo(
-            f"benefits simulator: {world.benefits.url}; council database: {world.paths.council_db}"
-        )
+        for name, settings in agencies.items():
+            click.echo(f"  {name:<10} {settings.endpoint}")
+        click.echo(f"agency configuration written to {config_path}")
         click.echo("Try it:\n  " + _example_curl(url, state_dir, *example_reference(world.paths)))
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
 
@@ -115,9 +113,14 @@ def _example_curl(url: str, state_dir: Path, scheme: str, value: str) -> str:
         "children-east",
     )
     query = (
-        "query($ref: PersonReference!) { person(reference: $ref) { matches { agency "
-        "status } council { name dateOfBirth cases { caseType status } } "
-        "benefits { claims { type status } workCoach } } }"
+        "query($ref: PersonReference!) { person(reference: $ref) { matches { agency status } "
+        "council { name allocatedWorker childProtectionPlan cases { caseType status } } "
+        "benefits { claims { type status } workCoach } "
+        "nhs { registeredGp gpPractice aAndEAttendances { date reason } } "
+        "schools { school attendancePercent senStatus exclusions { type startDate } } "
+        "police { domesticAbuseIncidents { date role riskLevel } missingEpisodes { date } } "
+        "probation { supervisionStatus practitioner riskOfSeriousHarm } "
+        "housing { tenure rentArrears homelessnessApplications { status duty } } } }"
     )
     body = json.dumps({"query": query, "variables": {"ref": {"scheme": scheme, "value": value}}})
     return "curl -s " + " ".join(

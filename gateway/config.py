@@ -1,27 +1,57 @@
 """Gateway configuration: where policy, audit and each agency system are.
 
-Kept to one dataclass so every component receives its settings explicitly;
-file and environment loading build this object.
+Agency systems are registered by configuration, not code: each entry names
+the adapter class (``module:Class``), the upstream's endpoint (URL, DSN or
+file path) and optionally its own timeout. :func:`load_agencies` reads them
+from a TOML file::
+
+    [agencies.nhs]
+    endpoint = "http://127.0.0.1:9002"
+    # adapter = "adapters.nhs:NhsAdapter"   (default for a known agency name)
+    # timeout_s = 2.0                       (default: the gateway's agency timeout)
+    # enabled = true
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+DEFAULT_ADAPTERS = {
+    "council": "adapters.council:CouncilAdapter",
+    "benefits": "adapters.benefits:BenefitsAdapter",
+    "nhs": "adapters.nhs:NhsAdapter",
+    "schools": "adapters.schools:SchoolsAdapter",
+    "police": "adapters.police:PoliceAdapter",
+    "probation": "adapters.probation:ProbationAdapter",
+    "housing": "adapters.housing:HousingAdapter",
+}
+"""Adapter class for each agency name the demo world knows; any entry may name another."""
+
+
+class ConfigError(ValueError):
+    """The agency configuration is missing or invalid."""
+
 
 @dataclass(frozen=True)
-class AgencyEndpoints:
-    council_db: Path
-    benefits_url: str
+class AgencySettings:
+    """How to reach one agency system."""
+
+    endpoint: str
+    adapter: str
+    timeout_s: float | None = None
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
 class GatewayConfig:
     state_dir: Path
-    agencies: AgencyEndpoints
+    agencies: Mapping[str, AgencySettings] = field(default_factory=dict)
     policy_dir: Path = REPO_ROOT / "policies"
     policy_timeout_s: float = 1.0
     agency_timeout_s: float = 2.0
@@ -29,3 +59,52 @@ class GatewayConfig:
     @property
     def audit_db(self) -> Path:
         return self.state_dir / "audit.sqlite"
+
+
+def agency_settings(name: str, endpoint: str, **options: Any) -> AgencySettings:
+    """Settings for agency ``name``, with its default adapter unless ``adapter`` is given."""
+    adapter = options.pop("adapter", None) or DEFAULT_ADAPTERS.get(name)
+    if adapter is None:
+        raise ConfigError(f"agency {name!r}: no default adapter, give adapter = 'module:Class'")
+    unknown = set(options) - {"timeout_s", "enabled"}
+    if unknown:
+        raise ConfigError(f"agency {name!r}: unknown setting(s) {sorted(unknown)}")
+    return AgencySettings(endpoint=endpoint, adapter=adapter, **options)
+
+
+def load_agencies(path: Path) -> dict[str, AgencySettings]:
+    """Read the ``[agencies.NAME]`` tables of a TOML file."""
+    try:
+        document = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read agency configuration {path}: {exc}") from exc
+    tables = document.get("agencies")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{path}: no [agencies.NAME] tables")
+    agencies = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict) or not isinstance(table.get("endpoint"), str):
+            raise ConfigError(f"{path}: agency {name!r} needs endpoint = '...'")
+        options = {k: v for k, v in table.items() if k != "endpoint"}
+        agencies[name] = agency_settings(name, table["endpoint"], **options)
+    return agencies
+
+
+def agencies_toml(agencies: Mapping[str, AgencySettings]) -> str:
+    """Write settings back as TOML (for the demo world's generated configuration)."""
+    lines = []
+    for name, settings in agencies.items():
+        lines.append(f"[agencies.{name}]")
+        lines.append(f"endpoint = {_toml_string(settings.endpoint)}")
+        lines.append(f"adapter = {_toml_string(settings.adapter)}")
+        if settings.timeout_s is not None:
+            lines.append(f"timeout_s = {settings.timeout_s!r}")
+        lines.append(f"enabled = {'true' if settings.enabled else 'false'}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_string(value: str) -> str:
+    import json
+
+    return json.dumps(value)  # a JSON string is a valid TOML basic string

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from adapters.benefits import BenefitsAdapter
-from adapters.council import CouncilAdapter
 from adapters.sdk import Adapter
+from gateway.adapters import build_adapters
 from gateway.audit import AuditStore
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
@@ -31,11 +30,7 @@ class Gateway:
 
     @classmethod
     def start(cls, config: GatewayConfig) -> Gateway:
-        timeout = config.agency_timeout_s
-        adapters: dict[str, Adapter] = {
-            "council": CouncilAdapter(config.agencies.council_db, timeout_s=timeout),
-            "benefits": BenefitsAdapter(config.agencies.benefits_url, timeout_s=timeout),
-        }
+        adapters = build_adapters(config.agencies, config.agency_timeout_s)
         purposes = load_purposes(config.policy_dir)
         schema = build_schema(adapters, purposes)
         return cls(

@@ -57,7 +57,9 @@ def _object_type(
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}
     for spec in fields:
-        if spec.kind == "list":
+        if spec.kind == "string_list":
+            annotations[spec.name] = Optional[list[Optional[str]]]  # noqa: UP045 - runtime type
+        elif spec.kind == "list":
             item = _object_type(
                 item_type_name(agency, spec), spec.description, spec.item_fields, agency, owned
             )

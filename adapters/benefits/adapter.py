@@ -79,7 +79,7 @@ class BenefitsAdapter(Adapter):
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
-        reply = await self._call("POST", "/claimants/batch", json={"ni_numbers": list(local_ids)})
+        reply = await self._call("POST", "/claimants/batch", json={"ids": list(local_ids)})
         try:
             return {
                 claimant["ni_number"]: _section(claimant, fields) for claimant in reply["claimants"]

@@ -1,20 +1,24 @@
-"""Adapter for the council's case-management database (SQLite file).
+"""Adapter for the council's case-management database: SQLite file or PostgreSQL.
 
-The database is opened read-only for each call in a worker thread, so a slow
-query never blocks the event loop and the gateway can never write to it.
+``location`` is a SQLite file path, or a ``postgresql://`` DSN for the same
+schema on PostgreSQL. Each call opens a read-only connection in a worker
+thread, so a slow query never blocks the event loop and the gateway can never
+write to the council's data.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from adapters.sdk import (
+    LABELS_KEY,
     Adapter,
+    AdapterError,
     FieldSpec,
     Health,
     Identifier,
@@ -29,14 +33,26 @@ AGENCY = "council"
 
 _CASE_FIELDS = (
     FieldSpec("caseId", "string", "Council case reference."),
-    FieldSpec("caseType", "string", "Kind of case, e.g. child in need."),
+    FieldSpec("caseType", "string", "Kind of case, e.g. child in need, child protection."),
     FieldSpec("status", "string", "open or closed."),
     FieldSpec("openedOn", "date", "Date the case was opened."),
+)
+_REFERRAL_FIELDS = (
+    FieldSpec("referralId", "string", "Council referral reference."),
+    FieldSpec("receivedOn", "date", "Date the referral was received."),
+    FieldSpec("source", "string", "Who referred, e.g. police, school, GP."),
+    FieldSpec("reason", "string", "Presenting concern."),
+    FieldSpec("outcome", "string", "What the council decided."),
+)
+_CONSENT_FIELDS = (
+    FieldSpec("purpose", "string", "What the consent covers, e.g. early_help."),
+    FieldSpec("given", "bool", "Whether consent was given (false: refused or withdrawn)."),
+    FieldSpec("recordedOn", "date", "Date the consent decision was recorded."),
 )
 
 SECTION = SectionSpec(
     agency=AGENCY,
-    title="Council social care",
+    title="Council social care: cases, plans, referrals and consent.",
     lookup_schemes=("COUNCIL_ID", "NI_NUMBER", "NHS_NUMBER"),
     fields=(
         FieldSpec("councilId", "string", "Council person id."),
@@ -47,8 +63,17 @@ SECTION = SectionSpec(
         FieldSpec("allocatedWorker", "string", "Allocated social worker."),
         FieldSpec("team", "string", "Team holding the case."),
         FieldSpec("childProtectionPlan", "bool", "Subject of a child-protection plan."),
-        FieldSpec("cases", "list", "Social-care cases.", item_fields=_CASE_FIELDS),
+        FieldSpec(
+            "childProtectionPlanCategory", "string", "Category of the child-protection plan."
+        ),
+        FieldSpec("childProtectionPlanStart", "date", "Date the child-protection plan started."),
+        FieldSpec("cases", "list", "Social-care cases, newest first.", item_fields=_CASE_FIELDS),
+        FieldSpec(
+            "referrals", "list", "Referrals received, newest first.", item_fields=_REFERRAL_FIELDS
+        ),
+        FieldSpec("consents", "list", "Consent decisions recorded.", item_fields=_CONSENT_FIELDS),
     ),
+    labels=("refuge_address", "sealed_adoption", "safeguarding_flag"),
 )
 
 _COLUMN_OF_SCHEME = {
@@ -58,50 +83,84 @@ _COLUMN_OF_SCHEME = {
 }
 _SCHEME_OF_COLUMN = {column: scheme for scheme, column in _COLUMN_OF_SCHEME.items()}
 
+Rows = list[dict[str, Any]]
+Query = Callable[[str, Sequence[Any]], Rows]
+
+
+def _labels(stored: str | None) -> list[str]:
+    return [label for label in (stored or "").split(",") if label]
+
 
 @dataclass
 class CouncilAdapter(Adapter):
-    database: Path
+    location: str | Path
 
     def discover(self) -> SectionSpec:
         return SECTION
 
-    def _connect(self) -> sqlite3.Connection:
-        if not self.database.exists():
+    @property
+    def _is_postgres(self) -> bool:
+        return str(self.location).startswith(("postgresql://", "postgres://"))
+
+    def _sqlite(self, work: Callable[[Query], Any]) -> Any:
+        path = Path(self.location)
+        if not path.exists():
             raise UpstreamUnavailable(AGENCY, "case-management database is not reachable")
         try:
             db = sqlite3.connect(
-                f"file:{self.database}?mode=ro",
-                uri=True,
-                timeout=self.timeout_s,
-                check_same_thread=False,
+                f"file:{path}?mode=ro", uri=True, timeout=self.timeout_s, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise UpstreamUnavailable(
-                AGENCY, "case-management database refused connection"
-            ) from exc
+            raise UpstreamUnavailable(AGENCY, "case-management database refused connection") from exc
         db.row_factory = sqlite3.Row
-        return db
 
-    async def _run(self, work: Any, *args: Any) -> Any:
-        def call() -> Any:
-            db = self._connect()
-            try:
-                return work(db, *args)
-            except sqlite3.DatabaseError as exc:
-                raise UpstreamBadReply(AGENCY, f"database error: {type(exc).__name__}") from exc
-            finally:
-                db.close()
+        def query(sql: str, params: Sequence[Any]) -> Rows:
+            return [dict(row) for row in db.execute(sql, tuple(params))]
 
         try:
-            return await asyncio.wait_for(asyncio.to_thread(call), self.timeout_s)
+            return work(query)
+        except sqlite3.DatabaseError as exc:
+            raise UpstreamBadReply(AGENCY, f"database error: {type(exc).__name__}") from exc
+        finally:
+            db.close()
+
+    def _postgres(self, work: Callable[[Query], Any]) -> Any:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        try:
+            db = psycopg.connect(
+                str(self.location),
+                connect_timeout=max(1, round(self.timeout_s)),
+                row_factory=dict_row,
+                autocommit=True,
+            )
+        except psycopg.OperationalError as exc:
+            raise UpstreamUnavailable(AGENCY, "case-management database refused connection") from exc
+        db.read_only = True
+
+        def query(sql: str, params: Sequence[Any]) -> Rows:
+            # Our SQL uses SQLite's ``?`` placeholders and never a literal question mark.
+            return db.execute(sql.replace("?", "%s"), tuple(params)).fetchall()  # type: ignore[call-overload]
+
+        try:
+            return work(query)
+        except psycopg.Error as exc:
+            raise UpstreamBadReply(AGENCY, f"database error: {type(exc).__name__}") from exc
+        finally:
+            db.close()
+
+    async def _run(self, work: Callable[[Query], Any]) -> Any:
+        backend = self._postgres if self._is_postgres else self._sqlite
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(backend, work), self.timeout_s)
         except TimeoutError as exc:
             raise UpstreamTimeout(AGENCY, f"no answer within {self.timeout_s:g}s") from exc
 
     async def check(self) -> Health:
         try:
-            await self._run(lambda db: db.execute("SELECT 1 FROM person LIMIT 1").fetchall())
-        except UpstreamUnavailable as exc:
+            await self._run(lambda query: query("SELECT 1 FROM person LIMIT 1", ()))
+        except AdapterError as exc:
             return Health(False, exc.detail)
         return Health(True)
 
@@ -110,14 +169,15 @@ class CouncilAdapter(Adapter):
         if not usable:
             return None
 
-        def find(db: sqlite3.Connection) -> Match | None:
+        def find(query: Query) -> Match | None:
             for ident in usable:
-                row = db.execute(
+                rows = query(
                     "SELECT council_id, ni_number, nhs_number FROM person "
-                    f"WHERE {_COLUMN_OF_SCHEME[ident.scheme]} = ?",
+                    f"WHERE {_COLUMN_OF_SCHEME[ident.scheme]} = ? LIMIT 1",
                     (ident.value,),
-                ).fetchone()
-                if row is not None:
+                )
+                if rows:
+                    row = rows[0]
                     held = tuple(
                         Identifier(_SCHEME_OF_COLUMN[col], row[col])
                         for col in ("council_id", "ni_number", "nhs_number")
@@ -134,9 +194,15 @@ class CouncilAdapter(Adapter):
     ) -> Mapping[str, Mapping[str, Any]]:
         marks = ",".join("?" * len(local_ids))
 
-        def fetch(db: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+        def children(query: Query, table: str, order: str) -> Rows:
+            return query(
+                f"SELECT * FROM {table} WHERE council_id IN ({marks}) ORDER BY {order} DESC",
+                local_ids,
+            )
+
+        def fetch(query: Query) -> dict[str, dict[str, Any]]:
             records: dict[str, dict[str, Any]] = {}
-            for row in db.execute(f"SELECT * FROM person WHERE council_id IN ({marks})", local_ids):
+            for row in query(f"SELECT * FROM person WHERE council_id IN ({marks})", local_ids):
                 records[row["council_id"]] = {
                     "councilId": row["council_id"],
                     "name": f"{row['given_name']} {row['family_name']}",
@@ -146,24 +212,50 @@ class CouncilAdapter(Adapter):
                     "allocatedWorker": row["allocated_worker"],
                     "team": row["team"],
                     "childProtectionPlan": bool(row["child_protection_plan"]),
+                    "childProtectionPlanCategory": row["cp_plan_category"],
+                    "childProtectionPlanStart": row["cp_plan_start"],
                     "cases": [],
+                    "referrals": [],
+                    "consents": [],
+                    LABELS_KEY: _labels(row["labels"]),
                 }
             if "cases" in fields:
-                for case in db.execute(
-                    f"SELECT * FROM social_case WHERE council_id IN ({marks}) "
-                    "ORDER BY opened_on DESC",
-                    local_ids,
-                ):
+                for case in children(query, "social_case", "opened_on"):
                     records[case["council_id"]]["cases"].append(
                         {
                             "caseId": case["case_id"],
                             "caseType": case["case_type"],
                             "status": case["status"],
                             "openedOn": case["opened_on"],
+                            LABELS_KEY: _labels(case["labels"]),
+                        }
+                    )
+            if "referrals" in fields:
+                for referral in children(query, "referral", "received_on"):
+                    records[referral["council_id"]]["referrals"].append(
+                        {
+                            "referralId": referral["referral_id"],
+                            "receivedOn": referral["received_on"],
+                            "source": referral["source"],
+                            "reason": referral["reason"],
+                            "outcome": referral["outcome"],
+                        }
+                    )
+            if "consents" in fields:
+                for consent in children(query, "consent", "recorded_on"):
+                    records[consent["council_id"]]["consents"].append(
+                        {
+                            "purpose": consent["purpose"],
+                            "given": bool(consent["given"]),
+                            "recordedOn": consent["recorded_on"],
                         }
                     )
             return {
-                local_id: {name: value for name, value in record.items() if name in fields}
+                local_id: {
+                    name: value
+                    for name, value in record.items()
+                    if name in fields or name == LABELS_KEY
+                }
                 for local_id, record in records.items()
             }
 

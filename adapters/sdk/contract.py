@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FieldKind = Literal["string", "date", "int", "float", "bool", "address", "list"]
+FieldKind = Literal["string", "date", "int", "float", "bool", "address", "list", "string_list"]
+"""``list`` is a list of objects described by ``item_fields``; ``string_list`` a list of strings."""
 
 LABELS_KEY = "@labels"
 """Reserved key on any record object an adapter returns (a section or a list item):
@@ -96,6 +97,9 @@ class Adapter(abc.ABC):
 
     Implementations must be safe to call concurrently and must raise only
     :class:`adapters.sdk.errors.AdapterError` subclasses for upstream failure.
+    The gateway builds an adapter from configuration as
+    ``AdapterClass(endpoint, timeout_s=...)``: ``endpoint`` is the upstream's URL,
+    DSN or file path.
     """
 
     timeout_s: float = field(default=2.0, kw_only=True)

@@ -47,13 +47,13 @@ def _outcome_codes(body: Any) -> str | None:
 async def search(
     upstream: HttpUpstream,
     resource_type: str,
-    params: Mapping[str, str],
+    params: Mapping[str, str | list[str]],
     max_pages: int = 50,
 ) -> list[dict[str, Any]]:
     """Run a FHIR search and return the resources of every entry on every page."""
     resources: list[dict[str, Any]] = []
     url: str | None = f"/{resource_type}"
-    query: Mapping[str, str] | None = params
+    query: Mapping[str, str | list[str]] | None = params
     for _ in range(max_pages):
         if url is None:
             return resources

@@ -1,0 +1,124 @@
+"""Adapter for the housing service's REST/JSON API: tenancy, homelessness, arrears."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.sdk import (
+    LABELS_KEY,
+    SENSITIVITY_LABELS,
+    Adapter,
+    AdapterError,
+    FieldSpec,
+    Health,
+    HttpUpstream,
+    Identifier,
+    Match,
+    SectionSpec,
+    UpstreamBadReply,
+)
+
+AGENCY = "housing"
+_PARAM_OF_SCHEME = {"HOUSING_REF": "housing_ref", "NI_NUMBER": "ni_number"}
+
+_APPLICATION_FIELDS = (
+    FieldSpec("appliedOn", "date", "Date of the homelessness application."),
+    FieldSpec("status", "string", "accepted, under assessment or closed."),
+    FieldSpec("duty", "string", "Duty owed: prevention, relief or main housing duty."),
+)
+
+SECTION = SectionSpec(
+    agency=AGENCY,
+    title="Housing: tenancy, homelessness applications and rent arrears.",
+    lookup_schemes=("HOUSING_REF", "NI_NUMBER"),
+    fields=(
+        FieldSpec("housingReference", "string", "Housing reference."),
+        FieldSpec("name", "string", "Tenant or applicant name."),
+        FieldSpec("dateOfBirth", "date", "Date of birth."),
+        FieldSpec("address", "address", "Address of the tenancy or accommodation."),
+        FieldSpec("postcode", "string", "Postcode of the tenancy or accommodation."),
+        FieldSpec("tenure", "string", "Kind of tenancy, e.g. secure council tenancy."),
+        FieldSpec("tenancyStart", "date", "Date the tenancy started."),
+        FieldSpec("rentArrears", "float", "Rent arrears in pounds (0 when none)."),
+        FieldSpec(
+            "homelessnessApplications",
+            "list",
+            "Homelessness applications.",
+            item_fields=_APPLICATION_FIELDS,
+        ),
+    ),
+    labels=("refuge_address",),
+)
+
+
+def _record(tenant: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "housingReference": tenant["housing_ref"],
+        "name": tenant["name"],
+        "dateOfBirth": tenant["date_of_birth"],
+        "address": tenant["address"],
+        "postcode": tenant["postcode"],
+        "tenure": tenant["tenancy"]["tenure"],
+        "tenancyStart": tenant["tenancy"]["start_date"],
+        "rentArrears": float(tenant["arrears"]),
+        "homelessnessApplications": [
+            {"appliedOn": a["date"], "status": a["status"], "duty": a["duty"]}
+            for a in tenant["homelessness_applications"]
+        ],
+        LABELS_KEY: [label for label in tenant["labels"] if label in SENSITIVITY_LABELS],
+    }
+
+
+@dataclass
+class HousingAdapter(Adapter):
+    base_url: str
+    _upstream: HttpUpstream = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._upstream = HttpUpstream(AGENCY, self.base_url, self.timeout_s)
+
+    def discover(self) -> SectionSpec:
+        return SECTION
+
+    async def check(self) -> Health:
+        try:
+            await self._upstream.json("GET", "/health")
+        except AdapterError as exc:
+            return Health(False, exc.detail)
+        return Health(True)
+
+    async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
+        for ident in identifiers:
+            param = _PARAM_OF_SCHEME.get(ident.scheme)
+            if param is None:
+                continue
+            reply = await self._upstream.json("GET", "/tenants", params={param: ident.value})
+            try:
+                found = reply["tenants"]
+                if found:
+                    tenant = found[0]
+                    held = [Identifier("HOUSING_REF", str(tenant["housing_ref"]))]
+                    if tenant.get("ni_number"):
+                        held.append(Identifier("NI_NUMBER", str(tenant["ni_number"])))
+                    return Match(AGENCY, str(tenant["housing_ref"]), tuple(held))
+            except (TypeError, KeyError, IndexError) as exc:
+                raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
+        return None
+
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        reply = await self._upstream.json("POST", "/tenants/batch", json={"ids": list(local_ids)})
+        try:
+            records = {str(t["housing_ref"]): _record(t) for t in reply["tenants"]}
+        except (TypeError, KeyError, ValueError) as exc:
+            raise UpstreamBadReply(AGENCY, "tenant reply has an unexpected shape") from exc
+        return {
+            local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
+            for local_id, record in records.items()
+        }
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()

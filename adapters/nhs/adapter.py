@@ -1,0 +1,248 @@
+"""Adapter for the NHS's FHIR R4 API: Patient, Encounter, Flag and Condition resources.
+
+One read is one FHIR search: ``Patient?_id=...`` with ``_revinclude`` of the
+patients' encounters, flags and conditions, followed across Bundle pages.
+FHIR security labels (``meta.security``) become the record's ``@labels``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.sdk import (
+    LABELS_KEY,
+    SENSITIVITY_LABELS,
+    Adapter,
+    AdapterError,
+    FieldSpec,
+    Health,
+    HttpUpstream,
+    Identifier,
+    Match,
+    SectionSpec,
+    UpstreamBadReply,
+)
+from adapters.sdk.fhir import FHIR_JSON, operation_outcome_detail, search
+
+AGENCY = "nhs"
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+PAGE_SIZE = 100
+
+_ATTENDANCE_FIELDS = (
+    FieldSpec("date", "date", "Date of the A&E attendance."),
+    FieldSpec("reason", "string", "Presenting complaint."),
+)
+_CONTACT_FIELDS = (
+    FieldSpec("date", "date", "Date of the contact."),
+    FieldSpec("service", "string", "Mental-health service seen."),
+)
+_FLAG_FIELDS = (
+    FieldSpec("category", "string", "Kind of flag, e.g. safeguarding."),
+    FieldSpec("description", "string", "What the flag warns about."),
+    FieldSpec("since", "date", "Date the flag was raised."),
+)
+_CONDITION_FIELDS = (
+    FieldSpec("category", "string", "Kind of record, e.g. sexual-health, substance-misuse."),
+    FieldSpec("description", "string", "The condition or service attended."),
+    FieldSpec("recordedOn", "date", "Date it was recorded."),
+)
+
+SECTION = SectionSpec(
+    agency=AGENCY,
+    title="NHS: GP registration, A&E attendances, mental-health contacts and flags.",
+    lookup_schemes=("NHS_NUMBER",),
+    fields=(
+        FieldSpec("nhsNumber", "string", "NHS number."),
+        FieldSpec("name", "string", "Name on the NHS record."),
+        FieldSpec("dateOfBirth", "date", "Date of birth."),
+        FieldSpec("address", "address", "Address on the NHS record."),
+        FieldSpec("postcode", "string", "Postcode on the NHS record."),
+        FieldSpec("registeredGp", "string", "The patient's usual GP."),
+        FieldSpec("gpPractice", "string", "GP practice the patient is registered with."),
+        FieldSpec(
+            "aAndEAttendances",
+            "list",
+            "Accident and emergency attendances, newest first.",
+            item_fields=_ATTENDANCE_FIELDS,
+        ),
+        FieldSpec(
+            "mentalHealthContacts",
+            "list",
+            "Contacts with mental-health services, newest first.",
+            item_fields=_CONTACT_FIELDS,
+        ),
+        FieldSpec("flags", "list", "Active alerts on the record.", item_fields=_FLAG_FIELDS),
+        FieldSpec(
+            "conditions",
+            "list",
+            "Sensitive conditions and services (sexual health, substance misuse).",
+            item_fields=_CONDITION_FIELDS,
+        ),
+    ),
+    labels=("refuge_address", "safeguarding_flag", "sexual_health", "substance_misuse"),
+)
+
+
+_DATED_LISTS = (
+    ("aAndEAttendances", "date"),
+    ("mentalHealthContacts", "date"),
+    ("flags", "since"),
+    ("conditions", "recordedOn"),
+)
+
+
+def _security_labels(resource: Mapping[str, Any]) -> list[str]:
+    codes = [c.get("code") for c in resource.get("meta", {}).get("security", [])]
+    return [code for code in codes if isinstance(code, str) and code in SENSITIVITY_LABELS]
+
+
+def _first_text(concepts: Any) -> str | None:
+    return concepts[0].get("text") if concepts else None
+
+
+def _patient_record(patient: Mapping[str, Any]) -> dict[str, Any]:
+    name = (patient.get("name") or [{}])[0]
+    address = (patient.get("address") or [{}])[0]
+    practitioners = patient.get("generalPractitioner") or []
+    practice = next(
+        (p.get("display") for p in practitioners if p["reference"].startswith("Organization/")),
+        None,
+    )
+    gp = next(
+        (p.get("display") for p in practitioners if p["reference"].startswith("Practitioner/")),
+        None,
+    )
+    return {
+        "nhsNumber": next(
+            (i["value"] for i in patient["identifier"] if i["system"] == NHS_NUMBER_SYSTEM), None
+        ),
+        "name": " ".join([*name.get("given", []), name.get("family", "")]).strip() or None,
+        "dateOfBirth": patient.get("birthDate"),
+        "address": ", ".join(address.get("line", [])) or None,
+        "postcode": address.get("postalCode"),
+        "registeredGp": gp,
+        "gpPractice": practice,
+        "aAndEAttendances": [],
+        "mentalHealthContacts": [],
+        "flags": [],
+        "conditions": [],
+        LABELS_KEY: _security_labels(patient),
+    }
+
+
+def _add_related(record: dict[str, Any], resource: Mapping[str, Any]) -> None:
+    kind = resource["resourceType"]
+    if kind == "Encounter":
+        date = resource.get("period", {}).get("start")
+        reason = _first_text(resource.get("reasonCode"))
+        if resource["class"]["code"] == "EMER":
+            record["aAndEAttendances"].append({"date": date, "reason": reason})
+        elif _first_text(resource.get("type")) == "Mental health contact":
+            record["mentalHealthContacts"].append({"date": date, "service": reason})
+    elif kind == "Flag" and resource.get("status") == "active":
+        record["flags"].append(
+            {
+                "category": _first_text(resource.get("category")),
+                "description": resource.get("code", {}).get("text"),
+                "since": resource.get("period", {}).get("start"),
+                LABELS_KEY: _security_labels(resource),
+            }
+        )
+    elif kind == "Condition":
+        record["conditions"].append(
+            {
+                "category": _first_text(resource.get("category")),
+                "description": resource.get("code", {}).get("text"),
+                "recordedOn": resource.get("recordedDate"),
+                LABELS_KEY: _security_labels(resource),
+            }
+        )
+
+
+@dataclass
+class NhsAdapter(Adapter):
+    base_url: str
+    _upstream: HttpUpstream = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._upstream = HttpUpstream(
+            AGENCY, self.base_url, self.timeout_s, error_detail=operation_outcome_detail
+        )
+
+    def discover(self) -> SectionSpec:
+        return SECTION
+
+    async def check(self) -> Health:
+        try:
+            statement = await self._upstream.json("GET", "/metadata", content_types=(FHIR_JSON,))
+        except AdapterError as exc:
+            return Health(False, exc.detail)
+        if not isinstance(statement, dict) or statement.get("resourceType") != (
+            "CapabilityStatement"
+        ):
+            return Health(False, "metadata is not a CapabilityStatement")
+        return Health(True)
+
+    async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
+        for ident in identifiers:
+            if ident.scheme != "NHS_NUMBER":
+                continue
+            found = await search(
+                self._upstream, "Patient", {"identifier": f"{NHS_NUMBER_SYSTEM}|{ident.value}"}
+            )
+            try:
+                patient = next(r for r in found if r["resourceType"] == "Patient")
+            except StopIteration:
+                continue
+            except (TypeError, KeyError) as exc:
+                raise UpstreamBadReply(AGENCY, "Patient search has an unexpected shape") from exc
+            return Match(AGENCY, str(patient["id"]), (ident,))
+        return None
+
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        revinclude = [
+            include
+            for include, wanted in [
+                ("Encounter:patient", {"aAndEAttendances", "mentalHealthContacts"} & fields),
+                ("Flag:patient", {"flags"} & fields),
+                ("Condition:patient", {"conditions"} & fields),
+            ]
+            if wanted
+        ]
+        params: dict[str, str | list[str]] = {
+            "_id": ",".join(local_ids),
+            "_revinclude": revinclude,
+            "_count": str(PAGE_SIZE),
+        }
+        resources = await search(self._upstream, "Patient", params)
+        try:
+            records = {
+                str(r["id"]): _patient_record(r)
+                for r in resources
+                if r["resourceType"] == "Patient"
+            }
+            related: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+            for r in resources:
+                if r["resourceType"] != "Patient":
+                    related[r["subject"]["reference"].removeprefix("Patient/")].append(r)
+            for patient_id, items in related.items():
+                if patient_id in records:
+                    for item in items:
+                        _add_related(records[patient_id], item)
+        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise UpstreamBadReply(AGENCY, "FHIR resources have an unexpected shape") from exc
+        for record in records.values():
+            for key, date_key in _DATED_LISTS:
+                record[key].sort(key=lambda item, d=date_key: str(item[d] or ""), reverse=True)
+        return {
+            local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
+            for local_id, record in records.items()
+        }
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()

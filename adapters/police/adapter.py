@@ -1,0 +1,209 @@
+"""Adapter for the police's SOAP 1.1 nominal-record service.
+
+Requests are document/literal envelopes built with ElementTree; replies are
+parsed with the SDK's safe XML parser, so an entity bomb or external entity
+in a reply becomes UPSTREAM_BAD_REPLY instead of exhausting memory or
+reaching out. ``GetNominals`` reads a batch of PNC ids in one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+import httpx
+
+from adapters.sdk import (
+    LABELS_KEY,
+    SENSITIVITY_LABELS,
+    Adapter,
+    AdapterError,
+    FieldSpec,
+    Health,
+    HttpUpstream,
+    Identifier,
+    Match,
+    SectionSpec,
+    UpstreamBadReply,
+)
+from adapters.sdk.xml import parse_xml
+
+AGENCY = "police"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+NS = "urn:joinedup:police:nominals:v1"
+SERVICE_PATH = "/NominalService"
+SOAP_CONTENT_TYPES = ("text/xml",)
+_ELEMENT_OF_SCHEME = {"PNC_ID": "pncId", "NI_NUMBER": "niNumber"}
+
+_INCIDENT_FIELDS = (
+    FieldSpec("reference", "string", "Police incident reference."),
+    FieldSpec("date", "date", "Date of the incident."),
+    FieldSpec("role", "string", "The person's role: victim, perpetrator or witness."),
+    FieldSpec("riskLevel", "string", "DASH risk assessment: standard, medium or high."),
+)
+_MISSING_FIELDS = (
+    FieldSpec("date", "date", "Date reported missing."),
+    FieldSpec("hoursMissing", "int", "How long the person was missing, hours."),
+    FieldSpec("foundAt", "string", "Where the person was found."),
+)
+
+SECTION = SectionSpec(
+    agency=AGENCY,
+    title="Police: domestic-abuse incidents and missing-person episodes.",
+    lookup_schemes=("PNC_ID", "NI_NUMBER"),
+    fields=(
+        FieldSpec("pncId", "string", "Police National Computer id."),
+        FieldSpec("name", "string", "Name on the police record."),
+        FieldSpec("dateOfBirth", "date", "Date of birth."),
+        FieldSpec("address", "address", "Last known address."),
+        FieldSpec("postcode", "string", "Postcode of the last known address."),
+        FieldSpec(
+            "domesticAbuseIncidents",
+            "list",
+            "Domestic-abuse incidents the person was involved in.",
+            item_fields=_INCIDENT_FIELDS,
+        ),
+        FieldSpec(
+            "missingEpisodes", "list", "Missing-person episodes.", item_fields=_MISSING_FIELDS
+        ),
+    ),
+    labels=("refuge_address",),
+)
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+def _envelope(operation: str, values: list[tuple[str, str]]) -> bytes:
+    envelope = Element(f"{{{SOAP_NS}}}Envelope")
+    request = SubElement(SubElement(envelope, f"{{{SOAP_NS}}}Body"), _q(operation))
+    for name, value in values:
+        SubElement(request, _q(name)).text = value
+    return tostring(envelope, encoding="utf-8", xml_declaration=True)
+
+
+def soap_fault_detail(response: httpx.Response) -> str | None:
+    """The faultcode of a SOAP Fault (never its faultstring, which may quote data)."""
+    try:
+        root = parse_xml(AGENCY, response.content)
+    except UpstreamBadReply:
+        return None
+    code = root.findtext(f"{{{SOAP_NS}}}Body/{{{SOAP_NS}}}Fault/faultcode")
+    return f"SOAP Fault {code.strip()}" if code else None
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text is not None else None
+
+
+def _nominal(element: Element) -> dict[str, Any]:
+    def text(name: str, parent: Element = element) -> str | None:
+        return parent.findtext(_q(name))
+
+    return {
+        "pncId": text("pncId"),
+        "name": f"{text('givenName') or ''} {text('familyName') or ''}".strip(),
+        "dateOfBirth": text("dateOfBirth"),
+        "address": text("address"),
+        "postcode": text("postcode"),
+        "domesticAbuseIncidents": [
+            {
+                "reference": text("reference", e),
+                "date": text("date", e),
+                "role": text("role", e),
+                "riskLevel": text("risk", e),
+            }
+            for e in element.findall(_q("incident"))
+        ],
+        "missingEpisodes": [
+            {
+                "date": text("date", e),
+                "hoursMissing": _int(text("hours", e)),
+                "foundAt": text("found", e),
+            }
+            for e in element.findall(_q("missingEpisode"))
+        ],
+        LABELS_KEY: [
+            label
+            for e in element.findall(_q("sensitivity"))
+            if (label := (e.text or "").strip()) in SENSITIVITY_LABELS
+        ],
+    }
+
+
+@dataclass
+class PoliceAdapter(Adapter):
+    base_url: str
+    _upstream: HttpUpstream = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._upstream = HttpUpstream(
+            AGENCY, self.base_url, self.timeout_s, error_detail=soap_fault_detail
+        )
+
+    def discover(self) -> SectionSpec:
+        return SECTION
+
+    async def _call(self, operation: str, values: list[tuple[str, str]]) -> Element:
+        response = await self._upstream.request(
+            "POST",
+            SERVICE_PATH,
+            content_types=SOAP_CONTENT_TYPES,
+            content=_envelope(operation, values),
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f"{NS}#{operation}"},
+        )
+        assert response is not None  # not_found_is_none is off
+        root = parse_xml(AGENCY, response.content)
+        reply = root.find(f"{{{SOAP_NS}}}Body/{_q(operation + 'Response')}")
+        if reply is None:
+            raise UpstreamBadReply(AGENCY, f"reply has no {operation}Response")
+        return reply
+
+    async def check(self) -> Health:
+        try:
+            response = await self._upstream.request(
+                "GET", SERVICE_PATH, content_types=SOAP_CONTENT_TYPES, params={"wsdl": ""}
+            )
+            assert response is not None
+            parse_xml(AGENCY, response.content)
+        except AdapterError as exc:
+            return Health(False, exc.detail)
+        return Health(True)
+
+    async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
+        values = [
+            (_ELEMENT_OF_SCHEME[i.scheme], i.value)
+            for i in identifiers
+            if i.scheme in _ELEMENT_OF_SCHEME
+        ]
+        if not values:
+            return None
+        reply = await self._call("FindNominal", values)
+        nominal = reply.find(_q("nominal"))
+        if nominal is None:
+            return None
+        pnc, ni = nominal.findtext(_q("pncId")), nominal.findtext(_q("niNumber"))
+        if not pnc:
+            raise UpstreamBadReply(AGENCY, "FindNominal reply has a nominal without pncId")
+        held = [Identifier("PNC_ID", pnc)] + ([Identifier("NI_NUMBER", ni)] if ni else [])
+        return Match(AGENCY, pnc, tuple(held))
+
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        reply = await self._call("GetNominals", [("pncId", pnc) for pnc in local_ids])
+        try:
+            records = [_nominal(e) for e in reply.findall(_q("nominal"))]
+        except ValueError as exc:
+            raise UpstreamBadReply(AGENCY, "nominal has an unexpected shape") from exc
+        return {
+            str(record["pncId"]): {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
+            for record in records
+            if record["pncId"]
+        }
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()

@@ -1,0 +1,159 @@
+"""Adapter for the probation service's GraphQL API.
+
+A GraphQL reply can be HTTP 200 and still carry ``errors``; any error, or a
+``data`` without the field asked for, becomes UPSTREAM_BAD_REPLY naming how
+many errors came back (their messages may quote case data, so they are not
+passed on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.sdk import (
+    LABELS_KEY,
+    SENSITIVITY_LABELS,
+    Adapter,
+    AdapterError,
+    FieldSpec,
+    Health,
+    HttpUpstream,
+    Identifier,
+    Match,
+    SectionSpec,
+    UpstreamBadReply,
+)
+
+AGENCY = "probation"
+_ARGUMENT_OF_SCHEME = {"CASE_REFERENCE": "crn", "PNC_ID": "pncId", "NI_NUMBER": "niNumber"}
+
+FIND_QUERY = """
+query Find($crn: String, $pncId: String, $niNumber: String) {
+  findOffenders(crn: $crn, pncId: $pncId, niNumber: $niNumber) { crn pncId niNumber }
+}"""
+
+READ_QUERY = """
+query Read($crns: [String!]!) {
+  offenders(crns: $crns) {
+    crn givenName familyName dateOfBirth supervisionStatus
+    practitioner { name team }
+    licenceConditions riskLevel mappaLevel labels
+  }
+}"""
+
+SECTION = SectionSpec(
+    agency=AGENCY,
+    title="Probation: supervision, practitioner, licence conditions and risk.",
+    lookup_schemes=("CASE_REFERENCE", "PNC_ID", "NI_NUMBER"),
+    fields=(
+        FieldSpec("caseReference", "string", "Probation case reference number (CRN)."),
+        FieldSpec("name", "string", "Name on the probation case."),
+        FieldSpec("dateOfBirth", "date", "Date of birth."),
+        FieldSpec(
+            "supervisionStatus",
+            "string",
+            "Current supervision: community order, licence or post-sentence supervision.",
+        ),
+        FieldSpec("practitioner", "string", "Probation practitioner managing the case."),
+        FieldSpec("practitionerTeam", "string", "The practitioner's team."),
+        FieldSpec("licenceConditions", "string_list", "Licence conditions in force."),
+        FieldSpec(
+            "riskOfSeriousHarm", "string", "Risk of serious harm: low, medium, high, very high."
+        ),
+        FieldSpec("mappaLevel", "int", "MAPPA management level (0 when not MAPPA-managed)."),
+    ),
+    labels=("mappa_level_1", "mappa_level_2", "mappa_level_3"),
+)
+
+
+def _record(offender: Mapping[str, Any]) -> dict[str, Any]:
+    practitioner = offender.get("practitioner") or {}
+    return {
+        "caseReference": offender["crn"],
+        "name": f"{offender.get('givenName') or ''} {offender.get('familyName') or ''}".strip(),
+        "dateOfBirth": offender.get("dateOfBirth"),
+        "supervisionStatus": offender.get("supervisionStatus"),
+        "practitioner": practitioner.get("name"),
+        "practitionerTeam": practitioner.get("team"),
+        "licenceConditions": [str(c) for c in offender.get("licenceConditions") or []],
+        "riskOfSeriousHarm": offender.get("riskLevel"),
+        "mappaLevel": offender.get("mappaLevel"),
+        LABELS_KEY: [
+            label for label in offender.get("labels") or [] if label in SENSITIVITY_LABELS
+        ],
+    }
+
+
+@dataclass
+class ProbationAdapter(Adapter):
+    base_url: str
+    _upstream: HttpUpstream = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._upstream = HttpUpstream(AGENCY, self.base_url, self.timeout_s)
+
+    def discover(self) -> SectionSpec:
+        return SECTION
+
+    async def _query(self, query: str, variables: Mapping[str, Any], root_field: str) -> Any:
+        reply = await self._upstream.json(
+            "POST", "/graphql", json={"query": query, "variables": dict(variables)}
+        )
+        if not isinstance(reply, dict):
+            raise UpstreamBadReply(AGENCY, "GraphQL reply is not an object")
+        errors = reply.get("errors")
+        if errors:
+            count = len(errors) if isinstance(errors, list) else 1
+            raise UpstreamBadReply(AGENCY, f"GraphQL reply has {count} error(s)")
+        data = reply.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get(root_field), list):
+            raise UpstreamBadReply(AGENCY, f"GraphQL reply has no {root_field} list")
+        return data[root_field]
+
+    async def check(self) -> Health:
+        try:
+            await self._query(READ_QUERY, {"crns": []}, "offenders")
+        except AdapterError as exc:
+            return Health(False, exc.detail)
+        return Health(True)
+
+    async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
+        variables = {
+            _ARGUMENT_OF_SCHEME[i.scheme]: i.value
+            for i in identifiers
+            if i.scheme in _ARGUMENT_OF_SCHEME
+        }
+        if not variables:
+            return None
+        found = await self._query(FIND_QUERY, variables, "findOffenders")
+        if not found:
+            return None
+        try:
+            offender = found[0]
+            held = [Identifier("CASE_REFERENCE", str(offender["crn"]))]
+            held += [
+                Identifier(scheme, str(offender[key]))
+                for scheme, key in (("PNC_ID", "pncId"), ("NI_NUMBER", "niNumber"))
+                if offender.get(key)
+            ]
+        except (TypeError, KeyError) as exc:
+            raise UpstreamBadReply(AGENCY, "findOffenders has an unexpected shape") from exc
+        return Match(AGENCY, held[0].value, tuple(held))
+
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        found = await self._query(READ_QUERY, {"crns": list(local_ids)}, "offenders")
+        try:
+            records = {str(o["crn"]): _record(o) for o in found}
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise UpstreamBadReply(AGENCY, "offenders have an unexpected shape") from exc
+        return {
+            local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
+            for local_id, record in records.items()
+        }
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()

@@ -1,0 +1,125 @@
+"""Adapter for the schools' REST/JSON pupil service.
+
+Pupils are found by NHS number and keyed by the school system's own pupil id.
+The Unique Pupil Number is for education use only: this adapter never offers
+it as an identifier to other agencies and never puts it in the section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.sdk import (
+    LABELS_KEY,
+    SENSITIVITY_LABELS,
+    Adapter,
+    AdapterError,
+    FieldSpec,
+    Health,
+    HttpUpstream,
+    Identifier,
+    Match,
+    SectionSpec,
+    UpstreamBadReply,
+)
+
+AGENCY = "schools"
+
+_EXCLUSION_FIELDS = (
+    FieldSpec("type", "string", "Suspension or permanent exclusion."),
+    FieldSpec("startDate", "date", "First day of the exclusion."),
+    FieldSpec("days", "int", "School days excluded."),
+    FieldSpec("reason", "string", "Reason recorded by the school."),
+)
+
+SECTION = SectionSpec(
+    agency=AGENCY,
+    title="Schools: school attended, attendance, exclusions and special educational needs.",
+    lookup_schemes=("NHS_NUMBER",),
+    fields=(
+        FieldSpec("name", "string", "Pupil name as recorded by the school."),
+        FieldSpec("dateOfBirth", "date", "Date of birth."),
+        FieldSpec("postcode", "string", "Home postcode held by the school."),
+        FieldSpec("school", "string", "School the pupil is on roll at."),
+        FieldSpec("yearGroup", "int", "National curriculum year (0 = reception)."),
+        FieldSpec("attendancePercent", "float", "Attendance this academic year, percent."),
+        FieldSpec("senStatus", "string", "Special educational needs: none, SEN support, EHC plan."),
+        FieldSpec(
+            "exclusions", "list", "Suspensions and exclusions.", item_fields=_EXCLUSION_FIELDS
+        ),
+    ),
+    labels=("safeguarding_flag",),
+)
+
+
+def _record(pupil: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": f"{pupil['given_name']} {pupil['family_name']}",
+        "dateOfBirth": pupil["date_of_birth"],
+        "postcode": pupil["postcode"],
+        "school": pupil["school"],
+        "yearGroup": int(pupil["year_group"]),
+        "attendancePercent": float(pupil["attendance_pct"]),
+        "senStatus": pupil["sen_status"],
+        "exclusions": [
+            {
+                "type": e["type"],
+                "startDate": e["start_date"],
+                "days": int(e["days"]),
+                "reason": e["reason"],
+            }
+            for e in pupil["exclusions"]
+        ],
+        LABELS_KEY: [label for label in pupil["labels"] if label in SENSITIVITY_LABELS],
+    }
+
+
+@dataclass
+class SchoolsAdapter(Adapter):
+    base_url: str
+    _upstream: HttpUpstream = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._upstream = HttpUpstream(AGENCY, self.base_url, self.timeout_s)
+
+    def discover(self) -> SectionSpec:
+        return SECTION
+
+    async def check(self) -> Health:
+        try:
+            await self._upstream.json("GET", "/health")
+        except AdapterError as exc:
+            return Health(False, exc.detail)
+        return Health(True)
+
+    async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
+        for ident in identifiers:
+            if ident.scheme != "NHS_NUMBER":
+                continue
+            reply = await self._upstream.json("GET", "/pupils", params={"nhs_number": ident.value})
+            try:
+                found = [str(p["pupil_id"]) for p in reply["pupils"]]
+            except (TypeError, KeyError) as exc:
+                raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
+            if found:
+                # Only the identifier we were given goes back: never the UPN.
+                return Match(AGENCY, found[0], (ident,))
+        return None
+
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        reply = await self._upstream.json("POST", "/pupils/batch", json={"ids": list(local_ids)})
+        try:
+            records = {str(p["pupil_id"]): _record(p) for p in reply["pupils"]}
+        except (TypeError, KeyError, ValueError) as exc:
+            raise UpstreamBadReply(AGENCY, "pupil reply has an unexpected shape") from exc
+        return {
+            local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
+            for local_id, record in records.items()
+        }
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()

@@ -1,0 +1,42 @@
+"""Build the enabled adapters from configuration: ``module:Class(endpoint, timeout_s=...)``."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+
+from adapters.sdk import Adapter
+from gateway.config import AgencySettings, ConfigError
+
+
+def adapter_class(reference: str) -> type[Adapter]:
+    module_name, _, class_name = reference.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"adapter {reference!r} cannot be imported") from exc
+    if not (isinstance(found, type) and issubclass(found, Adapter)):
+        raise ConfigError(f"adapter {reference!r} is not an Adapter")
+    return found
+
+
+def build_adapters(
+    agencies: Mapping[str, AgencySettings], default_timeout_s: float
+) -> dict[str, Adapter]:
+    """One adapter per enabled agency, in configuration order."""
+    adapters: dict[str, Adapter] = {}
+    for name, settings in agencies.items():
+        if not settings.enabled:
+            continue
+        cls = adapter_class(settings.adapter)
+        timeout = settings.timeout_s if settings.timeout_s is not None else default_timeout_s
+        adapter = cls(settings.endpoint, timeout_s=timeout)  # type: ignore[call-arg]
+        if adapter.discover().agency != name:
+            raise ConfigError(
+                f"agency {name!r} is configured with the adapter for "
+                f"{adapter.discover().agency!r}"
+            )
+        adapters[name] = adapter
+    if not adapters:
+        raise ConfigError("no agency adapter is enabled")
+    return adapters
