@@ -1,7 +1,8 @@
 """Shared fixtures: the demo world's agency systems and the gateway, as real processes.
 
-Nothing in the request path is mocked: the benefits simulator and the gateway
-run as their own processes on loopback, and the council is a real SQLite file.
+Nothing in the request path is mocked: the six agency simulators and the
+gateway run as their own processes on loopback, and the council is a real
+SQLite file (or a real PostgreSQL database in its own tests).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ import httpx
 import pytest
 
 from gateway.auth import issue_dev_token, load_dev_key
+from gateway.config import AgencySettings, agencies_toml, agency_settings
 from gateway.purposes import PURPOSE_HEADER
-from simulators.launcher import SimulatorProcess, ensure_world, free_port
+from simulators.launcher import DemoWorld, SimulatorProcess, free_port, running_world
 from simulators.world import WorldPaths
 from tests.postgres import PostgresServer
 
@@ -37,8 +39,15 @@ query($ref: PersonReference!) {
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> WorldPaths:
-    return ensure_world(tmp_path_factory.mktemp("world"), people=600, seed=11)
+def demo_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorld]:
+    """The test world (600 people) with all six simulators running for the session."""
+    with running_world(tmp_path_factory.mktemp("world"), people=600, seed=11) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def world(demo_world: DemoWorld) -> WorldPaths:
+    return demo_world.paths
 
 
 @pytest.fixture(scope="session")
@@ -47,38 +56,63 @@ def ground_truth(world: WorldPaths) -> list[dict[str, Any]]:
     return people
 
 
+def agency_records(world: WorldPaths, agency: str, collection: str, key: str) -> dict[str, Any]:
+    """One simulator's records by key, read from its data file (what the agency holds)."""
+    records = json.loads(world.agency_json(agency).read_text())[collection]
+    return {record[key]: record for record in records}
+
+
 @pytest.fixture(scope="session")
 def person_in_both(ground_truth: list[dict[str, Any]], world: WorldPaths) -> dict[str, Any]:
-    """Someone the council and benefits both know, with the council holding their NI number."""
+    """Someone council and benefits both know, both recording their true name, date of
+    birth, postcode and NI number (so tests can compare answers to the ground truth)."""
     import sqlite3
 
+    claimants = agency_records(world, "benefits", "claimants", "ni_number")
     db = sqlite3.connect(world.council_db)
     try:
         for person in ground_truth:
-            if person["council_id"] and person["in_benefits"]:
-                row = db.execute(
-                    "SELECT ni_number FROM person WHERE council_id = ?", (person["council_id"],)
-                ).fetchone()
-                if row and row[0] == person["ni_number"]:
-                    return person
+            if not (person["council_id"] and "benefits" in person["records"]):
+                continue
+            row = db.execute(
+                "SELECT given_name, family_name, date_of_birth, postcode, ni_number, labels "
+                "FROM person WHERE council_id = ?",
+                (person["council_id"],),
+            ).fetchone()
+            truth = (
+                person["given_name"],
+                person["family_name"],
+                person["date_of_birth"],
+                person["postcode"],
+                person["ni_number"],
+                "",
+            )
+            claimant = claimants[person["ni_number"]]
+            if row == truth and claimant["postcode"] == person["postcode"]:
+                return person
     finally:
         db.close()
     raise LookupError("no suitable person in the test world")
 
 
+@pytest.fixture(scope="session")
+def person_in_all(ground_truth: list[dict[str, Any]]) -> dict[str, Any]:
+    """Someone known to all seven agencies (the generator keeps a handful)."""
+    person = next(p for p in ground_truth if p["known_to_all"])
+    assert len(person["records"]) == 7
+    return person
+
+
 def start_benefits(world: WorldPaths) -> SimulatorProcess:
-    simulator = SimulatorProcess(
-        "benefits", "simulators.benefits", world.benefits_json, free_port()
-    )
+    """A private benefits simulator that a test may break or stop."""
+    simulator = SimulatorProcess.for_agency("benefits", world)
     simulator.start()
     return simulator
 
 
 @pytest.fixture(scope="session")
-def benefits(world: WorldPaths) -> Iterator[SimulatorProcess]:
-    simulator = start_benefits(world)
-    yield simulator
-    simulator.stop()
+def benefits(demo_world: DemoWorld) -> SimulatorProcess:
+    return demo_world.systems["benefits"]
 
 
 @dataclass
@@ -118,13 +152,22 @@ GatewayFactory = Callable[..., GatewayProcess]
 
 @pytest.fixture(scope="session")
 def start_gateway(
-    tmp_path_factory: pytest.TempPathFactory, world: WorldPaths
+    tmp_path_factory: pytest.TempPathFactory, demo_world: DemoWorld
 ) -> Iterator[GatewayFactory]:
-    """Start `joinedup serve` as a process against the given agency systems."""
+    """Start `joinedup serve --config` as a process against the demo world's systems."""
     started: list[GatewayProcess] = []
 
-    def start(benefits_url: str, agency_timeout: float = 2.0) -> GatewayProcess:
+    def start(
+        endpoints: Mapping[str, str] | None = None, agency_timeout: float = 2.0
+    ) -> GatewayProcess:
+        """``endpoints`` replace the session's systems for the agencies they name."""
         state_dir = tmp_path_factory.mktemp("gateway-state")
+        agencies: dict[str, AgencySettings] = {
+            name: agency_settings(name, endpoint)
+            for name, endpoint in {**demo_world.endpoints(), **(endpoints or {})}.items()
+        }
+        config_file = state_dir / "agencies.toml"
+        config_file.write_text(agencies_toml(agencies))
         port = free_port()
         log_path = state_dir / "gateway.log"
         log_file = log_path.open("wb")
@@ -138,10 +181,8 @@ def start_gateway(
                 str(state_dir),
                 "--port",
                 str(port),
-                "--council-db",
-                str(world.council_db),
-                "--benefits-url",
-                benefits_url,
+                "--config",
+                str(config_file),
                 "--agency-timeout",
                 str(agency_timeout),
             ],
@@ -168,8 +209,9 @@ def start_gateway(
 
 
 @pytest.fixture(scope="session")
-def gateway(start_gateway: GatewayFactory, benefits: SimulatorProcess) -> GatewayProcess:
-    return start_gateway(benefits.url)
+def gateway(start_gateway: GatewayFactory) -> GatewayProcess:
+    """The gateway on all seven agency systems, shared by tests that do not break them."""
+    return start_gateway()
 
 
 def ref(scheme: str, value: str) -> dict[str, Any]:

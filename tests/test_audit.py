@@ -11,7 +11,7 @@ import httpx
 
 from gateway.app import create_app
 from gateway.auth import issue_dev_token, load_dev_key
-from gateway.config import AgencyEndpoints, GatewayConfig
+from gateway.config import GatewayConfig, agency_settings
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import SimulatorProcess
 from simulators.world import WorldPaths
@@ -77,7 +77,10 @@ async def test_unavailable_audit_store_refuses_to_disclose(
     tmp_path: Path, world: WorldPaths, benefits: SimulatorProcess, person_in_both: dict[str, Any]
 ) -> None:
     config = GatewayConfig(
-        state_dir=tmp_path, agencies=AgencyEndpoints(world.council_db, benefits.url)
+        state_dir=tmp_path, agencies={
+            "council": agency_settings("council", str(world.council_db)),
+            "benefits": agency_settings("benefits", benefits.url),
+        }
     )
     app = create_app(config)
     token = issue_dev_token(load_dev_key(tmp_path), "u", "social_worker", "o", None)
