@@ -18,9 +18,10 @@ from strawberry.dataloader import DataLoader
 
 from adapters.sdk import Adapter, AdapterError, Identifier, Match
 
-# An agency found through identifiers learnt from another agency needs a
-# second round of lookups; two rounds cover every chain in the demo world.
-_LOOKUP_ROUNDS = 2
+# An agency found through identifiers learnt from another agency needs another
+# round of lookups. The longest chain in the demo world takes three: probation
+# case reference → NI number (probation) → NHS number (council) → NHS, schools.
+_LOOKUP_ROUNDS = 3
 
 
 @dataclass

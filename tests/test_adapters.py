@@ -1,0 +1,239 @@
+"""Each adapter against its own running simulator: lookups, batched reads, and
+every way the upstream can misbehave becoming one clear SDK error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.benefits import BenefitsAdapter
+from adapters.housing import HousingAdapter
+from adapters.nhs import NhsAdapter
+from adapters.police import PoliceAdapter
+from adapters.probation import ProbationAdapter
+from adapters.schools import SchoolsAdapter
+from adapters.sdk import (
+    LABELS_KEY,
+    SENSITIVITY_LABELS,
+    Adapter,
+    AdapterError,
+    Identifier,
+    UpstreamBadReply,
+    UpstreamUnavailable,
+)
+from simulators.launcher import SimulatorProcess
+from simulators.world import WorldPaths
+
+
+@dataclass(frozen=True)
+class Case:
+    agency: str
+    adapter: Callable[..., Adapter]
+    scheme: str
+    truth_key: str
+    """Ground-truth field holding the identifier to look the person up by."""
+    hostile: type[AdapterError]
+    """What the simulator's protocol-specific hostile reply must become."""
+
+
+CASES = [
+    Case("benefits", BenefitsAdapter, "NI_NUMBER", "ni_number", UpstreamBadReply),
+    Case("nhs", NhsAdapter, "NHS_NUMBER", "nhs_number", UpstreamBadReply),
+    Case("schools", SchoolsAdapter, "NHS_NUMBER", "nhs_number", UpstreamBadReply),
+    Case("police", PoliceAdapter, "PNC_ID", "pnc_id", UpstreamBadReply),
+    Case("probation", ProbationAdapter, "NI_NUMBER", "ni_number", UpstreamBadReply),
+    Case("housing", HousingAdapter, "NI_NUMBER", "ni_number", UpstreamBadReply),
+]
+IDS = [case.agency for case in CASES]
+
+
+@pytest.fixture(scope="module")
+def own_systems(world: WorldPaths) -> Iterator[dict[str, SimulatorProcess]]:
+    """Private simulators these tests may break without disturbing other tests."""
+    systems = {case.agency: SimulatorProcess.for_agency(case.agency, world) for case in CASES}
+    try:
+        for system in systems.values():
+            system.start()
+        yield systems
+    finally:
+        for system in systems.values():
+            system.stop()
+
+
+@pytest.fixture
+async def connected(
+    request: pytest.FixtureRequest, own_systems: dict[str, SimulatorProcess]
+) -> Any:
+    case: Case = request.param
+    system = own_systems[case.agency]
+    adapter = case.adapter(system.url, timeout_s=2.0)
+    yield case, adapter, system
+    await adapter.aclose()
+    httpx.put(
+        system.url + "/_sim/faults",
+        json={"outage": False, "malformed": False, "wrong_content_type": False, "hostile": False},
+    )
+
+
+def all_labels(record: Any) -> list[str]:
+    """Every label on a record and on the items of its lists."""
+    found = list(record.get(LABELS_KEY, []))
+    for value in record.values():
+        if isinstance(value, list):
+            found += [label for item in value if isinstance(item, dict) for label in all_labels(item)]
+    return found
+
+
+@pytest.mark.parametrize("connected", CASES, ids=IDS, indirect=True)
+async def test_lookup_then_batched_read_finds_the_person_known_to_all(
+    connected: Any, person_in_all: dict[str, Any]
+) -> None:
+    case, adapter, _ = connected
+    spec = adapter.discover()
+
+    match = await adapter.lookup((Identifier(case.scheme, person_in_all[case.truth_key]),))
+
+    assert match is not None
+    assert match.local_id == person_in_all["records"][case.agency]
+    assert (await adapter.check()).ok
+    fields = frozenset(f.name for f in spec.fields)
+    records = await adapter.read((match.local_id, "UNKNOWN-ID"), fields)
+    assert set(records) == {match.local_id}, "unknown ids are left out, not errors"
+    record = records[match.local_id]
+    assert set(record) - {LABELS_KEY} == fields
+    assert set(all_labels(record)) <= set(spec.labels) <= set(SENSITIVITY_LABELS)
+
+
+@pytest.mark.parametrize("connected", CASES, ids=IDS, indirect=True)
+async def test_unknown_identifier_is_no_match(connected: Any) -> None:
+    case, adapter, _ = connected
+    value = {"NI_NUMBER": "AB000000A", "NHS_NUMBER": "9434765919", "PNC_ID": "2001/0000001Z"}
+    assert await adapter.lookup((Identifier(case.scheme, value[case.scheme]),)) is None
+
+
+@pytest.mark.parametrize("connected", CASES, ids=IDS, indirect=True)
+async def test_read_returns_only_the_fields_asked_for(
+    connected: Any, person_in_all: dict[str, Any]
+) -> None:
+    case, adapter, _ = connected
+    one_field = adapter.discover().fields[1].name
+    local_id = person_in_all["records"][case.agency]
+
+    records = await adapter.read((local_id,), frozenset({one_field}))
+
+    assert set(records[local_id]) - {LABELS_KEY} == {one_field}
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "detail"),
+    [
+        ("malformed", UpstreamBadReply, "not"),
+        ("wrong_content_type", UpstreamBadReply, "content type 'text/html'"),
+        ("outage", UpstreamUnavailable, "HTTP 503"),
+    ],
+)
+@pytest.mark.parametrize("connected", CASES, ids=IDS, indirect=True)
+async def test_broken_upstream_replies_become_sdk_errors(
+    connected: Any,
+    person_in_all: dict[str, Any],
+    fault: str,
+    error: type[AdapterError],
+    detail: str,
+) -> None:
+    case, adapter, system = connected
+    httpx.put(system.url + "/_sim/faults", json={fault: True})
+
+    with pytest.raises(error) as raised:
+        await adapter.read((person_in_all["records"][case.agency],), frozenset({"name"}))
+
+    assert raised.value.agency == case.agency
+    assert detail in raised.value.detail
+
+
+@pytest.mark.parametrize("connected", CASES, ids=IDS, indirect=True)
+async def test_hostile_upstream_reply_becomes_bad_reply_without_its_text(
+    connected: Any, person_in_all: dict[str, Any]
+) -> None:
+    """XML bomb (police), OperationOutcome (NHS), GraphQL errors (probation), odd JSON."""
+    case, adapter, system = connected
+    httpx.put(system.url + "/_sim/faults", json={"hostile": True})
+
+    with pytest.raises(case.hostile) as raised:
+        await adapter.read((person_in_all["records"][case.agency],), frozenset({"name"}))
+
+    message = str(raised.value)
+    assert "9434765919" not in message and "X123456" not in message, "no upstream text leaks"
+    expected = {
+        "police": "unsafe XML",
+        "nhs": "OperationOutcome error/processing",
+        "probation": "GraphQL reply has 1 error(s)",
+    }.get(case.agency, "unexpected shape")
+    assert expected in message
+
+
+async def test_nhs_read_follows_bundle_pages(
+    own_systems: dict[str, SimulatorProcess], ground_truth: list[dict[str, Any]]
+) -> None:
+    """100 patients with their encounters, flags and conditions span several Bundle pages."""
+    patients = [p["records"]["nhs"] for p in ground_truth if "nhs" in p["records"]][:100]
+    adapter = NhsAdapter(own_systems["nhs"].url)
+    try:
+        records = await adapter.read(tuple(patients), frozenset({"nhsNumber", "flags"}))
+        everything = await adapter.read(
+            tuple(patients[:1]),
+            frozenset({"aAndEAttendances", "mentalHealthContacts", "flags", "conditions"}),
+        )
+    finally:
+        await adapter.aclose()
+    assert set(records) == set(patients)
+    flagged = [r for r in records.values() if r["flags"]]
+    assert flagged, "the test world has safeguarding flags"
+    assert all(f[LABELS_KEY] == ["safeguarding_flag"] for r in flagged for f in r["flags"])
+    assert set(everything[patients[0]]) >= {"aAndEAttendances", "flags"}
+
+
+async def test_schools_never_hands_out_the_upn(
+    own_systems: dict[str, SimulatorProcess], person_in_all: dict[str, Any]
+) -> None:
+    adapter = SchoolsAdapter(own_systems["schools"].url)
+    try:
+        match = await adapter.lookup((Identifier("NHS_NUMBER", person_in_all["nhs_number"]),))
+        assert match is not None
+        spec = adapter.discover()
+        records = await adapter.read((match.local_id,), frozenset(f.name for f in spec.fields))
+    finally:
+        await adapter.aclose()
+    assert person_in_all["upn"]
+    assert [i.scheme for i in match.identifiers] == ["NHS_NUMBER"]
+    assert person_in_all["upn"] not in repr(records)
+    assert "UPN" not in spec.lookup_schemes
+
+
+async def test_probation_mappa_level_is_a_sensitivity_label(
+    own_systems: dict[str, SimulatorProcess], person_in_all: dict[str, Any]
+) -> None:
+    adapter = ProbationAdapter(own_systems["probation"].url)
+    try:
+        crn = person_in_all["records"]["probation"]
+        record = (await adapter.read((crn,), frozenset({"mappaLevel"})))[crn]
+    finally:
+        await adapter.aclose()
+    assert record[LABELS_KEY] == [f"mappa_level_{record['mappaLevel']}"]
+
+
+async def test_stopped_upstream_is_unavailable(world: WorldPaths) -> None:
+    system = SimulatorProcess.for_agency("police", world)
+    system.start()
+    adapter = PoliceAdapter(system.url)
+    try:
+        assert (await adapter.check()).ok
+        system.stop()
+        with pytest.raises(UpstreamUnavailable):
+            await adapter.lookup((Identifier("PNC_ID", "2001/0000001Z"),))
+    finally:
+        system.stop()
+        await adapter.aclose()

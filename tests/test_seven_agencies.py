@@ -1,0 +1,130 @@
+"""End to end through `joinedup serve`: one query, seven agency systems, one bad agency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from simulators.launcher import SimulatorProcess
+from simulators.world import WorldPaths
+from tests.conftest import GatewayFactory, GatewayProcess, ref
+
+AGENCIES = ("council", "benefits", "nhs", "schools", "police", "probation", "housing")
+
+ALL_SECTIONS_QUERY = """
+query($ref: PersonReference!) {
+  person(reference: $ref) {
+    matches { agency status }
+    council { councilId allocatedWorker childProtectionPlan cases { caseType status }
+              referrals { source reason } consents { purpose given } }
+    benefits { niNumber workCoach claims { type status } }
+    nhs { nhsNumber registeredGp gpPractice aAndEAttendances { date reason }
+          mentalHealthContacts { service } flags { category } conditions { category } }
+    schools { school attendancePercent senStatus exclusions { type days } }
+    police { pncId domesticAbuseIncidents { role riskLevel } missingEpisodes { hoursMissing } }
+    probation { caseReference supervisionStatus practitioner licenceConditions
+                riskOfSeriousHarm mappaLevel }
+    housing { housingReference tenure rentArrears homelessnessApplications { duty } }
+  }
+}
+"""
+
+
+def test_one_query_returns_all_seven_sections_for_a_person_known_to_all(
+    gateway: GatewayProcess, person_in_all: dict[str, Any]
+) -> None:
+    body = gateway.query(
+        ref("NI_NUMBER", person_in_all["ni_number"]), query=ALL_SECTIONS_QUERY
+    ).json()
+
+    assert "errors" not in body, body.get("errors")
+    person = body["data"]["person"]
+    assert {m["agency"]: m["status"] for m in person["matches"]} == dict.fromkeys(
+        AGENCIES, "MATCHED"
+    )
+    records = person_in_all["records"]
+    assert person["council"]["councilId"] == records["council"]
+    assert person["benefits"]["niNumber"] == records["benefits"]
+    assert person["nhs"]["nhsNumber"] == person_in_all["nhs_number"]
+    assert person["nhs"]["registeredGp"]
+    assert person["schools"]["school"] and 0 < person["schools"]["attendancePercent"] <= 100
+    assert person["police"]["pncId"] == records["police"]
+    assert person["police"]["domesticAbuseIncidents"]
+    assert person["probation"]["caseReference"] == records["probation"]
+    assert person["housing"]["housingReference"] == records["housing"]
+    reads = {c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"}
+    assert reads == set(AGENCIES)
+
+
+def test_people_known_to_all_cost_one_read_per_agency(
+    gateway: GatewayProcess, ground_truth: list[dict[str, Any]]
+) -> None:
+    everyone = [p for p in ground_truth if p["known_to_all"]]
+    query = """
+    query($refs: [PersonReference!]!) {
+      people(references: $refs) { nhs { nhsNumber } police { pncId } probation { caseReference } }
+    }"""
+    variables = {"refs": [{"scheme": "NI_NUMBER", "value": p["ni_number"]} for p in everyone]}
+
+    body = gateway.query(variables, query=query).json()
+
+    assert [p["police"]["pncId"] for p in body["data"]["people"]] == [
+        p["records"]["police"] for p in everyone
+    ]
+    reads = [
+        c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"
+    ]
+    assert sorted(reads) == ["nhs", "police", "probation"]
+
+
+def test_xml_bomb_from_police_fails_only_the_police_section(
+    start_gateway: GatewayFactory, world: WorldPaths, person_in_all: dict[str, Any]
+) -> None:
+    police = SimulatorProcess.for_agency("police", world)
+    police.start()
+    try:
+        gateway = start_gateway({"police": police.url})
+        # Lookups first (so the person is found), then every police reply is a bomb.
+        httpx.put(police.url + "/_sim/faults", json={"hostile": True})
+        body = gateway.query(
+            ref("CASE_REFERENCE", person_in_all["records"]["probation"]),
+            query=ALL_SECTIONS_QUERY,
+        ).json()
+    finally:
+        police.stop()
+
+    person = body["data"]["person"]
+    assert person["police"] is None
+    assert [e["extensions"] for e in body["errors"]] == [
+        {"code": "UPSTREAM_BAD_REPLY", "agency": "police"}
+    ]
+    assert body["errors"][0]["path"] == ["person", "police"]
+    statuses = {m["agency"]: m["status"] for m in person["matches"]}
+    assert statuses["police"] == "UNAVAILABLE"
+    for agency in set(AGENCIES) - {"police"}:
+        assert person[agency] is not None, agency
+    assert "lol" not in str(body)
+
+
+def test_graphql_errors_from_probation_fail_only_the_probation_section(
+    start_gateway: GatewayFactory, world: WorldPaths, person_in_all: dict[str, Any]
+) -> None:
+    probation = SimulatorProcess.for_agency("probation", world)
+    probation.start()
+    try:
+        gateway = start_gateway({"probation": probation.url})
+        warm = gateway.query(ref("NI_NUMBER", person_in_all["ni_number"])).json()
+        assert "errors" not in warm
+        httpx.put(probation.url + "/_sim/faults", json={"hostile": True})
+        body = gateway.query(
+            ref("NI_NUMBER", person_in_all["ni_number"]), query=ALL_SECTIONS_QUERY
+        ).json()
+    finally:
+        probation.stop()
+
+    assert body["data"]["person"]["probation"] is None
+    assert body["data"]["person"]["housing"] is not None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "UPSTREAM_BAD_REPLY", "agency": "probation"}
+    assert "locked" not in str(body), "the upstream's error message is not passed on"
