@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from adapters.sdk import Adapter
 from gateway.config import AgencySettings, ConfigError
@@ -28,13 +28,13 @@ def build_adapters(
     for name, settings in agencies.items():
         if not settings.enabled:
             continue
-        cls = adapter_class(settings.adapter)
+        # Every adapter takes (endpoint, *, timeout_s): see the Adapter contract.
+        factory: Callable[..., Adapter] = adapter_class(settings.adapter)
         timeout = settings.timeout_s if settings.timeout_s is not None else default_timeout_s
-        adapter = cls(settings.endpoint, timeout_s=timeout)  # type: ignore[call-arg]
+        adapter = factory(settings.endpoint, timeout_s=timeout)
         if adapter.discover().agency != name:
             raise ConfigError(
-                f"agency {name!r} is configured with the adapter for "
-                f"{adapter.discover().agency!r}"
+                f"agency {name!r} is configured with the adapter for {adapter.discover().agency!r}"
             )
         adapters[name] = adapter
     if not adapters:

@@ -64,9 +64,7 @@ class Faults:
         if self.wrong_content_type:
             return Response("<html><body>Service page</body></html>", media_type="text/html")
         if self.hostile:
-            return Response(
-                replies.hostile, replies.hostile_status, media_type=replies.media_type
-            )
+            return Response(replies.hostile, replies.hostile_status, media_type=replies.media_type)
         return None
 
 

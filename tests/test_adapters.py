@@ -64,6 +64,11 @@ def own_systems(world: WorldPaths) -> Iterator[dict[str, SimulatorProcess]]:
             system.stop()
 
 
+async def set_faults(system: SimulatorProcess, **faults: bool) -> None:
+    async with httpx.AsyncClient() as client:
+        (await client.put(system.url + "/_sim/faults", json=faults)).raise_for_status()
+
+
 @pytest.fixture
 async def connected(
     request: pytest.FixtureRequest, own_systems: dict[str, SimulatorProcess]
@@ -73,10 +78,7 @@ async def connected(
     adapter = case.adapter(system.url, timeout_s=2.0)
     yield case, adapter, system
     await adapter.aclose()
-    httpx.put(
-        system.url + "/_sim/faults",
-        json={"outage": False, "malformed": False, "wrong_content_type": False, "hostile": False},
-    )
+    await set_faults(system, outage=False, malformed=False, wrong_content_type=False, hostile=False)
 
 
 def all_labels(record: Any) -> list[str]:
@@ -84,7 +86,9 @@ def all_labels(record: Any) -> list[str]:
     found = list(record.get(LABELS_KEY, []))
     for value in record.values():
         if isinstance(value, list):
-            found += [label for item in value if isinstance(item, dict) for label in all_labels(item)]
+            found += [
+                label for item in value if isinstance(item, dict) for label in all_labels(item)
+            ]
     return found
 
 
@@ -145,7 +149,7 @@ async def test_broken_upstream_replies_become_sdk_errors(
     detail: str,
 ) -> None:
     case, adapter, system = connected
-    httpx.put(system.url + "/_sim/faults", json={fault: True})
+    await set_faults(system, **{fault: True})
 
     with pytest.raises(error) as raised:
         await adapter.read((person_in_all["records"][case.agency],), frozenset({"name"}))
@@ -160,7 +164,7 @@ async def test_hostile_upstream_reply_becomes_bad_reply_without_its_text(
 ) -> None:
     """XML bomb (police), OperationOutcome (NHS), GraphQL errors (probation), odd JSON."""
     case, adapter, system = connected
-    httpx.put(system.url + "/_sim/faults", json={"hostile": True})
+    await set_faults(system, hostile=True)
 
     with pytest.raises(case.hostile) as raised:
         await adapter.read((person_in_all["records"][case.agency],), frozenset({"name"}))

@@ -77,10 +77,11 @@ async def test_unavailable_audit_store_refuses_to_disclose(
     tmp_path: Path, world: WorldPaths, benefits: SimulatorProcess, person_in_both: dict[str, Any]
 ) -> None:
     config = GatewayConfig(
-        state_dir=tmp_path, agencies={
+        state_dir=tmp_path,
+        agencies={
             "council": agency_settings("council", str(world.council_db)),
             "benefits": agency_settings("benefits", benefits.url),
-        }
+        },
     )
     app = create_app(config)
     token = issue_dev_token(load_dev_key(tmp_path), "u", "social_worker", "o", None)

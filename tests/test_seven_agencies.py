@@ -53,7 +53,9 @@ def test_one_query_returns_all_seven_sections_for_a_person_known_to_all(
     assert person["police"]["domesticAbuseIncidents"]
     assert person["probation"]["caseReference"] == records["probation"]
     assert person["housing"]["housingReference"] == records["housing"]
-    reads = {c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"}
+    reads = {
+        c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"
+    }
     assert reads == set(AGENCIES)
 
 

@@ -111,7 +111,9 @@ class CouncilAdapter(Adapter):
                 f"file:{path}?mode=ro", uri=True, timeout=self.timeout_s, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise UpstreamUnavailable(AGENCY, "case-management database refused connection") from exc
+            raise UpstreamUnavailable(
+                AGENCY, "case-management database refused connection"
+            ) from exc
         db.row_factory = sqlite3.Row
 
         def query(sql: str, params: Sequence[Any]) -> Rows:
@@ -136,12 +138,14 @@ class CouncilAdapter(Adapter):
                 autocommit=True,
             )
         except psycopg.OperationalError as exc:
-            raise UpstreamUnavailable(AGENCY, "case-management database refused connection") from exc
+            raise UpstreamUnavailable(
+                AGENCY, "case-management database refused connection"
+            ) from exc
         db.read_only = True
 
         def query(sql: str, params: Sequence[Any]) -> Rows:
             # Our SQL uses SQLite's ``?`` placeholders and never a literal question mark.
-            return db.execute(sql.replace("?", "%s"), tuple(params)).fetchall()  # type: ignore[call-overload]
+            return db.execute(sql.replace("?", "%s"), tuple(params)).fetchall()
 
         try:
             return work(query)

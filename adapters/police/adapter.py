@@ -82,7 +82,8 @@ def _envelope(operation: str, values: list[tuple[str, str]]) -> bytes:
     request = SubElement(SubElement(envelope, f"{{{SOAP_NS}}}Body"), _q(operation))
     for name, value in values:
         SubElement(request, _q(name)).text = value
-    return tostring(envelope, encoding="utf-8", xml_declaration=True)
+    document: bytes = tostring(envelope, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 def soap_fault_detail(response: httpx.Response) -> str | None:
@@ -200,7 +201,9 @@ class PoliceAdapter(Adapter):
         except ValueError as exc:
             raise UpstreamBadReply(AGENCY, "nominal has an unexpected shape") from exc
         return {
-            str(record["pncId"]): {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
+            str(record["pncId"]): {
+                k: v for k, v in record.items() if k in fields or k == LABELS_KEY
+            }
             for record in records
             if record["pncId"]
         }

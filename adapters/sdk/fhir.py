@@ -33,7 +33,9 @@ def operation_outcome_detail(response: httpx.Response) -> str | None:
 def _outcome_codes(body: Any) -> str | None:
     if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":
         return None
-    issues = body.get("issue") if isinstance(body.get("issue"), list) else []
+    issues = body.get("issue")
+    if not isinstance(issues, list):
+        issues = []
     codes = sorted(
         {
             f"{issue.get('severity', '?')}/{issue.get('code', '?')}"

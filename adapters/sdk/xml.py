@@ -22,9 +22,7 @@ def parse_xml(agency: str, document: bytes) -> Element:
     try:
         root: Element = fromstring(document, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise UpstreamBadReply(
-            agency, f"reply refused: unsafe XML ({type(exc).__name__})"
-        ) from exc
+        raise UpstreamBadReply(agency, f"reply refused: unsafe XML ({type(exc).__name__})") from exc
     except ParseError as exc:
         raise UpstreamBadReply(agency, "reply is not well-formed XML") from exc
     return root

@@ -50,12 +50,12 @@ def copy_to_postgres(sqlite_path: Path, dsn: str) -> None:
         with psycopg.connect(dsn) as target:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
-                    target.execute(statement)  # type: ignore[call-overload]  # our own constant
+                    target.execute(statement)  # our own constant
             for table in TABLES:
                 cursor = source.execute(f"SELECT * FROM {table}")
                 columns = [d[0] for d in cursor.description]
                 with target.cursor().copy(
-                    f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # type: ignore[arg-type]
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN"
                 ) as copy:
                     for row in cursor:
                         copy.write_row(row)

@@ -113,9 +113,13 @@ def wsdl(location: str) -> str:
     </xsd:schema>
   </types>
   <message name="FindNominalIn"><part name="parameters" element="tns:FindNominal"/></message>
-  <message name="FindNominalOut"><part name="parameters" element="tns:FindNominalResponse"/></message>
+  <message name="FindNominalOut">
+    <part name="parameters" element="tns:FindNominalResponse"/>
+  </message>
   <message name="GetNominalsIn"><part name="parameters" element="tns:GetNominals"/></message>
-  <message name="GetNominalsOut"><part name="parameters" element="tns:GetNominalsResponse"/></message>
+  <message name="GetNominalsOut">
+    <part name="parameters" element="tns:GetNominalsResponse"/>
+  </message>
   <portType name="NominalPort">
     <operation name="FindNominal">
       <input message="tns:FindNominalIn"/><output message="tns:FindNominalOut"/>

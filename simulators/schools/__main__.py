@@ -1,7 +1,7 @@
 """Run the schools simulator: ``python -m simulators.schools --data FILE --port N``."""
 
-from simulators.schools.app import create_app
 from simulators.runner import simulator_command
+from simulators.schools.app import create_app
 
 main = simulator_command(create_app)
 

@@ -218,9 +218,7 @@ def _households(rng: random.Random, people: int) -> World:
         children = rng.choice([0, 0, 1, 2, 3])
         members = [_dob(rng, 19, 70) for _ in range(adults)]
         members += [_dob(rng, 0, 17) for _ in range(children)]
-        household = Household(
-            f"H{household_no:05d}", [], rng.random() < 0.08, in_refuge=False
-        )
+        household = Household(f"H{household_no:05d}", [], rng.random() < 0.08, in_refuge=False)
         household.in_refuge = household.domestic_abuse and rng.random() < 0.3
         for index, dob in enumerate(members):
             if len(world.people) >= people:

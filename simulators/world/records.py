@@ -227,7 +227,10 @@ def benefits(rng: random.Random, world: World) -> Record:
 def nhs(rng: random.Random, world: World) -> Record:
     """NHS: FHIR-shaped patients, encounters, flags and conditions."""
     refuge, abuse = _in_refuge(world), _domestic_abuse(world)
-    patients, encounters, flags, conditions = [], [], [], []
+    patients: list[Record] = []
+    encounters: list[Record] = []
+    flags: list[Record] = []
+    conditions: list[Record] = []
     for person in world.people:
         if not (person.known_to_all or rng.random() < 0.97):
             continue
@@ -318,7 +321,7 @@ def nhs(rng: random.Random, world: World) -> Record:
 def schools(rng: random.Random, world: World) -> Record:
     """Schools: pupils keyed by the school system's own pupil id (UPN kept for education)."""
     abuse = _domestic_abuse(world)
-    pupils = []
+    pupils: list[Record] = []
     for person in world.people:
         if person.upn is None or not (person.known_to_all or rng.random() < 0.95):
             continue
@@ -438,7 +441,9 @@ def probation(rng: random.Random, world: World) -> Record:
                 "practitioner": practitioner,
                 "team": team,
                 "licence_conditions": (
-                    rng.sample(_LICENCE_CONDITIONS, rng.randint(1, 3)) if status == "licence" else []
+                    rng.sample(_LICENCE_CONDITIONS, rng.randint(1, 3))
+                    if status == "licence"
+                    else []
                 ),
                 "risk_level": rng.choice(["low", "medium", "high", "very high"]),
                 "mappa_level": mappa,
@@ -458,8 +463,10 @@ def housing(rng: random.Random, world: World) -> Record:
         if not (in_refuge or any(p.known_to_all for p in adults) or rng.random() < 0.3):
             continue
         tenancy_start = _days_ago(rng, 30, 4000)
-        tenure = "temporary accommodation" if in_refuge else rng.choice(
-            ["secure council tenancy", "housing association", "private rented"]
+        tenure = (
+            "temporary accommodation"
+            if in_refuge
+            else rng.choice(["secure council tenancy", "housing association", "private rented"])
         )
         arrears = round(rng.choice([0.0, 0.0, rng.uniform(50, 2500)]), 2)
         for person in adults:
