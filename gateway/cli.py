@@ -168,3 +168,21 @@ def generate(people: int, seed: int, out: Path) -> None:
 
     paths = generate_world(out, people=people, seed=seed)
     click.echo(f"wrote {paths.root} ({people} people, seed {seed})")
+
+
+@world.command("postgres")
+@click.option("--dsn", required=True, help="An empty PostgreSQL database, postgresql://...")
+@click.option(
+    "--world",
+    "world_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEFAULT_STATE / "world",
+    show_default=True,
+)
+def postgres(dsn: str, world_dir: Path) -> None:
+    """Load a generated world's council database into PostgreSQL (same schema)."""
+    from simulators.council import copy_to_postgres
+    from simulators.world import WorldPaths
+
+    copy_to_postgres(WorldPaths(world_dir).council_db, dsn)
+    click.echo(f"council database loaded into {dsn.split('@')[-1]}")

@@ -25,8 +25,18 @@ def simulator_command(create_app: AppFactory) -> click.Command:
     @click.option("--port", type=int, required=True)
     @click.option("--latency-ms", type=float, default=0.0, show_default=True)
     @click.option("--jitter-ms", type=float, default=0.0, show_default=True)
-    def main(data_file: Path, host: str, port: int, latency_ms: float, jitter_ms: float) -> None:
-        app = create_app(data_file, Faults(latency_ms=latency_ms, jitter_ms=jitter_ms))
+    @click.option("--error-rate", type=float, default=0.0, show_default=True)
+    def main(
+        data_file: Path,
+        host: str,
+        port: int,
+        latency_ms: float,
+        jitter_ms: float,
+        error_rate: float,
+    ) -> None:
+        """Serve one agency simulator; faults can be changed later with PUT /_sim/faults."""
+        faults = Faults(latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate)
+        app = create_app(data_file, faults)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
     return main

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from adapters.council import CouncilAdapter
 from adapters.sdk import Identifier, UpstreamUnavailable
-from simulators.council import copy_to_postgres
+from gateway.cli import main
 from simulators.world import WorldPaths
 from tests.conftest import GatewayFactory, ref
 from tests.postgres import PostgresServer
@@ -16,8 +17,12 @@ from tests.postgres import PostgresServer
 
 @pytest.fixture(scope="module")
 def council_dsn(postgres: PostgresServer, world: WorldPaths) -> str:
+    """Loaded the way an operator would: `joinedup world postgres --dsn`."""
     dsn = postgres.create_database("council")
-    copy_to_postgres(world.council_db, dsn)
+    result = CliRunner().invoke(
+        main, ["world", "postgres", "--dsn", dsn, "--world", str(world.root)]
+    )
+    assert result.exit_code == 0, result.output
     return dsn
 
 
