@@ -71,6 +71,11 @@ class SimulatorProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, ready_timeout_s: float = 20.0) -> None:
+        if not Path(self.python).exists():
+            raise RuntimeError(
+                f"{self.name} simulator's Python {self.python} is missing: "
+                "`make install-test` (or `make run`) builds it"
+            )
         self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
             [
                 self.python,

@@ -25,6 +25,7 @@ from adapters.sdk import (
     UpstreamBadReply,
     UpstreamUnavailable,
 )
+from adapters.sdk.xml import parse_xml
 from simulators.launcher import SimulatorProcess
 from simulators.world import WorldPaths
 
@@ -241,3 +242,34 @@ async def test_stopped_upstream_is_unavailable(world: WorldPaths) -> None:
     finally:
         system.stop()
         await adapter.aclose()
+
+
+@pytest.mark.parametrize(
+    ("agency", "paths"),
+    [
+        ("benefits", {"/claimants", "/claimants/batch"}),
+        ("schools", {"/pupils", "/pupils/batch"}),
+        ("housing", {"/tenants", "/tenants/batch"}),
+    ],
+)
+def test_rest_systems_publish_an_openapi_document_for_what_adapters_call(
+    own_systems: dict[str, SimulatorProcess], agency: str, paths: set[str]
+) -> None:
+    document = httpx.get(own_systems[agency].url + "/openapi.json").json()
+
+    assert document["openapi"].startswith("3.")
+    assert paths <= set(document["paths"])
+    searchable = {p["name"] for p in document["paths"][min(paths)]["get"]["parameters"]}
+    assert "upn" not in searchable
+
+
+def test_police_publishes_a_wsdl_naming_both_operations(
+    own_systems: dict[str, SimulatorProcess],
+) -> None:
+    reply = httpx.get(own_systems["police"].url + "/NominalService?wsdl")
+    wsdl = parse_xml("police", reply.content)
+
+    operations = {op.get("name") for op in wsdl.iter("{http://schemas.xmlsoap.org/wsdl/}operation")}
+    assert operations == {"FindNominal", "GetNominals"}
+    address = next(wsdl.iter("{http://schemas.xmlsoap.org/wsdl/soap/}address"))
+    assert address.get("location") == own_systems["police"].url + "/NominalService"

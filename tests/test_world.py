@@ -12,7 +12,7 @@ import pytest
 
 from adapters.sdk import SENSITIVITY_LABELS
 from simulators.world import WorldPaths, generate_world
-from simulators.world.generate import AGENCIES, KNOWN_TO_ALL
+from simulators.world.generate import AGENCIES
 from simulators.world.identifiers import (
     is_valid_case_reference,
     is_valid_housing_reference,
@@ -28,6 +28,7 @@ from simulators.world.identifiers import (
     upn,
     upn_check_letter,
 )
+from simulators.world.population import KNOWN_TO_ALL
 
 
 def test_same_seed_gives_identical_files(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from typing import Any
 
 from simulators.council import SCHEMA
 from simulators.world import identifiers
-from simulators.world.generate import WORLD_DAY, Person, World
 from simulators.world.noise import RecordedIdentity, recorded_identity
+from simulators.world.population import WORLD_DAY, Person, World
 
 _SOCIAL_WORKERS = ["Priya Shah", "Tom Hughes", "Maria Lopez", "Ben Carter", "Ruth Okafor"]
 _COUNCIL_TEAMS = ["children-east", "children-west", "early-help", "adults-north"]
