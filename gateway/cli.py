@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -89,6 +91,9 @@ def serve(
 
     from simulators.launcher import example_reference, running_world
 
+    # uvicorn re-raises SIGTERM after its graceful shutdown; the default action
+    # would kill this process before running_world stops the simulators.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with running_world(state_dir / "world", people, seed) as world:
         agencies = {
             name: agency_settings(name, endpoint) for name, endpoint in world.endpoints().items()
@@ -102,6 +107,10 @@ def serve(
         click.echo(f"agency configuration written to {config_path}")
         click.echo("Try it:\n  " + _example_curl(url, state_dir, *example_reference(world.paths)))
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(0)
 
 
 def _example_curl(url: str, state_dir: Path, scheme: str, value: str) -> str:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from simulators.launcher import SimulatorProcess
+from gateway.config import load_agencies
+from simulators.launcher import SimulatorProcess, free_port
 from simulators.world import WorldPaths
 from tests.conftest import GatewayFactory, GatewayProcess, ref
 
@@ -130,3 +139,56 @@ def test_graphql_errors_from_probation_fail_only_the_probation_section(
     [error] = body["errors"]
     assert error["extensions"] == {"code": "UPSTREAM_BAD_REPLY", "agency": "probation"}
     assert "locked" not in str(body), "the upstream's error message is not passed on"
+
+
+def test_joinedup_serve_demo_mode_runs_seven_systems_and_its_example_query_works(
+    tmp_path: Path,
+) -> None:
+    """`joinedup serve` with no configuration: the printed curl gets all seven sections,
+    and stopping the gateway stops every simulator it started."""
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "serve",
+                "--state-dir",
+                str(tmp_path),
+                "--port",
+                str(port),
+                "--people",
+                "150",
+                "--seed",
+                "5",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Uvicorn running" not in log_path.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        agencies = load_agencies(tmp_path / "agencies.toml")
+        assert set(agencies) == set(AGENCIES)
+        curl = next(line for line in log_path.read_text().splitlines() if "curl -s" in line)
+        words = shlex.split(curl)
+        headers = dict(h.split(": ", 1) for h in words[words.index("-H") + 1 :: 2][:3])
+        body = json.loads(words[words.index("-d") + 1])
+
+        answer = httpx.post(words[2], json=body, headers=headers, timeout=30).json()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+    assert "errors" not in answer, answer.get("errors")
+    for agency in AGENCIES:
+        assert answer["data"]["person"][agency], agency
+    for settings in agencies.values():
+        if settings.endpoint.startswith("http"):
+            with pytest.raises(httpx.TransportError):
+                httpx.get(settings.endpoint + "/health", timeout=1)
