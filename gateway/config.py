@@ -14,6 +14,7 @@ from a TOML file::
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -69,6 +70,13 @@ def agency_settings(name: str, endpoint: str, **options: Any) -> AgencySettings:
     unknown = set(options) - {"timeout_s", "enabled"}
     if unknown:
         raise ConfigError(f"agency {name!r}: unknown setting(s) {sorted(unknown)}")
+    timeout = options.get("timeout_s")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise ConfigError(f"agency {name!r}: timeout_s must be a positive number of seconds")
+    if not isinstance(options.get("enabled", True), bool):
+        raise ConfigError(f"agency {name!r}: enabled must be true or false")
     return AgencySettings(endpoint=endpoint, adapter=adapter, **options)
 
 
@@ -105,6 +113,4 @@ def agencies_toml(agencies: Mapping[str, AgencySettings]) -> str:
 
 
 def _toml_string(value: str) -> str:
-    import json
-
     return json.dumps(value)  # a JSON string is a valid TOML basic string

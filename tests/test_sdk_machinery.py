@@ -63,6 +63,8 @@ def test_agencies_round_trip_through_toml_and_build_adapters(tmp_path: Path) -> 
         ),
         ("[agencies.nhs]\n", "needs endpoint"),
         ('[agencies.nhs]\nendpoint = "http://x"\nretries = 3\n', "unknown setting"),
+        ('[agencies.nhs]\nendpoint = "http://x"\ntimeout_s = "soon"\n', "positive number"),
+        ('[agencies.nhs]\nendpoint = "http://x"\nenabled = "yes"\n', "true or false"),
     ],
 )
 def test_bad_agency_configuration_is_a_clear_error(tmp_path: Path, toml: str, message: str) -> None:
