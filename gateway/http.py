@@ -27,11 +27,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from gateway.audit import AuditRecord, AuditUnavailable
 from gateway.auth import AuthError
-from gateway.policy import DecisionInput, RequestedField, decide_fail_closed
+from gateway.policy import DecisionInput, decide_fail_closed
 from gateway.purposes import PURPOSE_HEADER
 from gateway.runtime import Gateway
 from resolvers.context import RequestContext
-from resolvers.coordinates import requested_coordinates
 from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut
 
@@ -82,11 +81,7 @@ async def graphql_endpoint(request: Request) -> Response:
         return _rejection(exc.status, exc.code, exc.message, request_id)
 
     schema = gateway.schema
-    requested = tuple(
-        RequestedField(coordinate, schema.agency_of.get(coordinate))
-        for coordinate in sorted(requested_coordinates(schema.graphql_schema, document))
-        if coordinate.partition(".")[0] in schema.governed_types
-    )
+    requested = schema.requested_fields(document)
     decision = await decide_fail_closed(
         gateway.policy,
         DecisionInput(caller.as_policy_input(), purpose, requested),
