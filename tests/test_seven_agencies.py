@@ -192,3 +192,22 @@ def test_joinedup_serve_demo_mode_runs_seven_systems_and_its_example_query_works
         if settings.endpoint.startswith("http"):
             with pytest.raises(httpx.TransportError):
                 httpx.get(settings.endpoint + "/health", timeout=1)
+
+
+def test_timeline_merges_events_from_the_new_agencies(
+    gateway: GatewayProcess, person_in_all: dict[str, Any]
+) -> None:
+    query = """
+    query($ref: PersonReference!) {
+      person(reference: $ref) { timeline { events { date agency kind } gaps { agency } } }
+    }"""
+
+    body = gateway.query(ref("NI_NUMBER", person_in_all["ni_number"]), query=query).json()
+
+    timeline = body["data"]["person"]["timeline"]
+    assert timeline["gaps"] == []
+    kinds = {(e["agency"], e["kind"]) for e in timeline["events"]}
+    assert {("nhs", "A&E attendance"), ("police", "domestic-abuse incident")} <= kinds
+    assert {"schools", "housing", "council", "benefits"} <= {agency for agency, _ in kinds}
+    dates = [e["date"] for e in timeline["events"]]
+    assert dates == sorted(dates)

@@ -9,6 +9,7 @@ from typing import Any
 from adapters.sdk import (
     Adapter,
     AdapterError,
+    EventSpec,
     FieldSpec,
     Health,
     HttpUpstream,
@@ -39,6 +40,7 @@ SECTION = SectionSpec(
         FieldSpec("sanctions", "int", "Number of sanctions applied."),
         FieldSpec("workCoach", "string", "Assigned work coach."),
     ),
+    events=(EventSpec("claims", "startDate", "benefit claim started", ("type", "status")),),
 )
 
 

@@ -19,6 +19,7 @@ from adapters.sdk import (
     LABELS_KEY,
     Adapter,
     AdapterError,
+    EventSpec,
     FieldSpec,
     Health,
     Identifier,
@@ -74,6 +75,10 @@ SECTION = SectionSpec(
         FieldSpec("consents", "list", "Consent decisions recorded.", item_fields=_CONSENT_FIELDS),
     ),
     labels=("refuge_address", "sealed_adoption", "safeguarding_flag"),
+    events=(
+        EventSpec("cases", "openedOn", "social-care case opened", ("caseType", "status")),
+        EventSpec("referrals", "receivedOn", "referral received", ("source", "reason")),
+    ),
 )
 
 _COLUMN_OF_SCHEME = {

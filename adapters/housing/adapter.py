@@ -11,6 +11,7 @@ from adapters.sdk import (
     SENSITIVITY_LABELS,
     Adapter,
     AdapterError,
+    EventSpec,
     FieldSpec,
     Health,
     HttpUpstream,
@@ -50,6 +51,11 @@ SECTION = SectionSpec(
         ),
     ),
     labels=("refuge_address",),
+    events=(
+        EventSpec(
+            "homelessnessApplications", "appliedOn", "homelessness application", ("duty", "status")
+        ),
+    ),
 )
 
 

@@ -17,6 +17,7 @@ from adapters.sdk import (
     SENSITIVITY_LABELS,
     Adapter,
     AdapterError,
+    EventSpec,
     FieldSpec,
     Health,
     HttpUpstream,
@@ -83,6 +84,11 @@ SECTION = SectionSpec(
         ),
     ),
     labels=("refuge_address", "safeguarding_flag", "sexual_health", "substance_misuse"),
+    events=(
+        EventSpec("aAndEAttendances", "date", "A&E attendance", ("reason",)),
+        EventSpec("mentalHealthContacts", "date", "mental-health contact", ("service",)),
+        EventSpec("flags", "since", "NHS flag raised", ("category",)),
+    ),
 )
 
 

@@ -20,6 +20,7 @@ from adapters.sdk import (
     SENSITIVITY_LABELS,
     Adapter,
     AdapterError,
+    EventSpec,
     FieldSpec,
     Health,
     HttpUpstream,
@@ -70,6 +71,12 @@ SECTION = SectionSpec(
         ),
     ),
     labels=("refuge_address",),
+    events=(
+        EventSpec(
+            "domesticAbuseIncidents", "date", "domestic-abuse incident", ("role", "riskLevel")
+        ),
+        EventSpec("missingEpisodes", "date", "reported missing", ("foundAt",)),
+    ),
 )
 
 

@@ -16,6 +16,7 @@ from adapters.sdk import (
     SENSITIVITY_LABELS,
     Adapter,
     AdapterError,
+    EventSpec,
     FieldSpec,
     Health,
     HttpUpstream,
@@ -51,6 +52,7 @@ SECTION = SectionSpec(
         ),
     ),
     labels=("safeguarding_flag",),
+    events=(EventSpec("exclusions", "startDate", "school exclusion", ("type", "reason")),),
 )
 
 
