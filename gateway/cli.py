@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import uvicorn
 
+from gateway.audit_cli import audit
 from gateway.auth import issue_dev_token, load_dev_key
 from gateway.config import AgencyEndpoints, GatewayConfig
 from gateway.purposes import PURPOSE_HEADER
@@ -21,6 +22,15 @@ state_option = click.option(
     show_default=True,
     envvar="JOINEDUP_STATE_DIR",
     help="Where the dev key, audit store and demo world live.",
+)
+
+
+audit_dsn_option = click.option(
+    "--audit-dsn",
+    default=None,
+    envvar="JOINEDUP_AUDIT_DSN",
+    help="Audit store: sqlite:///path or postgresql://user@host:port/db "
+    "(default: audit.sqlite in the state folder).",
 )
 
 
@@ -59,6 +69,13 @@ def main() -> None:
     show_default=True,
     help="Seconds each agency call may take before UPSTREAM_TIMEOUT.",
 )
+@audit_dsn_option
+@click.option(
+    "--decision-log",
+    default=None,
+    envvar="JOINEDUP_DECISION_LOG",
+    help="Write OPA-format decision log lines to this file ('-' for standard output).",
+)
 def serve(
     state_dir: Path,
     host: str,
@@ -68,6 +85,8 @@ def serve(
     council_db: Path | None,
     benefits_url: str | None,
     agency_timeout: float,
+    audit_dsn: str | None,
+    decision_log: str | None,
 ) -> None:
     """Serve the gateway on the demo world (starts the agency simulators itself).
 
@@ -81,6 +100,8 @@ def serve(
             state_dir=state_dir,
             agency_timeout_s=agency_timeout,
             agencies=AgencyEndpoints(council_db, benefits_url),
+            audit_dsn=audit_dsn,
+            decision_log=decision_log,
         )
         click.echo(f"joinedup gateway: {url}")
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
@@ -97,6 +118,8 @@ def serve(
             agencies=AgencyEndpoints(
                 council_db=world.paths.council_db, benefits_url=world.benefits.url
             ),
+            audit_dsn=audit_dsn,
+            decision_log=decision_log,
         )
         click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
         click.echo(
@@ -165,3 +188,6 @@ def generate(people: int, seed: int, out: Path) -> None:
 
     paths = generate_world(out, people=people, seed=seed)
     click.echo(f"wrote {paths.root} ({people} people, seed {seed})")
+
+
+main.add_command(audit)

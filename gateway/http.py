@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from graphql import (
@@ -84,11 +85,14 @@ async def graphql_endpoint(request: Request) -> Response:
         for coordinate in sorted(requested_coordinates(schema.graphql_schema, document))
         if coordinate.partition(".")[0] in schema.governed_types
     )
+    decision_input = DecisionInput(caller.as_policy_input(), purpose, requested)
     decision = await decide_fail_closed(
-        gateway.policy,
-        DecisionInput(caller.as_policy_input(), purpose, requested),
-        gateway.config.policy_timeout_s,
+        gateway.policy, decision_input, gateway.config.policy_timeout_s
     )
+    if decision.decision_id is None:
+        decision = replace(decision, decision_id=uuid.uuid4().hex)
+    if gateway.decision_log is not None:
+        gateway.decision_log.write(request_id, decision_input, decision)
 
     context = RequestContext(
         request_id=request_id,
@@ -97,6 +101,7 @@ async def graphql_endpoint(request: Request) -> Response:
         decision=decision,
         fields_by_agency=schema.readable_fields(requested, decision),
         fanout=FanOut(gateway.adapters),
+        audit_log=gateway.audit,
     )
     try:
         result = execute(
@@ -113,7 +118,7 @@ async def graphql_endpoint(request: Request) -> Response:
         await context.fanout.close()
 
     try:
-        await gateway.audit.record(_audit_records(context))
+        await gateway.audit.record(_audit_records(context, gateway.purposes[purpose].lawful_basis))
     except AuditUnavailable:
         log.error("request %s: audit store unavailable; response withheld", request_id)
         return _rejection(
@@ -206,27 +211,45 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
     return document
 
 
-def _audit_records(context: RequestContext) -> list[AuditRecord]:
+def _audit_records(context: RequestContext, lawful_basis: str) -> list[AuditRecord]:
+    """The request's disclosures (one per person per agency) and audit-review actions."""
     caller = context.caller
-    return [
-        AuditRecord(
-            request_id=context.request_id,
-            user=caller.user,
-            org=caller.org,
-            roles=caller.roles,
-            team=caller.team,
-            purpose=context.purpose,
+    request_record = partial(
+        AuditRecord,
+        request_id=context.request_id,
+        user=caller.user,
+        org=caller.org,
+        roles=caller.roles,
+        team=caller.team,
+        purpose=context.purpose,
+        lawful_basis=lawful_basis,
+        policy_revision=context.decision.revision,
+        decision_id=context.decision.decision_id,
+        obligations=context.decision.obligations,
+    )
+    disclosures = [
+        request_record(
             person_scheme=entry.reference.scheme,
             person_value=entry.reference.value,
             agency=entry.agency,
             disclosed=tuple(entry.disclosed),
             masked=tuple(entry.masked),
             withheld=entry.withheld,
-            policy_revision=context.decision.revision,
-            decision_id=context.decision.decision_id,
         )
         for entry in context.disclosures.values()
     ]
+    reviews = [
+        request_record(
+            event=action.event,
+            person_scheme=action.person.scheme if action.person else None,
+            person_value=action.person.value if action.person else None,
+            subject_request_id=action.subject_request_id,
+            review_outcome=action.review_outcome,
+            review_note=action.review_note,
+        )
+        for action in context.audit_events
+    ]
+    return disclosures + reviews
 
 
 def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def audit_rows(gateway: GatewayProcess, request_id: str) -> list[dict[str, Any]]
         return [
             dict(r)
             for r in db.execute(
-                "SELECT * FROM disclosure WHERE request_id = ? ORDER BY agency", (request_id,)
+                "SELECT * FROM audit_record WHERE request_id = ? ORDER BY agency", (request_id,)
             )
         ]
     finally:
@@ -44,13 +44,15 @@ def test_one_row_per_agency_disclosed_naming_fields_not_values(
 
     assert [r["agency"] for r in rows] == ["benefits", "council"]
     council = rows[1]
-    assert council["user"] == "test.user"
+    assert council["user_id"] == "test.user"
     assert json.loads(council["roles"]) == ["keyworker"]
     assert council["purpose"] == "early_help"
-    assert (council["person_scheme"], council["person_value"]) == (
-        "NI_NUMBER",
-        person_in_both["ni_number"],
-    )
+    # NI numbers are stored as a keyed hash (policies/data.json, audit.identifiers).
+    assert council["person_scheme"] == "NI_NUMBER"
+    assert council["person_ref"].startswith("hmac-sha256:")
+    assert person_in_both["ni_number"] not in json.dumps(rows)
+    assert council["lawful_basis"].startswith("Children Act 2004")
+    assert council["decision_id"]
     assert "CouncilSection.team" in json.loads(council["disclosed"])
     assert "CouncilSection.dateOfBirth" in json.loads(council["masked"])
     assert "CouncilSection.address" in json.loads(council["withheld"])
@@ -83,7 +85,7 @@ async def test_unavailable_audit_store_refuses_to_disclose(
     token = issue_dev_token(load_dev_key(tmp_path), "u", "social_worker", "o", None)
     async with app.router.lifespan_context(app):
         # A real SQLite failure: the store's connection refuses every write.
-        app.state.gateway.audit._db.execute("PRAGMA query_only = ON")
+        app.state.gateway.audit.backend._db.execute("PRAGMA query_only = ON")
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway"
         ) as client:
