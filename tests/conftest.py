@@ -182,3 +182,15 @@ def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit_dsn(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """An empty audit store's DSN on each backend: every audit test runs on both."""
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path / "audit.sqlite")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = "audit_" + tmp_path_factory.mktemp("db").name.replace("-", "_").lower()
+    return server.create_database(name)

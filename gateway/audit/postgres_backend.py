@@ -34,6 +34,11 @@ class PostgresBackend:
     def create_schema(self) -> None:
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            exists = self._db.execute("SELECT to_regclass('audit_head') IS NOT NULL AS found")
+            row = exists.fetchone()
+            if row is not None and row["found"]:
+                # Take the appenders' lock first: the same lock order as theirs, so no deadlock.
+                self._db.execute("LOCK TABLE audit_head IN EXCLUSIVE MODE")
             for statement in SCHEMA:
                 self._db.execute(statement.encode())
 
