@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,14 @@ def raw(dsn: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...
     with psycopg.connect(dsn, autocommit=True) as conn:
         cursor = conn.execute(sql.replace("?", "%s").encode(), params)
         return cursor.fetchall() if cursor.description else []
+
+
+def audit_cli(state_dir: Path, dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `joinedup audit ...` as a process, as an operator would."""
+    command = [sys.executable, "-m", "gateway", "audit", "--state-dir", str(state_dir)]
+    return subprocess.run(
+        [*command, "--audit-dsn", dsn, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

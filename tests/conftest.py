@@ -123,10 +123,16 @@ def start_gateway(
     """Start `joinedup serve` as a process against the given agency systems."""
     started: list[GatewayProcess] = []
 
-    def start(benefits_url: str, agency_timeout: float = 2.0) -> GatewayProcess:
-        state_dir = tmp_path_factory.mktemp("gateway-state")
+    def start(
+        benefits_url: str,
+        agency_timeout: float = 2.0,
+        state_dir: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> GatewayProcess:
+        state_dir = state_dir or tmp_path_factory.mktemp("gateway-state")
+        state_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
-        log_path = state_dir / "gateway.log"
+        log_path = state_dir / f"gateway-{port}.log"
         log_file = log_path.open("wb")
         process = subprocess.Popen(
             [
@@ -144,6 +150,7 @@ def start_gateway(
                 benefits_url,
                 "--agency-timeout",
                 str(agency_timeout),
+                *extra_args,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
