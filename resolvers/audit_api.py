@@ -180,18 +180,19 @@ async def _record_break_glass_review(
 
 @strawberry.type(description="The audit trail, for data-protection officers.")
 class AuditLog:
-    person_access: list[AuditEntry] = strawberry.field(
+    # Nullable, so a field the policy withholds is null at its own path, not the whole answer.
+    person_access: list[AuditEntry] | None = strawberry.field(
         resolver=_person_access,
         description=f"Who accessed this person's data (oldest first, at most {MAX_ENTRIES}).",
     )
-    break_glass_queue: list[BreakGlassAccess] = strawberry.field(
+    break_glass_queue: list[BreakGlassAccess] | None = strawberry.field(
         resolver=_break_glass_queue, description="Break-glass accesses awaiting review."
     )
 
 
 @strawberry.type(description="Actions on the audit trail, for data-protection officers.")
 class AuditActions:
-    record_break_glass_review: BreakGlassReview = strawberry.field(
+    record_break_glass_review: BreakGlassReview | None = strawberry.field(
         resolver=_record_break_glass_review,
         description="Record the outcome of reviewing a break-glass access (itself audited).",
     )
