@@ -57,6 +57,8 @@ def _store(context: click.Context) -> Iterator[AuditStore]:
         raise click.ClickException(str(exc)) from None
     try:
         yield store
+    except store.backend.errors as exc:
+        raise click.ClickException(f"the audit store failed: {exc}") from None
     finally:
         store.close()
 

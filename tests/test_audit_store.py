@@ -14,6 +14,7 @@ from gateway.audit.query import AuditFilter, find
 from gateway.audit.record import COLUMNS
 from gateway.config import REPO_ROOT
 from tests.audit_support import disclosure, open_test_store, raw
+from tests.postgres import PostgresServer
 
 
 def test_appended_records_form_a_verifiable_chain(audit_dsn: str, tmp_path: Path) -> None:
@@ -248,3 +249,22 @@ def test_an_unreachable_store_is_unavailable(tmp_path: Path) -> None:
 def test_an_unknown_dsn_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="sqlite:///"):
         open_store("mysql://x", tmp_path, REPO_ROOT / "policies")
+
+
+def test_a_lost_postgresql_connection_fails_one_write_then_reconnects(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    dsn = postgres.create_database("audit_reconnect")
+    store = open_test_store(dsn, tmp_path)
+    store.append([disclosure(1)])
+    raw(
+        dsn,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = 'audit_reconnect' AND pid <> pg_backend_pid()",
+    )
+
+    with pytest.raises(AuditUnavailable):
+        store.append([disclosure(2)])
+    assert store.append([disclosure(3)]) == [2]
+    assert store.verify().ok
+    store.close()

@@ -6,7 +6,7 @@ a BIGINT, so rows read back identically and hash alike on both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -81,6 +81,8 @@ class Backend(Protocol):
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
-    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]: ...
+    def stream(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> Generator[dict[str, Any], None, None]: ...
 
     def close(self) -> None: ...

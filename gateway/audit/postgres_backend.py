@@ -7,7 +7,7 @@ transaction: writers from every gateway process queue on it, while readers
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,7 +29,17 @@ class PostgresBackend:
     errors: tuple[type[Exception], ...] = (psycopg.Error,)
 
     def __init__(self, dsn: str) -> None:
-        self._db = psycopg.connect(dsn, autocommit=True, row_factory=dict_row, connect_timeout=10)
+        self._dsn = dsn
+        self._db = self._connect()
+
+    def _connect(self) -> psycopg.Connection[dict[str, Any]]:
+        return psycopg.connect(self._dsn, autocommit=True, row_factory=dict_row, connect_timeout=10)
+
+    def _reconnect_if_lost(self) -> None:
+        """After a server restart or a dropped connection the next transaction reconnects;
+        the one that found it lost has already failed (and so refused to disclose)."""
+        if self._db.broken or self._db.closed:
+            self._db = self._connect()
 
     def create_schema(self) -> None:
         with self._db.transaction():
@@ -44,12 +54,14 @@ class PostgresBackend:
 
     @contextmanager
     def chain_lock(self) -> Iterator[None]:
+        self._reconnect_if_lost()
         with self._db.transaction():
             self._db.execute("LOCK TABLE audit_head IN EXCLUSIVE MODE")
             yield
 
     @contextmanager
     def read(self) -> Iterator[None]:
+        self._reconnect_if_lost()
         with self._db.transaction():
             self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield
@@ -62,7 +74,7 @@ class PostgresBackend:
         with self._db.cursor() as cursor:
             cursor.executemany(_placeholders(sql).encode(), [tuple(r) for r in rows])
 
-    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Generator[dict[str, Any], None, None]:
         with self._db.cursor(name="audit_stream") as cursor:
             cursor.itersize = 2000
             cursor.execute(_placeholders(sql).encode(), tuple(params))

@@ -212,9 +212,12 @@ class AuditStore:
                 " FROM audit_head WHERE id = 1"
             )
             rows = self.backend.stream("SELECT * FROM audit_record ORDER BY seq")
-            return check_chain(
-                rows, checkpoints, _checkpoint(head[0]) if head else None, self.signer
-            )
+            try:
+                return check_chain(
+                    rows, checkpoints, _checkpoint(head[0]) if head else None, self.signer
+                )
+            finally:
+                rows.close()  # a walk stopped at a break leaves the cursor open otherwise
 
     def close(self) -> None:
         with self._lock:
