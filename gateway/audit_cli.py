@@ -171,6 +171,7 @@ def verify(context: click.Context) -> None:
     type=click.IntRange(min=0),
     default=DEFAULT_RETENTION_DAYS,
     show_default=True,
+    envvar="JOINEDUP_AUDIT_RETENTION_DAYS",
     help="Retention period in days: records older than this are removed.",
 )
 @click.pass_context

@@ -34,7 +34,7 @@ from gateway.runtime import Gateway
 from resolvers.context import RequestContext
 from resolvers.coordinates import requested_coordinates
 from resolvers.errors import SAFE_ERRORS, InternalError
-from resolvers.fanout import FanOut
+from resolvers.fanout import FanOut, PersonFetch
 
 log = logging.getLogger(__name__)
 
@@ -231,12 +231,13 @@ def _audit_records(context: RequestContext, lawful_basis: str) -> list[AuditReco
         request_record(
             person_scheme=entry.reference.scheme,
             person_value=entry.reference.value,
+            person_identifiers=_resolved_identifiers(context.persons[person]),
             agency=entry.agency,
             disclosed=tuple(entry.disclosed),
             masked=tuple(entry.masked),
             withheld=entry.withheld,
         )
-        for entry in context.disclosures.values()
+        for (person, _agency), entry in context.disclosures.items()
     ]
     reviews = [
         request_record(
@@ -250,6 +251,12 @@ def _audit_records(context: RequestContext, lawful_basis: str) -> list[AuditReco
         for action in context.audit_events
     ]
     return disclosures + reviews
+
+
+def _resolved_identifiers(person: PersonFetch) -> tuple[tuple[str, str], ...]:
+    """The reference plus every identifier the agencies matched the person by."""
+    found = {person.reference, *(i for m in person.matches.values() for i in m.identifiers)}
+    return tuple(sorted((i.scheme, i.value) for i in found))
 
 
 def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str, Any]:

@@ -104,6 +104,15 @@ def test_dpo_sees_who_accessed_a_person_and_the_look_up_is_audited(
         ("dee.dpo", "audit_review", first.headers["x-request-id"])
     ]
     assert person_in_both["date_of_birth"] not in first.text
+    # Looked up by NI number, found by council id: the person's resolved identifiers count.
+    by_council_id = ask(
+        logged_gateway,
+        PERSON_ACCESS,
+        {"ref": {"scheme": "COUNCIL_ID", "value": person_in_both["council_id"]}},
+    )
+    assert keyworker_request in {
+        e["requestId"] for e in by_council_id.json()["data"]["auditLog"]["personAccess"]
+    }
 
 
 def test_other_roles_may_not_read_the_audit_and_the_dpo_may_not_read_people(

@@ -200,6 +200,21 @@ def test_identifiers_are_hashed_unless_the_catalogue_says_clear(
     assert stored[2][0].startswith("hmac-sha256:")
     found = find(store, AuditFilter(person=("NI_NUMBER", "QQ123456C")))
     assert [r["request_id"] for r in found] == ["req-1"]
+    store.append(
+        [
+            disclosure(
+                4,
+                "COUNCIL_ID",
+                "C-000077",
+                person_identifiers=(("COUNCIL_ID", "C-000077"), ("NI_NUMBER", "QQ999999A")),
+            )
+        ]
+    )
+    [(resolved,)] = raw(audit_dsn, "SELECT person_identifiers FROM audit_record WHERE seq = 4")
+    assert "QQ999999A" not in resolved and '"COUNCIL_ID:C-000077"' in resolved
+    by_resolved = find(store, AuditFilter(person=("NI_NUMBER", "QQ999999A")))
+    assert [r["request_id"] for r in by_resolved] == ["req-4"]
+    assert find(store, AuditFilter(person=("NI_NUMBER", "QQ99999%"))) == []
     store.close()
 
 

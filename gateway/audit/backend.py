@@ -25,6 +25,7 @@ _NOT_NULL = frozenset(
         "purpose",
         "lawful_basis",
         "person_ref_hashed",
+        "person_identifiers",
         "disclosed",
         "masked",
         "withheld",

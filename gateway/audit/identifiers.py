@@ -46,6 +46,11 @@ class IdentifierPolicy:
             return StoredIdentifier(scheme, value, hashed=False)
         return StoredIdentifier(scheme, self.hashed(scheme, value), hashed=True)
 
+    @staticmethod
+    def tagged(identifier: StoredIdentifier) -> str:
+        """``SCHEME:ref``: how an identifier appears in a record's list of identifiers."""
+        return f"{identifier.scheme}:{identifier.ref}"
+
     def hashed(self, scheme: str, value: str) -> str:
         digest = hmac.new(self._key, f"{scheme}:{value}".encode(), hashlib.sha256).hexdigest()
         return HASH_PREFIX + digest

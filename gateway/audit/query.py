@@ -39,9 +39,15 @@ def find(store: AuditStore, where: AuditFilter, limit: int | None = None) -> lis
     params: list[Any] = []
     if where.person is not None:
         scheme, value = where.person
-        # Both stored forms: the catalogue's rule for a scheme may have changed over time.
-        clauses.append("person_scheme = ? AND person_ref IN (?, ?)")
-        params += [scheme, value, store.identifiers.hashed(scheme, value)]
+        # Looked up by this identifier, or resolved to it; in both stored forms, since the
+        # catalogue's rule for a scheme may have changed over time.
+        forms = (value, store.identifiers.hashed(scheme, value))
+        clauses.append(
+            "(person_scheme = ? AND person_ref IN (?, ?)"
+            " OR person_identifiers LIKE ? ESCAPE '!' OR person_identifiers LIKE ? ESCAPE '!')"
+        )
+        params += [scheme, *forms]
+        params += [f'%"{_like_literal(scheme)}:{_like_literal(form)}"%' for form in forms]
     for column, wanted in (
         ("user_id", where.user),
         ("agency", where.agency),
@@ -61,6 +67,10 @@ def find(store: AuditStore, where: AuditFilter, limit: int | None = None) -> lis
     if where.break_glass_only:
         clauses.append("break_glass_reason IS NOT NULL")
     return [decoded(row) for row in store.select(" AND ".join(clauses), tuple(params), limit)]
+
+
+def _like_literal(text: str) -> str:
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 def unreviewed_break_glass(store: AuditStore) -> list[StoredRow]:

@@ -19,9 +19,10 @@ Event = Literal["disclosure", "audit_read", "review"]
 class AuditRecord:
     """One audit entry as the request path hands it to the store.
 
-    ``person_value`` is the identifier as resolved; the store replaces it with a
-    keyed hash when the field catalogue says the scheme is hashed
-    (:mod:`gateway.audit.identifiers`). Everything after ``policy_revision``
+    ``person_value`` is the identifier the person was looked up by, and
+    ``person_identifiers`` every identifier they were resolved to; the store
+    replaces each with a keyed hash when the field catalogue says the scheme is
+    hashed (:mod:`gateway.audit.identifiers`). Everything after ``policy_revision``
     defaults, so decision details (break-glass, obligations) slot in as the
     policy grows.
     """
@@ -37,6 +38,8 @@ class AuditRecord:
     event: Event = "disclosure"
     person_scheme: str | None = None
     person_value: str | None = None
+    # Every identifier the person was resolved to across agencies, as (scheme, value).
+    person_identifiers: tuple[tuple[str, str], ...] = ()
     agency: str | None = None
     disclosed: tuple[str, ...] = ()
     masked: tuple[str, ...] = ()
@@ -64,6 +67,7 @@ COLUMNS: tuple[str, ...] = (
     "person_scheme",
     "person_ref",
     "person_ref_hashed",
+    "person_identifiers",
     "agency",
     "disclosed",
     "masked",
@@ -81,7 +85,7 @@ COLUMNS: tuple[str, ...] = (
 
 # Columns holding JSON text (canonical: sorted keys, no spaces), decoded when read.
 JSON_COLUMNS: frozenset[str] = frozenset(
-    {"roles", "disclosed", "masked", "withheld", "obligations"}
+    {"roles", "person_identifiers", "disclosed", "masked", "withheld", "obligations"}
 )
 
 StoredRow = dict[str, Any]

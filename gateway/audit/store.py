@@ -115,6 +115,14 @@ class AuditStore:
             "person_scheme": person.scheme if person else None,
             "person_ref": person.ref if person else None,
             "person_ref_hashed": int(person.hashed) if person else 0,
+            "person_identifiers": canonical_json(
+                sorted(
+                    {
+                        self.identifiers.tagged(self.identifiers.stored(scheme, value))
+                        for scheme, value in record.person_identifiers
+                    }
+                )
+            ),
             "agency": record.agency,
             "disclosed": canonical_json(sorted(record.disclosed)),
             "masked": canonical_json(sorted(record.masked)),
