@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from gateway.config import GatewayConfig
-from gateway.http import graphql_endpoint
+from gateway.http import STATIC_DIR, graphql_endpoint
 from gateway.runtime import Gateway
 
 
@@ -33,6 +34,7 @@ def create_app(config: GatewayConfig) -> Starlette:
         routes=[
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,
     )

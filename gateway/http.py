@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from graphql import (
@@ -23,22 +24,23 @@ from graphql import (
     validate,
 )
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from gateway.audit import AuditRecord, AuditUnavailable
 from gateway.auth import AuthError
-from gateway.policy import DecisionInput, RequestedField, decide_fail_closed
+from gateway.policy import DecisionInput, decide_fail_closed
 from gateway.purposes import PURPOSE_HEADER
 from gateway.runtime import Gateway
 from resolvers.context import RequestContext
-from resolvers.coordinates import requested_coordinates
 from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut, PersonFetch
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+# GraphiQL and its assets are vendored: the gateway runs on machines without internet.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+GRAPHIQL_PAGE = STATIC_DIR / "graphiql" / "index.html"
 
 
 class RequestRejected(Exception):
@@ -61,7 +63,7 @@ class GraphQLRequest:
 async def graphql_endpoint(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-        return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+        return FileResponse(GRAPHIQL_PAGE, media_type="text/html")
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     try:
         caller = gateway.authenticator.authenticate(request.headers.get("authorization"))
@@ -80,11 +82,7 @@ async def graphql_endpoint(request: Request) -> Response:
         return _rejection(exc.status, exc.code, exc.message, request_id)
 
     schema = gateway.schema
-    requested = tuple(
-        RequestedField(coordinate, schema.agency_of.get(coordinate))
-        for coordinate in sorted(requested_coordinates(schema.graphql_schema, document))
-        if coordinate.partition(".")[0] in schema.governed_types
-    )
+    requested = schema.requested_fields(document)
     decision_input = DecisionInput(caller.as_policy_input(), purpose, requested)
     decision = await decide_fail_closed(
         gateway.policy, decision_input, gateway.config.policy_timeout_s

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import strawberry
-from graphql import GraphQLSchema
+from graphql import DocumentNode, GraphQLSchema
 from strawberry.tools import create_type
 
 from adapters.sdk import Adapter, AdapterError, Identifier
@@ -17,9 +17,11 @@ from gateway.policy import Decision, RequestedField
 from gateway.purposes import Purpose
 from resolvers import audit_api
 from resolvers.context import RequestContext, person_key
+from resolvers.coordinates import requested_coordinates
 from resolvers.errors import PersonNotFound, TooManyPeople, UpstreamFailure
 from resolvers.fanout import PersonFetch
 from resolvers.sections import SectionType, compose_section
+from resolvers.timeline import build_timeline_field, implied_coordinates
 
 MAX_PEOPLE = 500
 
@@ -62,6 +64,18 @@ class GatewaySchema:
     @property
     def graphql_schema(self) -> GraphQLSchema:
         return self.strawberry_schema._schema
+
+    def requested_fields(self, document: DocumentNode) -> tuple[RequestedField, ...]:
+        """Every governed coordinate the document asks for, including what it implies.
+
+        ``Person.timeline`` is built from section list fields, so asking for it asks
+        for those too: the policy decides on them like on any other field.
+        """
+        named = requested_coordinates(self.graphql_schema, document)
+        wanted = {c: self.agency_of.get(c) for c in named if c.split(".")[0] in self.governed_types}
+        if "Person.timeline" in wanted:
+            wanted.update(implied_coordinates(self.sections))
+        return tuple(RequestedField(c, agency) for c, agency in sorted(wanted.items()))
 
     def readable_fields(
         self, requested: tuple[RequestedField, ...], decision: Decision
@@ -139,6 +153,7 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
         )
         for agency, s in sections.items()
     ]
+    fields.append(build_timeline_field(sections))
     return create_type("Person", fields, description="One person, seen across agency systems.")
 
 

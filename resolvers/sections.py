@@ -30,11 +30,15 @@ _SCALARS: dict[str, type] = {
 class SectionType:
     """A composed section type and the names of every type it owns (for policy)."""
 
-    agency: str
+    spec: SectionSpec
     type_name: str
     graphql_type: Any
     type_names: frozenset[str]
-    field_names: frozenset[str]
+    item_type_names: Mapping[str, str]
+
+    @property
+    def agency(self) -> str:
+        return self.spec.agency
 
     def build(self, record: Mapping[str, Any]) -> Any:
         return _instantiate(self.graphql_type, record)
@@ -74,9 +78,8 @@ def compose_section(spec: SectionSpec) -> SectionType:
     owned: set[str] = set()
     name = section_type_name(spec.agency)
     graphql_type = _object_type(name, spec.title, spec.fields, spec.agency, owned)
-    return SectionType(
-        spec.agency, name, graphql_type, frozenset(owned), frozenset(f.name for f in spec.fields)
-    )
+    items = {f.name: item_type_name(spec.agency, f) for f in spec.fields if f.kind == "list"}
+    return SectionType(spec, name, graphql_type, frozenset(owned), items)
 
 
 def _instantiate(cls: Any, record: Mapping[str, Any]) -> Any:

@@ -211,9 +211,10 @@ def test_identifiers_are_hashed_unless_the_catalogue_says_clear(
         ]
     )
     [(resolved,)] = raw(audit_dsn, "SELECT person_identifiers FROM audit_record WHERE seq = 4")
-    assert "QQ999999A" not in resolved and '"COUNCIL_ID:C-000077"' in resolved
+    assert "QQ999999A" not in resolved and "C-000077" not in resolved  # resolved: hashed
     by_resolved = find(store, AuditFilter(person=("NI_NUMBER", "QQ999999A")))
     assert [r["request_id"] for r in by_resolved] == ["req-4"]
+    assert len(find(store, AuditFilter(person=("COUNCIL_ID", "C-000077")))) == 1
     assert find(store, AuditFilter(person=("NI_NUMBER", "QQ99999%"))) == []
     store.close()
 

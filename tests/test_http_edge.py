@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from gateway.purposes import PURPOSE_HEADER
+from tests.browser import rendered_dom
 from tests.conftest import PERSON_QUERY, GatewayProcess, ref
 
 
@@ -98,3 +99,10 @@ def test_invalid_identifier_scheme_is_a_validation_error(gateway: GatewayProcess
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "IdentifierScheme" in error["message"]
+
+
+def test_graphiql_renders_in_a_real_browser_without_internet(gateway: GatewayProcess) -> None:
+    dom = rendered_dom(gateway.url + "/graphql")
+
+    assert "graphiql-container" in dom, "GraphiQL did not render from the vendored assets"
+    assert "X-Purpose-Of-Use" in dom, "the headers editor starts with the purpose header"

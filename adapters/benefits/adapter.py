@@ -10,6 +10,7 @@ import httpx
 
 from adapters.sdk import (
     Adapter,
+    EventSpec,
     FieldSpec,
     Health,
     Identifier,
@@ -41,6 +42,7 @@ SECTION = SectionSpec(
         FieldSpec("sanctions", "int", "Number of sanctions applied."),
         FieldSpec("workCoach", "string", "Assigned work coach."),
     ),
+    events=(EventSpec("claims", "startDate", "benefit claim started", ("type", "status")),),
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from adapters.sdk import (
     Adapter,
+    EventSpec,
     FieldSpec,
     Health,
     Identifier,
@@ -49,6 +50,7 @@ SECTION = SectionSpec(
         FieldSpec("childProtectionPlan", "bool", "Subject of a child-protection plan."),
         FieldSpec("cases", "list", "Social-care cases.", item_fields=_CASE_FIELDS),
     ),
+    events=(EventSpec("cases", "openedOn", "social-care case opened", ("caseType", "status")),),
 )
 
 _COLUMN_OF_SCHEME = {

@@ -53,12 +53,26 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class EventSpec:
+    """How the items of one list field of a section become chronology events.
+
+    E.g. council cases: ``EventSpec("cases", "openedOn", "case opened", ("caseType",))``.
+    Events pass through the same field-level policy as the fields they are built from.
+    """
+
+    list_field: str
+    date_field: str
+    kind: str
+    summary_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SectionSpec:
     """What an adapter contributes to a person.
 
     ``labels`` are the sensitivity labels its records may carry (see
     :data:`LABELS_KEY`); ``max_batch`` is the most local ids one :meth:`Adapter.read`
-    call accepts.
+    call accepts; ``events`` say which list items belong on the multi-agency timeline.
     """
 
     agency: str
@@ -67,6 +81,7 @@ class SectionSpec:
     fields: tuple[FieldSpec, ...]
     labels: tuple[str, ...] = ()
     max_batch: int = 100
+    events: tuple[EventSpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """How a person's identifier is written to the audit: in clear, or as a keyed hash.
 
-The rule comes from the field catalogue (``policies/data.json``,
-``audit.identifiers``): a scheme marked ``"clear"`` is stored as given; every
-other scheme, including any the catalogue does not name, is stored as
-``hmac-sha256:<hex>`` of ``SCHEME:VALUE`` under a key kept in the state folder
-(``audit-identifier-key``). A keyed hash, not a plain one, because national
-identifiers have few enough values to be guessed by hashing them all. The
+The identifier a request looked the person up by follows the field catalogue
+(``policies/data.json``, ``audit.identifiers``): a scheme marked ``"clear"`` is
+stored as given; every other scheme, including any the catalogue does not
+name, is stored as ``hmac-sha256:<hex>`` of ``SCHEME:VALUE`` under a key kept
+in the state folder (``audit-identifier-key``). Identifiers the gateway
+resolved the person to are always hashed (see :meth:`IdentifierPolicy.resolved`).
+A keyed hash, not a plain one, because national identifiers have few enough
+values to be guessed by hashing them all. The
 same key lets the audit tools find a person's records from their identifier.
 """
 
@@ -46,10 +48,14 @@ class IdentifierPolicy:
             return StoredIdentifier(scheme, value, hashed=False)
         return StoredIdentifier(scheme, self.hashed(scheme, value), hashed=True)
 
-    @staticmethod
-    def tagged(identifier: StoredIdentifier) -> str:
-        """``SCHEME:ref``: how an identifier appears in a record's list of identifiers."""
-        return f"{identifier.scheme}:{identifier.ref}"
+    def resolved(self, scheme: str, value: str) -> str:
+        """``SCHEME:hmac-sha256:<hex>``: an identifier the agencies resolved the person to.
+
+        Always hashed, whatever the catalogue says: the caller did not give it
+        and may not be entitled to see it, and the audit must not hold what
+        policy withheld.
+        """
+        return f"{scheme}:{self.hashed(scheme, value)}"
 
     def hashed(self, scheme: str, value: str) -> str:
         digest = hmac.new(self._key, f"{scheme}:{value}".encode(), hashlib.sha256).hexdigest()

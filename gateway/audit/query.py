@@ -39,15 +39,14 @@ def find(store: AuditStore, where: AuditFilter, limit: int | None = None) -> lis
     params: list[Any] = []
     if where.person is not None:
         scheme, value = where.person
-        # Looked up by this identifier, or resolved to it; in both stored forms, since the
-        # catalogue's rule for a scheme may have changed over time.
-        forms = (value, store.identifiers.hashed(scheme, value))
+        # Looked up by this identifier (in either stored form, since the catalogue's rule
+        # for a scheme may change), or resolved to it (always hashed).
+        hashed = store.identifiers.hashed(scheme, value)
         clauses.append(
-            "(person_scheme = ? AND person_ref IN (?, ?)"
-            " OR person_identifiers LIKE ? ESCAPE '!' OR person_identifiers LIKE ? ESCAPE '!')"
+            "(person_scheme = ? AND person_ref IN (?, ?) OR person_identifiers LIKE ? ESCAPE '!')"
         )
-        params += [scheme, *forms]
-        params += [f'%"{_like_literal(scheme)}:{_like_literal(form)}"%' for form in forms]
+        params += [scheme, value, hashed]
+        params.append(f'%"{_like_literal(store.identifiers.resolved(scheme, value))}"%')
     for column, wanted in (
         ("user_id", where.user),
         ("agency", where.agency),

@@ -118,7 +118,7 @@ class AuditStore:
             "person_identifiers": canonical_json(
                 sorted(
                     {
-                        self.identifiers.tagged(self.identifiers.stored(scheme, value))
+                        self.identifiers.resolved(scheme, value)
                         for scheme, value in record.person_identifiers
                     }
                 )
