@@ -15,7 +15,9 @@ from gateway.config import AgencyEndpoints, GatewayConfig
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import SimulatorProcess
 from simulators.world import WorldPaths
+from tests.audit_support import raw
 from tests.conftest import PERSON_QUERY, GatewayProcess, ref
+from tests.postgres import PostgresServer
 
 
 def audit_rows(gateway: GatewayProcess, request_id: str) -> list[dict[str, Any]]:
@@ -110,3 +112,48 @@ async def test_unavailable_audit_store_refuses_to_disclose(
     assert response.json()["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
     assert "data" not in response.json()
     assert person_in_both["family_name"] not in response.text
+
+
+async def test_lost_postgresql_audit_store_refuses_to_disclose_then_recovers(
+    tmp_path: Path,
+    world: WorldPaths,
+    benefits: SimulatorProcess,
+    person_in_both: dict[str, Any],
+    postgres: PostgresServer,
+) -> None:
+    dsn = postgres.create_database("audit_http_outage")
+    config = GatewayConfig(
+        state_dir=tmp_path,
+        agencies=AgencyEndpoints(world.council_db, benefits.url),
+        audit_dsn=dsn,
+    )
+    app = create_app(config)
+    token = issue_dev_token(load_dev_key(tmp_path), "u", "social_worker", "o", None)
+    request = {
+        "json": {
+            "query": PERSON_QUERY,
+            "variables": ref("NI_NUMBER", person_in_both["ni_number"]),
+        },
+        "headers": {"Authorization": f"Bearer {token}", PURPOSE_HEADER: "safeguarding_children"},
+    }
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as client,
+    ):
+        # A real outage: the server drops the gateway's audit connection.
+        raw(
+            dsn,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = 'audit_http_outage' AND pid <> pg_backend_pid()",
+        )
+        refused = await client.post("/graphql", **request)
+        answered = await client.post("/graphql", **request)
+
+    assert refused.status_code == 503
+    assert refused.json()["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
+    assert person_in_both["family_name"] not in refused.text
+    assert answered.status_code == 200
+    recorded = raw(dsn, "SELECT DISTINCT request_id FROM audit_record")
+    assert recorded == [(answered.headers["x-request-id"],)]
