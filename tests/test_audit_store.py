@@ -284,3 +284,20 @@ def test_a_lost_postgresql_connection_fails_one_write_then_reconnects(
     assert store.append([disclosure(3)]) == [2]
     assert store.verify().ok
     store.close()
+
+
+def test_flipping_one_byte_of_the_sqlite_file_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite"
+    store = open_test_store(f"sqlite:///{path}", tmp_path)
+    store.append([disclosure(n, decision_id=f"decision-marker-{n:03d}") for n in range(1, 8)])
+    store.close()  # the last connection closing folds the WAL into the file
+    content = bytearray(path.read_bytes())
+    offset = content.index(b"decision-marker-005")
+    content[offset + len("decision-marker-00")] ^= 0x01  # '5' becomes '4'
+    path.write_bytes(bytes(content))
+
+    reopened = open_test_store(f"sqlite:///{path}", tmp_path)
+    report = reopened.verify()
+
+    assert report.problem is not None and report.problem.seq == 5, report.summary()
+    reopened.close()
