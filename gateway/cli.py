@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import uvicorn
 
+from gateway.audit_cli import audit
 from gateway.auth import issue_dev_token, load_dev_key
 from gateway.config import (
     ConfigError,
@@ -29,6 +30,15 @@ state_option = click.option(
     show_default=True,
     envvar="JOINEDUP_STATE_DIR",
     help="Where the dev key, audit store and demo world live.",
+)
+
+
+audit_dsn_option = click.option(
+    "--audit-dsn",
+    default=None,
+    envvar="JOINEDUP_AUDIT_DSN",
+    help="Audit store: sqlite:///path or postgresql://user@host:port/db "
+    "(default: audit.sqlite in the state folder).",
 )
 
 
@@ -63,6 +73,13 @@ def main() -> None:
     show_default=True,
     help="Seconds each agency call may take before UPSTREAM_TIMEOUT (unless configured).",
 )
+@audit_dsn_option
+@click.option(
+    "--decision-log",
+    default=None,
+    envvar="JOINEDUP_DECISION_LOG",
+    help="Write OPA-format decision log lines to this file ('-' for standard output).",
+)
 def serve(
     state_dir: Path,
     host: str,
@@ -71,6 +88,8 @@ def serve(
     seed: int,
     config_file: Path | None,
     agency_timeout: float,
+    audit_dsn: str | None,
+    decision_log: str | None,
 ) -> None:
     """Serve the gateway on the demo world (starts all seven agency systems itself).
 
@@ -84,7 +103,13 @@ def serve(
             agencies = load_agencies(config_file)
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from exc
-        config = GatewayConfig(state_dir, agencies, agency_timeout_s=agency_timeout)
+        config = GatewayConfig(
+            state_dir,
+            agencies,
+            agency_timeout_s=agency_timeout,
+            audit_dsn=audit_dsn,
+            decision_log=decision_log,
+        )
         click.echo(f"joinedup gateway: {url}")
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
         return
@@ -100,7 +125,13 @@ def serve(
         }
         config_path = state_dir / "agencies.toml"
         config_path.write_text(agencies_toml(agencies))
-        config = GatewayConfig(state_dir, agencies, agency_timeout_s=agency_timeout)
+        config = GatewayConfig(
+            state_dir,
+            agencies,
+            agency_timeout_s=agency_timeout,
+            audit_dsn=audit_dsn,
+            decision_log=decision_log,
+        )
         click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
         for name, settings in agencies.items():
             click.echo(f"  {name:<10} {settings.endpoint}")
@@ -195,3 +226,6 @@ def postgres(dsn: str, world_dir: Path) -> None:
 
     copy_to_postgres(WorldPaths(world_dir).council_db, dsn)
     click.echo(f"council database loaded into {dsn.split('@')[-1]}")
+
+
+main.add_command(audit)

@@ -56,10 +56,15 @@ class GatewayConfig:
     policy_dir: Path = REPO_ROOT / "policies"
     policy_timeout_s: float = 1.0
     agency_timeout_s: float = 2.0
+    # sqlite:///path (default: audit.sqlite in the state folder) or postgresql://...
+    audit_dsn: str | None = None
+    audit_checkpoint_every: int = 1000
+    # Where OPA-format decision log lines go: a file path, "-" for stdout, None for nowhere.
+    decision_log: str | None = None
 
     @property
-    def audit_db(self) -> Path:
-        return self.state_dir / "audit.sqlite"
+    def audit_store_dsn(self) -> str:
+        return self.audit_dsn or "sqlite:///" + str((self.state_dir / "audit.sqlite").resolve())
 
 
 def agency_settings(name: str, endpoint: str, **options: Any) -> AgencySettings:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from gateway.purposes import PURPOSE_HEADER
 from gateway.runtime import Gateway
 from resolvers.context import RequestContext
 from resolvers.errors import SAFE_ERRORS, InternalError
-from resolvers.fanout import FanOut
+from resolvers.fanout import FanOut, PersonFetch
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,14 @@ async def graphql_endpoint(request: Request) -> Response:
 
     schema = gateway.schema
     requested = schema.requested_fields(document)
+    decision_input = DecisionInput(caller.as_policy_input(), purpose, requested)
     decision = await decide_fail_closed(
-        gateway.policy,
-        DecisionInput(caller.as_policy_input(), purpose, requested),
-        gateway.config.policy_timeout_s,
+        gateway.policy, decision_input, gateway.config.policy_timeout_s
     )
+    if decision.decision_id is None:
+        decision = replace(decision, decision_id=uuid.uuid4().hex)
+    if gateway.decision_log is not None:
+        gateway.decision_log.write(request_id, decision_input, decision)
 
     context = RequestContext(
         request_id=request_id,
@@ -95,6 +99,7 @@ async def graphql_endpoint(request: Request) -> Response:
         decision=decision,
         fields_by_agency=schema.readable_fields(requested, decision),
         fanout=FanOut(gateway.adapters),
+        audit_log=gateway.audit,
     )
     try:
         result = execute(
@@ -111,7 +116,7 @@ async def graphql_endpoint(request: Request) -> Response:
         await context.fanout.close()
 
     try:
-        await gateway.audit.record(_audit_records(context))
+        await gateway.audit.record(_audit_records(context, gateway.purposes[purpose].lawful_basis))
     except AuditUnavailable:
         log.error("request %s: audit store unavailable; response withheld", request_id)
         return _rejection(
@@ -204,27 +209,52 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
     return document
 
 
-def _audit_records(context: RequestContext) -> list[AuditRecord]:
+def _audit_records(context: RequestContext, lawful_basis: str) -> list[AuditRecord]:
+    """The request's disclosures (one per person per agency) and audit-review actions."""
     caller = context.caller
-    return [
-        AuditRecord(
-            request_id=context.request_id,
-            user=caller.user,
-            org=caller.org,
-            roles=caller.roles,
-            team=caller.team,
-            purpose=context.purpose,
+    request_record = partial(
+        AuditRecord,
+        request_id=context.request_id,
+        user=caller.user,
+        org=caller.org,
+        roles=caller.roles,
+        team=caller.team,
+        purpose=context.purpose,
+        lawful_basis=lawful_basis,
+        policy_revision=context.decision.revision,
+        decision_id=context.decision.decision_id,
+        obligations=context.decision.obligations,
+    )
+    disclosures = [
+        request_record(
             person_scheme=entry.reference.scheme,
             person_value=entry.reference.value,
+            person_identifiers=_resolved_identifiers(context.persons[person]),
             agency=entry.agency,
             disclosed=tuple(entry.disclosed),
             masked=tuple(entry.masked),
             withheld=entry.withheld,
-            policy_revision=context.decision.revision,
-            decision_id=context.decision.decision_id,
         )
-        for entry in context.disclosures.values()
+        for (person, _agency), entry in context.disclosures.items()
     ]
+    reviews = [
+        request_record(
+            event=action.event,
+            person_scheme=action.person.scheme if action.person else None,
+            person_value=action.person.value if action.person else None,
+            subject_request_id=action.subject_request_id,
+            review_outcome=action.review_outcome,
+            review_note=action.review_note,
+        )
+        for action in context.audit_events
+    ]
+    return disclosures + reviews
+
+
+def _resolved_identifiers(person: PersonFetch) -> tuple[tuple[str, str], ...]:
+    """The reference plus every identifier the agencies matched the person by."""
+    found = {person.reference, *(i for m in person.matches.values() for i in m.identifiers)}
+    return tuple(sorted((i.scheme, i.value) for i in found))
 
 
 def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from adapters.sdk import Adapter
 from gateway.adapters import build_adapters
-from gateway.audit import AuditStore
+from gateway.audit import AuditStore, open_store
+from gateway.audit.decision_log import DecisionLog, new_instance_id
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
 from gateway.policy import PolicyEngine
@@ -27,6 +29,7 @@ class Gateway:
     policy_filter: PolicyFilter
     authenticator: Authenticator
     audit: AuditStore
+    decision_log: DecisionLog | None
 
     @classmethod
     def start(cls, config: GatewayConfig) -> Gateway:
@@ -41,7 +44,17 @@ class Gateway:
             policy=EmbeddedEngine(config.policy_dir),
             policy_filter=PolicyFilter(schema.governed_types, schema.agency_of),
             authenticator=Authenticator(load_dev_key(config.state_dir)),
-            audit=AuditStore(config.audit_db),
+            audit=open_store(
+                config.audit_store_dsn,
+                config.state_dir,
+                config.policy_dir,
+                config.audit_checkpoint_every,
+            ),
+            decision_log=(
+                DecisionLog(config.decision_log, new_instance_id(), _version())
+                if config.decision_log
+                else None
+            ),
         )
 
     async def stop(self) -> None:
@@ -49,3 +62,9 @@ class Gateway:
             await adapter.aclose()
         await self.policy.aclose()
         self.audit.close()
+        if self.decision_log is not None:
+            self.decision_log.close()
+
+
+def _version() -> str:
+    return importlib.metadata.version("joinedup")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from adapters.sdk import Identifier
+from gateway.audit import AuditStore
 from gateway.auth import Caller
 from gateway.policy import Decision
 from resolvers.fanout import FanOut, PersonFetch
@@ -40,6 +41,21 @@ class Disclosure:
     withheld: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AuditEvent:
+    """An audit-review action a resolver took (read the audit, recorded a review outcome).
+
+    Written to the audit with the request's disclosures, before the response
+    leaves, so reviewers are accountable in the same trail.
+    """
+
+    event: Literal["audit_read", "review"]
+    person: Identifier | None = None
+    subject_request_id: str | None = None
+    review_outcome: str | None = None
+    review_note: str | None = None
+
+
 @dataclass
 class RequestContext:
     request_id: str
@@ -50,6 +66,8 @@ class RequestContext:
     fanout: FanOut
     persons: dict[str, PersonFetch] = field(default_factory=dict)
     disclosures: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
+    audit_log: AuditStore | None = None
+    audit_events: list[AuditEvent] = field(default_factory=list)
 
     def record(
         self,

@@ -47,4 +47,26 @@ class InternalError(GraphQLError):
         super().__init__("Internal error", extensions={"code": "INTERNAL"})
 
 
-SAFE_ERRORS = (ForbiddenField, UpstreamFailure, PersonNotFound, TooManyPeople)
+class BreakGlassNotFound(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__(
+            "No break-glass access was recorded under this request id",
+            extensions={"code": "NOT_FOUND"},
+        )
+
+
+class AuditLogUnavailable(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The audit log cannot be read right now", extensions={"code": "AUDIT_UNAVAILABLE"}
+        )
+
+
+SAFE_ERRORS = (
+    ForbiddenField,
+    UpstreamFailure,
+    PersonNotFound,
+    TooManyPeople,
+    BreakGlassNotFound,
+    AuditLogUnavailable,
+)

@@ -15,6 +15,7 @@ from strawberry.tools import create_type
 from adapters.sdk import Adapter, AdapterError, Identifier
 from gateway.policy import Decision, RequestedField
 from gateway.purposes import Purpose
+from resolvers import audit_api
 from resolvers.context import RequestContext, person_key
 from resolvers.coordinates import requested_coordinates
 from resolvers.errors import PersonNotFound, TooManyPeople, UpstreamFailure
@@ -227,8 +228,12 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             name="purposes",
             description="Purposes of use a request may declare.",
         ),
+        *audit_api.query_fields(),
     ]
-    schema = strawberry.Schema(query=create_type("Query", query_fields))
+    schema = strawberry.Schema(
+        query=create_type("Query", query_fields),
+        mutation=create_type("Mutation", audit_api.mutation_fields()),
+    )
 
     agency_of: dict[str, str] = {f"Person.{agency}": agency for agency in sections}
     for agency, section in sections.items():
@@ -236,5 +241,7 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             graphql_type: Any = schema._schema.get_type(type_name)
             for field_name in graphql_type.fields:
                 agency_of[f"{type_name}.{field_name}"] = agency
-    governed = frozenset({"Person"}.union(*(s.type_names for s in sections.values())))
+    governed = frozenset(
+        {"Person"}.union(audit_api.GOVERNED_TYPES, *(s.type_names for s in sections.values()))
+    )
     return GatewaySchema(schema, sections, governed, agency_of)

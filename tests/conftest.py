@@ -158,10 +158,14 @@ def start_gateway(
     started: list[GatewayProcess] = []
 
     def start(
-        endpoints: Mapping[str, str] | None = None, agency_timeout: float = 2.0
+        endpoints: Mapping[str, str] | None = None,
+        agency_timeout: float = 2.0,
+        state_dir: Path | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> GatewayProcess:
         """``endpoints`` replace the session's systems for the agencies they name."""
-        state_dir = tmp_path_factory.mktemp("gateway-state")
+        state_dir = state_dir or tmp_path_factory.mktemp("gateway-state")
+        state_dir.mkdir(parents=True, exist_ok=True)
         agencies: dict[str, AgencySettings] = {
             name: agency_settings(name, endpoint)
             for name, endpoint in {**demo_world.endpoints(), **(endpoints or {})}.items()
@@ -169,7 +173,7 @@ def start_gateway(
         config_file = state_dir / "agencies.toml"
         config_file.write_text(agencies_toml(agencies))
         port = free_port()
-        log_path = state_dir / "gateway.log"
+        log_path = state_dir / f"gateway-{port}.log"
         log_file = log_path.open("wb")
         process = subprocess.Popen(
             [
@@ -185,6 +189,7 @@ def start_gateway(
                 str(config_file),
                 "--agency-timeout",
                 str(agency_timeout),
+                *extra_args,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -224,3 +229,15 @@ def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit_dsn(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """An empty audit store's DSN on each backend: every audit test runs on both."""
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path / "audit.sqlite")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = "audit_" + tmp_path_factory.mktemp("db").name.replace("-", "_").lower()
+    return server.create_database(name)

@@ -1,0 +1,84 @@
+"""PostgreSQL backend (production), with psycopg 3.
+
+Appends take ``LOCK TABLE audit_head IN EXCLUSIVE MODE`` inside their
+transaction: writers from every gateway process queue on it, while readers
+(``audit query``, ``audit verify``) are not blocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from gateway.audit.backend import SCHEMA
+
+# Serialises schema creation when several processes start against an empty database.
+_SCHEMA_LOCK_KEY = 0x6A6F696E6564
+
+
+def _placeholders(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class PostgresBackend:
+    name = "postgresql"
+    errors: tuple[type[Exception], ...] = (psycopg.Error,)
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._db = self._connect()
+
+    def _connect(self) -> psycopg.Connection[dict[str, Any]]:
+        return psycopg.connect(self._dsn, autocommit=True, row_factory=dict_row, connect_timeout=10)
+
+    def _reconnect_if_lost(self) -> None:
+        """After a server restart or a dropped connection the next transaction reconnects;
+        the one that found it lost has already failed (and so refused to disclose)."""
+        if self._db.broken or self._db.closed:
+            self._db = self._connect()
+
+    def create_schema(self) -> None:
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            exists = self._db.execute("SELECT to_regclass('audit_head') IS NOT NULL AS found")
+            row = exists.fetchone()
+            if row is not None and row["found"]:
+                # Take the appenders' lock first: the same lock order as theirs, so no deadlock.
+                self._db.execute("LOCK TABLE audit_head IN EXCLUSIVE MODE")
+            for statement in SCHEMA:
+                self._db.execute(statement.encode())
+
+    @contextmanager
+    def chain_lock(self) -> Iterator[None]:
+        self._reconnect_if_lost()
+        with self._db.transaction():
+            self._db.execute("LOCK TABLE audit_head IN EXCLUSIVE MODE")
+            yield
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        self._reconnect_if_lost()
+        with self._db.transaction():
+            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cursor = self._db.execute(_placeholders(sql).encode(), tuple(params))
+        return list(cursor.fetchall()) if cursor.description else []
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._db.cursor() as cursor:
+            cursor.executemany(_placeholders(sql).encode(), [tuple(r) for r in rows])
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Generator[dict[str, Any], None, None]:
+        with self._db.cursor(name="audit_stream") as cursor:
+            cursor.itersize = 2000
+            cursor.execute(_placeholders(sql).encode(), tuple(params))
+            yield from cursor
+
+    def close(self) -> None:
+        self._db.close()

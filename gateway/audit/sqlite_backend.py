@@ -1,0 +1,71 @@
+"""SQLite backend (the default): one WAL database file; appends take ``BEGIN IMMEDIATE``.
+
+``BEGIN IMMEDIATE`` takes SQLite's single write lock at the start of the
+transaction, so appends from several processes run one after another and each
+reads the head it extends. ``synchronous=FULL`` makes a commit durable before
+the response leaves.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from gateway.audit.backend import SCHEMA
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class SqliteBackend:
+    name = "sqlite"
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")
+
+    def create_schema(self) -> None:
+        with self.chain_lock():
+            for statement in SCHEMA:
+                self._db.execute(statement)
+
+    @contextmanager
+    def chain_lock(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._db.execute(sql, tuple(params))]
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, [tuple(r) for r in rows])
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Generator[dict[str, Any], None, None]:
+        for row in self._db.execute(sql, tuple(params)):
+            yield dict(row)
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,243 @@
+"""The audit store: append records to the hash chain; read them back for review.
+
+One store holds one database connection, used by one thread at a time. Appends
+from every process are serialised by the database's own lock (see the
+backends), so each append reads the head it extends and no two records share
+a sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.audit.backend import Backend
+from gateway.audit.chain import canonical_json, row_hash
+from gateway.audit.identifiers import IdentifierPolicy
+from gateway.audit.record import COLUMNS, AuditRecord, StoredRow
+from gateway.audit.signing import Checkpoint, CheckpointKind, CheckpointSigner
+from gateway.audit.verify import VerifyReport, check_chain
+
+DEFAULT_CHECKPOINT_EVERY = 1000
+_INSERT = (
+    f"INSERT INTO audit_record ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+_CHECKPOINT_COLUMNS = "kind, seq, row_hash, signed_at, key_id, signature"
+
+
+class AuditUnavailable(Exception):
+    """The audit store could not durably record a disclosure (so nothing may be disclosed)."""
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """The one text form of a time in the audit: UTC, microseconds, so text order is time order."""
+    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    pruned: int
+    through_seq: int | None
+    held_for_review: bool
+
+
+class AuditStore:
+    def __init__(
+        self,
+        backend: Backend,
+        signer: CheckpointSigner,
+        identifiers: IdentifierPolicy,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    ) -> None:
+        self.backend = backend
+        self.signer = signer
+        self.identifiers = identifiers
+        self.checkpoint_every = checkpoint_every
+        self._lock = threading.Lock()
+        try:
+            with self._lock:
+                backend.create_schema()
+        except backend.errors as exc:
+            raise AuditUnavailable(f"audit store cannot be opened: {exc}") from exc
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def record(self, records: Iterable[AuditRecord]) -> None:
+        """Durably append ``records`` (one transaction) or raise :class:`AuditUnavailable`."""
+        batch = list(records)
+        if batch:
+            await asyncio.to_thread(self.append, batch)
+
+    def append(self, records: list[AuditRecord]) -> list[int]:
+        try:
+            with self._lock, self.backend.chain_lock():
+                head = self.backend.execute("SELECT seq, row_hash FROM audit_head WHERE id = 1")[0]
+                seq, previous = int(head["seq"]), str(head["row_hash"])
+                now = timestamp()
+                rows = []
+                for record in records:
+                    seq += 1
+                    row = self._row(record, seq, now, previous)
+                    previous = row["row_hash"]
+                    rows.append(row)
+                self.backend.execute_many(_INSERT, [[r[c] for c in COLUMNS] for r in rows])
+                self._sign_head(seq, previous, now)
+                first = rows[0]["seq"]
+                for boundary in range(first, seq + 1):
+                    if boundary % self.checkpoint_every == 0:
+                        crossing = rows[boundary - first]
+                        self._write_checkpoint("periodic", boundary, crossing["row_hash"], now)
+                return [r["seq"] for r in rows]
+        except self.backend.errors as exc:
+            raise AuditUnavailable(f"audit store write failed: {type(exc).__name__}") from exc
+
+    def _row(self, record: AuditRecord, seq: int, now: str, previous: str) -> StoredRow:
+        person = (
+            self.identifiers.stored(record.person_scheme, record.person_value)
+            if record.person_scheme is not None and record.person_value is not None
+            else None
+        )
+        row: StoredRow = {
+            "seq": seq,
+            "recorded_at": now,
+            "event": record.event,
+            "request_id": record.request_id,
+            "user_id": record.user,
+            "org": record.org,
+            "roles": canonical_json(list(record.roles)),
+            "team": record.team,
+            "purpose": record.purpose,
+            "lawful_basis": record.lawful_basis,
+            "person_scheme": person.scheme if person else None,
+            "person_ref": person.ref if person else None,
+            "person_ref_hashed": int(person.hashed) if person else 0,
+            "person_identifiers": canonical_json(
+                sorted(
+                    {
+                        self.identifiers.resolved(scheme, value)
+                        for scheme, value in record.person_identifiers
+                    }
+                )
+            ),
+            "agency": record.agency,
+            "disclosed": canonical_json(sorted(record.disclosed)),
+            "masked": canonical_json(sorted(record.masked)),
+            "withheld": canonical_json(dict(record.withheld)),
+            "policy_revision": record.policy_revision,
+            "decision_id": record.decision_id,
+            "break_glass_reason": record.break_glass_reason,
+            "obligations": canonical_json(dict(record.obligations)),
+            "subject_request_id": record.subject_request_id,
+            "review_outcome": record.review_outcome,
+            "review_note": record.review_note,
+            "prev_hash": previous,
+        }
+        row["row_hash"] = row_hash(row)
+        return row
+
+    def _sign_head(self, seq: int, hash_: str, now: str) -> None:
+        head = self.signer.sign("head", seq, hash_, now)
+        self.backend.execute(
+            "UPDATE audit_head SET seq = ?, row_hash = ?, signed_at = ?, key_id = ?,"
+            " signature = ? WHERE id = 1",
+            (head.seq, head.row_hash, head.signed_at, head.key_id, head.signature),
+        )
+
+    def _write_checkpoint(self, kind: CheckpointKind, seq: int, hash_: str, now: str) -> None:
+        checkpoint = self.signer.sign(kind, seq, hash_, now)
+        self.backend.execute(
+            f"INSERT INTO audit_checkpoint ({_CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, seq, hash_, now, checkpoint.key_id, checkpoint.signature),
+        )
+
+    # -- retention -------------------------------------------------------------------------
+
+    def prune(self, older_than: datetime) -> PruneResult:
+        """Delete the oldest records written before ``older_than``, after a signed checkpoint.
+
+        Only a prefix of the chain is removed (the records before the first one
+        at or after the cut-off), so what remains still verifies from the
+        checkpoint. Break-glass accesses still awaiting review are kept, with
+        everything after them.
+        """
+        cutoff = timestamp(older_than)
+        with self._lock, self.backend.chain_lock():
+            keep_from = self.backend.execute(
+                "SELECT MIN(seq) AS seq FROM audit_record WHERE recorded_at >= ?", (cutoff,)
+            )[0]["seq"]
+            unreviewed = self.backend.execute(
+                f"SELECT MIN(seq) AS seq FROM audit_record WHERE {self.unreviewed_break_glass}"
+            )[0]["seq"]
+            head = self.backend.execute("SELECT seq FROM audit_head WHERE id = 1")[0]["seq"]
+            limits = [int(s) - 1 for s in (keep_from, unreviewed) if s is not None]
+            through = min([int(head), *limits])
+            held = unreviewed is not None and through == int(unreviewed) - 1
+            last = self.backend.execute(
+                "SELECT seq, row_hash FROM audit_record WHERE seq = ?", (through,)
+            )
+            if not last:
+                return PruneResult(0, None, held)
+            self._write_checkpoint("prune", through, str(last[0]["row_hash"]), timestamp())
+            count = self.backend.execute(
+                "SELECT COUNT(*) AS n FROM audit_record WHERE seq <= ?", (through,)
+            )[0]["n"]
+            self.backend.execute("DELETE FROM audit_record WHERE seq <= ?", (through,))
+            return PruneResult(int(count), through, held)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    # A break-glass disclosure no review record refers to yet (an SQL condition).
+    unreviewed_break_glass = (
+        "event = 'disclosure' AND break_glass_reason IS NOT NULL AND request_id NOT IN"
+        " (SELECT subject_request_id FROM audit_record WHERE event = 'review'"
+        " AND subject_request_id IS NOT NULL)"
+    )
+
+    def select(
+        self, where: str = "", params: tuple[Any, ...] = (), limit: int | None = None
+    ) -> list[StoredRow]:
+        sql = "SELECT * FROM audit_record" + (f" WHERE {where}" if where else "") + " ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            return self.backend.execute(sql, params)
+
+    def verify(self) -> VerifyReport:
+        """Check the whole chain, its checkpoints and head in one consistent snapshot."""
+        with self._lock, self.backend.read():
+            checkpoints = [
+                _checkpoint(row)
+                for row in self.backend.execute(
+                    f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint ORDER BY seq, kind"
+                )
+            ]
+            head = self.backend.execute(
+                f"SELECT 'head' AS kind, {_CHECKPOINT_COLUMNS.removeprefix('kind, ')}"
+                " FROM audit_head WHERE id = 1"
+            )
+            rows = self.backend.stream("SELECT * FROM audit_record ORDER BY seq")
+            try:
+                return check_chain(
+                    rows, checkpoints, _checkpoint(head[0]) if head else None, self.signer
+                )
+            finally:
+                rows.close()  # a walk stopped at a break leaves the cursor open otherwise
+
+    def close(self) -> None:
+        with self._lock:
+            self.backend.close()
+
+
+def _checkpoint(row: StoredRow) -> Checkpoint:
+    return Checkpoint(
+        kind=row["kind"],
+        seq=int(row["seq"]),
+        row_hash=str(row["row_hash"]),
+        signed_at=str(row["signed_at"]),
+        key_id=str(row["key_id"]),
+        signature=str(row["signature"]),
+    )
