@@ -1,52 +1,88 @@
-# Field-level access decision for one GraphQL request.
+# Field-level access decision for one GraphQL request: the entrypoint
+# data.joinedup.decision.
 #
 # Input:  {"caller": {"user", "org", "roles", "team"}, "purpose",
-#          "fields": [{"coordinate": "Type.field", "agency"}]}
-# Output: {"fields": {coordinate: {"effect": "allow"|"mask"|"deny", "mask"?, "reason"?}},
-#          "obligations": {...}, "revision": ...}
+#          "fields": [{"coordinate": "Type.field", "agency"}],
+#          "persons": [{"key", "match_confidence": {agency: number},
+#                       "relationship": bool, "consent": {purpose: state}}],
+#          "break_glass"?: {"reason"}, "consent_override"?: {"reason"}}
+# Output: {"fields": [{"coordinate", "effect": "allow"|"mask"|"deny", "mask"?, "reason"?, "rule"}],
+#          "persons": [{"key", "agencies": {agency: {"effect", "reason"?, "rule"?}}}],
+#          "obligations": {"audit_level", "alert", "review", "break_glass"?},
+#          "revision"}
 #
-# Deny is the default: a coordinate is allowed or masked only when a grant for
-# one of the caller's roles and the declared purpose names it.
+# "fields" holds what the caller may see of each field whoever the person is;
+# "persons" gates each agency's section per person (identity confidence,
+# relationship, consent). Deny is the default: a field is allowed or masked
+# only when an agreement grants it.
 package joinedup.decision
+
+import data.joinedup.break_glass
+import data.joinedup.consent
+import data.joinedup.grants
+import data.joinedup.identity
+import data.joinedup.masking
+import data.joinedup.purposes
+import data.joinedup.relationship
 
 default revision := "unversioned"
 
 revision := data.access.revision
 
-obligations := {"audit_level": "standard"}
+# Arrays, in input order: rego-cpp builds large objects in super-linear time,
+# arrays in linear time (see docs/policies.md, "Performance").
+fields := [object.union({"coordinate": f.coordinate}, field_decision(f)) | some f in input.fields]
 
-fields[f.coordinate] := field_decision(f.coordinate) if some f in input.fields
+persons := [{"key": p.key, "agencies": agency_gates(p)} | some p in input.persons]
 
-field_decision(coordinate) := {"effect": "mask", "mask": data.access.masks[coordinate]} if {
-	not granted(coordinate, "allow")
-	granted(coordinate, "mask")
-} else := {"effect": "allow"} if {
-	granted(coordinate, "allow")
-} else := {"effect": "deny", "reason": denial_reason(coordinate)}
+obligations := break_glass.obligations if {
+	break_glass.requested
+} else := {"audit_level": "high", "alert": false, "review": true, "consent_override": true} if {
+	consent.overridden
+} else := {"audit_level": "standard", "alert": false, "review": false}
 
-granted(coordinate, effect) if {
-	some role in input.caller.roles
-	some pattern in data.access.grants[role][input.purpose][effect]
-	covers(pattern, coordinate)
+field_decision(f) := denial("purposes.unknown", purposes.unknown_reason) if {
+	not purposes.known
+} else := person_field(f.coordinate) if {
+	object.get(f, "agency", null) == null
+} else := section_entry(f.agency) if {
+	f.coordinate == concat(".", ["Person", f.agency])
+} else := denial("catalogue.unknown_field", sprintf("%s is not in the %s field catalogue, so it is never disclosed", [f.coordinate, f.agency])) if {
+	not data.agencies[f.agency].fields[f.coordinate]
+} else := granted_field(f.agency, f.coordinate, grants.grant(f.agency, f.coordinate)) if {
+	grants.grant(f.agency, f.coordinate)
+} else := denial("grants.sensitive", sprintf("%s is sensitive and is shared only when an agreement names it for the purpose '%s'", [f.coordinate, input.purpose])) if {
+	grants.withheld_as_sensitive(f.agency, f.coordinate)
+} else := denial("grants.none", sprintf("%s is not shared with the caller's role for the purpose '%s'", [f.coordinate, input.purpose]))
+
+# Fields of Person that belong to no agency (reference, matches).
+person_field(_) := {"effect": "allow", "rule": "grants.any_agreement"} if {
+	grants.any_agreement
+} else := denial("grants.no_agreement", sprintf("none of the caller's roles may see data for the purpose '%s'", [input.purpose]))
+
+# Person.<agency>: the agency's section as a whole.
+section_entry(agency) := {"effect": "allow", "rule": "grants.agreement"} if {
+	grants.has_agreement(agency)
+} else := denial("grants.no_agreement", sprintf("no data-sharing agreement with %s covers the caller's role for the purpose '%s'", [agency, input.purpose]))
+
+granted_field(agency, coordinate, grant) := {"effect": "allow", "rule": grant.rule} if {
+	grant.effect == "allow"
+} else := {"effect": "mask", "mask": masking.mask(agency, coordinate), "rule": "masking.catalogue"} if {
+	grant.effect == "mask"
+	masking.mask(agency, coordinate)
+} else := denial("masking.none", sprintf("%s may only be shown masked, and the catalogue names no mask for it", [coordinate]))
+
+# ("some k, v in" inside a comprehension is misparsed by rego-cpp, so bind by reference.)
+agency_gates(person) := {agency: agency_gate(person, agency, confidence) |
+	confidence := person.match_confidence[agency]
 }
 
-covers(pattern, coordinate) if pattern == coordinate
+agency_gate(person, agency, confidence) := identity.uncertain_match(agency, confidence) if {
+	identity.uncertain_match(agency, confidence)
+} else := relationship.no_relationship(person) if {
+	relationship.no_relationship(person)
+} else := consent.no_consent(person) if {
+	consent.no_consent(person)
+} else := {"effect": "allow"}
 
-covers(pattern, coordinate) if {
-	endswith(pattern, ".*")
-	startswith(coordinate, trim_suffix(pattern, "*"))
-}
-
-denial_reason(coordinate) := sprintf("purpose '%s' is not a recognised purpose of use", [input.purpose]) if {
-	not data.access.purposes[input.purpose]
-} else := sprintf("none of the caller's roles may see data for the purpose '%s'", [input.purpose]) if {
-	not any_grant_for_purpose
-} else := sprintf("%s is not shared with the caller's role for the purpose '%s'", [
-	coordinate,
-	input.purpose,
-])
-
-any_grant_for_purpose if {
-	some role in input.caller.roles
-	data.access.grants[role][input.purpose]
-}
+denial(rule, reason) := {"effect": "deny", "rule": rule, "reason": reason}
