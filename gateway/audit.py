@@ -11,10 +11,11 @@ import asyncio
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS disclosure (
@@ -33,7 +34,9 @@ CREATE TABLE IF NOT EXISTS disclosure (
     masked TEXT NOT NULL,
     withheld TEXT NOT NULL,
     policy_revision TEXT NOT NULL,
-    decision_id TEXT
+    decision_id TEXT,
+    obligations TEXT NOT NULL DEFAULT '{}',
+    break_glass_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS disclosure_person ON disclosure (person_scheme, person_value);
 CREATE INDEX IF NOT EXISTS disclosure_user ON disclosure (user);
@@ -60,6 +63,8 @@ class AuditRecord:
     withheld: dict[str, str]
     policy_revision: str
     decision_id: str | None
+    obligations: Mapping[str, Any] = field(default_factory=dict)
+    break_glass_reason: str | None = None
 
 
 class AuditStore:
@@ -82,7 +87,8 @@ class AuditStore:
                 self._db.executemany(
                     "INSERT INTO disclosure (request_id, recorded_at, user, org, roles, team,"
                     " purpose, person_scheme, person_value, agency, disclosed, masked, withheld,"
-                    " policy_revision, decision_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " policy_revision, decision_id, obligations, break_glass_reason)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         (
                             r.request_id,
@@ -100,6 +106,8 @@ class AuditStore:
                             json.dumps(r.withheld, sort_keys=True),
                             r.policy_revision,
                             r.decision_id,
+                            json.dumps(dict(r.obligations), sort_keys=True),
+                            r.break_glass_reason,
                         )
                         for r in records
                     ],

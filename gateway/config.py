@@ -25,6 +25,10 @@ class GatewayConfig:
     policy_dir: Path = REPO_ROOT / "policies"
     policy_timeout_s: float = 1.0
     agency_timeout_s: float = 2.0
+    policy_engine: str = "embedded"
+    """``embedded`` (regopy, in-process) or ``opa`` (an OPA server over its REST API)."""
+    opa_url: str | None = None
+    """With ``policy_engine="opa"``: use this OPA server; unset, the gateway starts its own."""
 
     @property
     def audit_db(self) -> Path:

@@ -6,6 +6,7 @@ Each step is a call in :func:`graphql_endpoint`; nothing happens elsewhere.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -27,13 +28,22 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from gateway.audit import AuditRecord, AuditUnavailable
 from gateway.auth import AuthError
-from gateway.policy import DecisionInput, RequestedField, decide_fail_closed
-from gateway.purposes import PURPOSE_HEADER
+from gateway.policy import (
+    Decision,
+    DecisionInput,
+    LabelInput,
+    RequestedField,
+    decide_fail_closed,
+    decide_labels_fail_closed,
+)
+from gateway.purposes import BREAK_GLASS_HEADER, CONSENT_OVERRIDE_HEADER, PURPOSE_HEADER
 from gateway.runtime import Gateway
 from resolvers.context import RequestContext
 from resolvers.coordinates import requested_coordinates
 from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut
+from resolvers.labels import labelled_records
+from resolvers.references import requested_references
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +75,8 @@ async def graphql_endpoint(request: Request) -> Response:
     try:
         caller = gateway.authenticator.authenticate(request.headers.get("authorization"))
         purpose = _declared_purpose(request, gateway)
+        break_glass = _optional_reason(request, BREAK_GLASS_HEADER)
+        consent_override = _optional_reason(request, CONSENT_OVERRIDE_HEADER)
         operation = await _read_graphql_request(request)
         document = _parse_and_validate(gateway, operation, request.method)
     except AuthError as exc:
@@ -84,19 +96,41 @@ async def graphql_endpoint(request: Request) -> Response:
         for coordinate in sorted(requested_coordinates(schema.graphql_schema, document))
         if coordinate.partition(".")[0] in schema.governed_types
     )
-    decision = await decide_fail_closed(
-        gateway.policy,
-        DecisionInput(caller.as_policy_input(), purpose, requested),
-        gateway.config.policy_timeout_s,
+    fanout = FanOut(gateway.adapters)
+    references = requested_references(
+        schema.graphql_schema, document, operation.operation_name, operation.variables
     )
-
+    # Identities first (identifiers only), so the one decision sees each person's context.
+    found = await asyncio.gather(*(fanout.find(r) for r in dict.fromkeys(references)))
+    persons = {person.key: person for person in found}
+    decision_input = DecisionInput(
+        caller.as_policy_input(),
+        purpose,
+        requested,
+        await gateway.register.contexts(persons, caller.team),
+        break_glass,
+        consent_override,
+    )
+    decision = await decide_fail_closed(
+        gateway.policy, decision_input, gateway.config.policy_timeout_s
+    )
     context = RequestContext(
         request_id=request_id,
         caller=caller,
         purpose=purpose,
         decision=decision,
         fields_by_agency=schema.readable_fields(requested, decision),
-        fanout=FanOut(gateway.adapters),
+        fanout=fanout,
+        break_glass_reason=break_glass,
+    )
+    for person in found:
+        context.start_reads(person)
+    # Every read settles before anything resolves, so labelled records get one decision.
+    await fanout.settle_reads()
+    context.labels = await decide_labels_fail_closed(
+        gateway.policy,
+        LabelInput(caller.as_policy_input(), purpose, labelled_records(found)),
+        gateway.config.policy_timeout_s,
     )
     try:
         result = execute(
@@ -147,6 +181,16 @@ def _declared_purpose(request: Request, gateway: Gateway) -> str:
             f"known purposes: {', '.join(sorted(gateway.purposes))}",
         )
     return purpose
+
+
+def _optional_reason(request: Request, header: str) -> str | None:
+    """A reason header: absent is None; present it must say something."""
+    if header not in request.headers:
+        return None
+    reason = request.headers[header].strip()
+    if not reason:
+        raise RequestRejected(400, "REASON_REQUIRED", f"the {header} header needs a reason")
+    return reason[:500]
 
 
 async def _read_graphql_request(request: Request) -> GraphQLRequest:
@@ -224,6 +268,8 @@ def _audit_records(context: RequestContext) -> list[AuditRecord]:
             withheld=entry.withheld,
             policy_revision=context.decision.revision,
             decision_id=context.decision.decision_id,
+            obligations=dict(context.decision.obligations),
+            break_glass_reason=context.break_glass_reason,
         )
         for entry in context.disclosures.values()
     ]
@@ -242,6 +288,7 @@ def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str
         "joinedup": {
             "requestId": context.request_id,
             "policyRevision": context.decision.revision,
+            "obligations": _public_obligations(context.decision),
             "withheld": [{"coordinate": c, "reason": r} for c, r in sorted(withheld)],
             "upstream": [
                 {
@@ -256,6 +303,14 @@ def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str
         }
     }
     return body
+
+
+def _public_obligations(decision: Decision) -> dict[str, Any]:
+    return {
+        key: decision.obligations[key]
+        for key in ("audit_level", "alert", "review", "break_glass", "consent_override")
+        if key in decision.obligations
+    }
 
 
 def _safe_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

@@ -11,8 +11,10 @@ from adapters.sdk import Adapter
 from gateway.audit import AuditStore
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
+from gateway.person_context import CaseRegister
 from gateway.policy import PolicyEngine
 from gateway.policy.embedded import EmbeddedEngine
+from gateway.policy.opa_server import OpaServerEngine
 from gateway.purposes import Purpose, load_purposes
 from resolvers.policy_filter import PolicyFilter
 from resolvers.schema import GatewaySchema, build_schema
@@ -28,6 +30,7 @@ class Gateway:
     policy_filter: PolicyFilter
     authenticator: Authenticator
     audit: AuditStore
+    register: CaseRegister
 
     @classmethod
     def start(cls, config: GatewayConfig) -> Gateway:
@@ -43,10 +46,11 @@ class Gateway:
             adapters=adapters,
             purposes=purposes,
             schema=schema,
-            policy=EmbeddedEngine(config.policy_dir),
+            policy=_policy_engine(config),
             policy_filter=PolicyFilter(schema.governed_types, schema.agency_of),
             authenticator=Authenticator(load_dev_key(config.state_dir)),
             audit=AuditStore(config.audit_db),
+            register=CaseRegister(config.agencies.council_db),
         )
 
     async def stop(self) -> None:
@@ -54,3 +58,15 @@ class Gateway:
             await adapter.aclose()
         await self.policy.aclose()
         self.audit.close()
+
+
+def _policy_engine(config: GatewayConfig) -> PolicyEngine:
+    if config.policy_engine == "embedded":
+        return EmbeddedEngine(config.policy_dir)
+    if config.policy_engine == "opa":
+        if config.opa_url:
+            return OpaServerEngine(config.opa_url, config.policy_dir)
+        from simulators.launcher import free_port
+
+        return OpaServerEngine.start(config.policy_dir, free_port())
+    raise ValueError(f"unknown policy engine '{config.policy_engine}' (embedded or opa)")

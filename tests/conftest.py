@@ -47,15 +47,49 @@ def ground_truth(world: WorldPaths) -> list[dict[str, Any]]:
     return people
 
 
+CALLER_TEAM = "early-help"
+
+
 @pytest.fixture(scope="session")
-def person_in_both(ground_truth: list[dict[str, Any]], world: WorldPaths) -> dict[str, Any]:
-    """Someone the council and benefits both know, with the council holding their NI number."""
+def unrestricted(world: WorldPaths) -> frozenset[str]:
+    """Council ids the default test caller may see in full: the caller's team holds an open
+    case, consent to early help is given and not refused for safeguarding, and no record
+    carries a sensitivity label."""
+    import sqlite3
+
+    db = sqlite3.connect(world.council_db)
+    try:
+        rows = db.execute(
+            """
+            SELECT p.council_id FROM person p
+            WHERE p.team = ?
+              AND EXISTS (SELECT 1 FROM social_case c
+                          WHERE c.council_id = p.council_id AND c.status = 'open')
+              AND EXISTS (SELECT 1 FROM consent k WHERE k.council_id = p.council_id
+                          AND k.purpose = 'early_help' AND k.state = 'given')
+              AND NOT EXISTS (SELECT 1 FROM consent k WHERE k.council_id = p.council_id
+                              AND k.purpose = 'safeguarding_children' AND k.state != 'given')
+              AND NOT EXISTS (SELECT 1 FROM record_label l WHERE l.council_id = p.council_id)
+            """,
+            (CALLER_TEAM,),
+        ).fetchall()
+    finally:
+        db.close()
+    return frozenset(row[0] for row in rows)
+
+
+@pytest.fixture(scope="session")
+def person_in_both(
+    ground_truth: list[dict[str, Any]], world: WorldPaths, unrestricted: frozenset[str]
+) -> dict[str, Any]:
+    """Someone the council and benefits both know, with the council holding their NI number,
+    whom the default test caller may see in full."""
     import sqlite3
 
     db = sqlite3.connect(world.council_db)
     try:
         for person in ground_truth:
-            if person["council_id"] and person["in_benefits"]:
+            if person["council_id"] in unrestricted and person["in_benefits"]:
                 row = db.execute(
                     "SELECT ni_number FROM person WHERE council_id = ?", (person["council_id"],)
                 ).fetchone()
@@ -88,7 +122,7 @@ class GatewayProcess:
     log_path: Path
     process: subprocess.Popen[bytes]
 
-    def token(self, role: str, user: str = "test.user", team: str | None = "children-east") -> str:
+    def token(self, role: str, user: str = "test.user", team: str | None = CALLER_TEAM) -> str:
         return issue_dev_token(load_dev_key(self.state_dir), user, role, "test-council", team)
 
     def query(

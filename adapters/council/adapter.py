@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.sdk import (
+    LABELS_KEY,
     Adapter,
     FieldSpec,
     Health,
@@ -49,6 +50,7 @@ SECTION = SectionSpec(
         FieldSpec("childProtectionPlan", "bool", "Subject of a child-protection plan."),
         FieldSpec("cases", "list", "Social-care cases.", item_fields=_CASE_FIELDS),
     ),
+    labels=("refuge_address",),
 )
 
 _COLUMN_OF_SCHEME = {
@@ -162,8 +164,16 @@ class CouncilAdapter(Adapter):
                             "openedOn": case["opened_on"],
                         }
                     )
+            labelled: dict[str, list[str]] = {}
+            for row in db.execute(
+                f"SELECT council_id, label FROM record_label WHERE council_id IN ({marks}) "
+                "ORDER BY label",
+                local_ids,
+            ):
+                labelled.setdefault(row["council_id"], []).append(row["label"])
             return {
                 local_id: {name: value for name, value in record.items() if name in fields}
+                | ({LABELS_KEY: labelled[local_id]} if local_id in labelled else {})
                 for local_id, record in records.items()
             }
 

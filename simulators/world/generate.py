@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from simulators.world import identifiers
+from simulators.world.register import add_consent_and_labels
 
 WORLD_DAY = date(2026, 11, 1)
 
@@ -307,6 +308,7 @@ def generate_world(root: Path, people: int = 2000, seed: int = 7) -> WorldPaths:
     root.mkdir(parents=True, exist_ok=True)
     world = _households(rng, people)
     _council(rng, world, paths.council_db)
+    add_consent_and_labels(paths.council_db, seed)
     _benefits(rng, world, paths.benefits_json)
     paths.ground_truth.write_text(
         json.dumps({"seed": seed, "people": [asdict(p) for p in world.people]}, indent=1)
