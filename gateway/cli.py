@@ -10,7 +10,7 @@ import click
 import uvicorn
 
 from gateway.auth import issue_dev_token, load_dev_key
-from gateway.config import AgencyEndpoints, GatewayConfig
+from gateway.config import REPO_ROOT, AgencyEndpoints, GatewayConfig
 from gateway.purposes import PURPOSE_HEADER
 
 DEFAULT_STATE = Path(".joinedup")
@@ -59,6 +59,27 @@ def main() -> None:
     show_default=True,
     help="Seconds each agency call may take before UPSTREAM_TIMEOUT.",
 )
+@click.option(
+    "--policy-engine",
+    type=click.Choice(["embedded", "opa"]),
+    default="embedded",
+    show_default=True,
+    envvar="JOINEDUP_POLICY_ENGINE",
+    help="embedded: Rego in-process (regopy); opa: an OPA server over its REST API.",
+)
+@click.option(
+    "--opa-url",
+    default=None,
+    envvar="JOINEDUP_OPA_URL",
+    help="With --policy-engine opa: use this OPA server instead of starting one.",
+)
+@click.option(
+    "--policy-dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=REPO_ROOT / "policies",
+    show_default=True,
+    help="The Rego policies and their data.",
+)
 def serve(
     state_dir: Path,
     host: str,
@@ -68,6 +89,9 @@ def serve(
     council_db: Path | None,
     benefits_url: str | None,
     agency_timeout: float,
+    policy_engine: str,
+    opa_url: str | None,
+    policy_dir: Path,
 ) -> None:
     """Serve the gateway on the demo world (starts the agency simulators itself).
 
@@ -81,6 +105,9 @@ def serve(
             state_dir=state_dir,
             agency_timeout_s=agency_timeout,
             agencies=AgencyEndpoints(council_db, benefits_url),
+            policy_dir=policy_dir,
+            policy_engine=policy_engine,
+            opa_url=opa_url,
         )
         click.echo(f"joinedup gateway: {url}")
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
@@ -97,6 +124,9 @@ def serve(
             agencies=AgencyEndpoints(
                 council_db=world.paths.council_db, benefits_url=world.benefits.url
             ),
+            policy_dir=policy_dir,
+            policy_engine=policy_engine,
+            opa_url=opa_url,
         )
         click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
         click.echo(

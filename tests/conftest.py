@@ -25,6 +25,8 @@ from simulators.launcher import SimulatorProcess, ensure_world, free_port
 from simulators.world import WorldPaths
 from tests.postgres import PostgresServer
 
+POLICIES = Path(__file__).resolve().parent.parent / "policies"
+
 PERSON_QUERY = """
 query($ref: PersonReference!) {
   person(reference: $ref) {
@@ -131,11 +133,17 @@ class GatewayProcess:
         role: str = "social_worker",
         purpose: str = "safeguarding_children",
         query: str = PERSON_QUERY,
+        team: str | None = CALLER_TEAM,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         return httpx.post(
             self.url + "/graphql",
             json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.token(role)}", PURPOSE_HEADER: purpose},
+            headers={
+                "Authorization": f"Bearer {self.token(role, team=team)}",
+                PURPOSE_HEADER: purpose,
+                **(headers or {}),
+            },
             timeout=30,
         )
 
@@ -157,7 +165,9 @@ def start_gateway(
     """Start `joinedup serve` as a process against the given agency systems."""
     started: list[GatewayProcess] = []
 
-    def start(benefits_url: str, agency_timeout: float = 2.0) -> GatewayProcess:
+    def start(
+        benefits_url: str, agency_timeout: float = 2.0, extra_args: tuple[str, ...] = ()
+    ) -> GatewayProcess:
         state_dir = tmp_path_factory.mktemp("gateway-state")
         port = free_port()
         log_path = state_dir / "gateway.log"
@@ -178,6 +188,7 @@ def start_gateway(
                 benefits_url,
                 "--agency-timeout",
                 str(agency_timeout),
+                *extra_args,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
