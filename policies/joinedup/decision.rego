@@ -30,8 +30,23 @@ default revision := "unversioned"
 revision := data.access.revision
 
 # Arrays, in input order: rego-cpp builds large objects in super-linear time,
-# arrays in linear time (see docs/policies.md, "Performance").
-fields := [object.union({"coordinate": f.coordinate}, field_decision(f)) | some f in input.fields]
+# arrays in linear time. Each field costs a few key lookups done right here;
+# the functions deciding from them are handed only those small values, because
+# rego-cpp evaluates a function that refers to data or to other rules many times
+# slower (docs/policies.md, "Performance").
+fields := [denial_at(f.coordinate, "purposes.unknown", sprintf("purpose '%s' is not a recognised purpose of use", [input.purpose])) |
+	some f in input.fields
+] if {
+	not purposes.known
+} else := [object.union({"coordinate": f.coordinate}, field_decision(f, catalogued, per_role, input.purpose, held)) |
+	some f in input.fields
+	catalogued := [entry | entry := data.agencies[f.agency].fields[f.coordinate]]
+	wildcard := grants.type_wildcard(f.coordinate)
+	per_role := [[object.get(agreement, f.coordinate, ""), object.get(agreement, wildcard, "")] |
+		some agreement in grants.agreements[f.agency]
+	]
+	held := agreement_held(f.agency, grants.agencies_with_agreement)
+]
 
 persons := [{"key": p.key, "agencies": agency_gates(p)} | some p in input.persons]
 
@@ -41,38 +56,43 @@ obligations := break_glass.obligations if {
 	consent.overridden
 } else := {"audit_level": "standard", "alert": false, "review": false}
 
-field_decision(f) := denial("purposes.unknown", purposes.unknown_reason) if {
-	not purposes.known
-} else := person_field(f.coordinate) if {
+# Whether the caller holds an agreement for the purpose with the agency, or, for
+# fields of no agency, with any agency.
+agreement_held(agency, held) if {
+	agency in held
+} else if {
+	agency == null
+	count(held) > 0
+} else := false
+
+field_decision(f, catalogued, per_role, purpose, held) := person_field(purpose, held) if {
 	object.get(f, "agency", null) == null
-} else := section_entry(f.agency) if {
+} else := section_entry(f.agency, purpose, held) if {
 	f.coordinate == concat(".", ["Person", f.agency])
 } else := denial("catalogue.unknown_field", sprintf("%s is not in the %s field catalogue, so it is never disclosed", [f.coordinate, f.agency])) if {
-	not data.agencies[f.agency].fields[f.coordinate]
-} else := granted_field(f.agency, f.coordinate, grants.grant(f.agency, f.coordinate)) if {
-	grants.grant(f.agency, f.coordinate)
-} else := denial("grants.sensitive", sprintf("%s is sensitive and is shared only when an agreement names it for the purpose '%s'", [f.coordinate, input.purpose])) if {
-	grants.withheld_as_sensitive(f.agency, f.coordinate)
-} else := denial("grants.none", sprintf("%s is not shared with the caller's role for the purpose '%s'", [f.coordinate, input.purpose]))
+	count(catalogued) == 0
+} else := granted_field(f.coordinate, catalogued[0], grant) if {
+	grant := grants.grant(catalogued[0], per_role)
+} else := denial("grants.sensitive", sprintf("%s is sensitive and is shared only when an agreement names it for the purpose '%s'", [f.coordinate, purpose])) if {
+	grants.withheld_as_sensitive(catalogued[0], per_role)
+} else := denial("grants.none", sprintf("%s is not shared with the caller's role for the purpose '%s'", [f.coordinate, purpose]))
 
 # Fields of Person that belong to no agency (reference, matches).
-person_field(_) := {"effect": "allow", "rule": "grants.any_agreement"} if {
-	grants.any_agreement
-} else := denial("grants.no_agreement", sprintf("none of the caller's roles may see data for the purpose '%s'", [input.purpose]))
+person_field(purpose, held) := {"effect": "allow", "rule": "grants.any_agreement"} if {
+	held == true
+} else := denial("grants.no_agreement", sprintf("none of the caller's roles may see data for the purpose '%s'", [purpose]))
 
 # Person.<agency>: the agency's section as a whole.
-section_entry(agency) := {"effect": "allow", "rule": "grants.agreement"} if {
-	grants.has_agreement(agency)
-} else := denial("grants.no_agreement", sprintf("no data-sharing agreement with %s covers the caller's role for the purpose '%s'", [agency, input.purpose]))
+section_entry(agency, purpose, held) := {"effect": "allow", "rule": "grants.agreement"} if {
+	held == true
+} else := denial("grants.no_agreement", sprintf("no data-sharing agreement with %s covers the caller's role for the purpose '%s'", [agency, purpose]))
 
-granted_field(agency, coordinate, grant) := {"effect": "allow", "rule": grant.rule} if {
+granted_field(coordinate, entry, grant) := {"effect": "allow", "rule": grant.rule} if {
 	grant.effect == "allow"
-} else := {"effect": "mask", "mask": masking.mask(agency, coordinate), "rule": "masking.catalogue"} if {
-	grant.effect == "mask"
-	masking.mask(agency, coordinate)
+} else := {"effect": "mask", "mask": mask, "rule": "masking.catalogue"} if {
+	mask := masking.mask(entry, data.access.masks)
 } else := denial("masking.none", sprintf("%s may only be shown masked, and the catalogue names no mask for it", [coordinate]))
 
-# ("some k, v in" inside a comprehension is misparsed by rego-cpp, so bind by reference.)
 agency_gates(person) := {agency: agency_gate(person, agency, confidence) |
 	confidence := person.match_confidence[agency]
 }
@@ -86,3 +106,5 @@ agency_gate(person, agency, confidence) := identity.uncertain_match(agency, conf
 } else := {"effect": "allow"}
 
 denial(rule, reason) := {"effect": "deny", "rule": rule, "reason": reason}
+
+denial_at(coordinate, rule, reason) := {"coordinate": coordinate, "effect": "deny", "rule": rule, "reason": reason}

@@ -143,3 +143,12 @@ test_revision if {
 	decision.revision == "r1" with data.access.revision as "r1"
 	decision.revision == "unversioned"
 }
+
+test_every_requested_field_gets_a_decision if {
+	coordinates := ["Person.council", "Person.reference", "CouncilSection.name", "CouncilSection.nope", "BenefitsSection.sanctions"]
+	every role in ["social_worker", "keyworker", "benefits_officer", "gp", "nobody"] {
+		every purpose in ["safeguarding_children", "early_help", "benefit_assessment", "direct_care", "x"] {
+			count(decision.fields) == count(coordinates) with input as request(role, purpose, coordinates)
+		}
+	}
+}

@@ -6,6 +6,18 @@ test_type_wildcard if {
 	grants.type_wildcard("CouncilSection.name") == "CouncilSection.*"
 }
 
-test_no_grant_is_undefined if {
-	not grants.grant("council", "CouncilSection.address") with input as {"caller": {"roles": ["keyworker"]}, "purpose": "early_help", "fields": [{"coordinate": "CouncilSection.address", "agency": "council"}]}
+test_name_grant_overrides_type_grant if {
+	grants.grant({}, [["mask", "allow"]]) == {"effect": "mask", "rule": "grants.by_name"}
+	grants.grant({}, [["", "mask"]]) == {"effect": "mask", "rule": "grants.by_type"}
+	grants.grant({}, [["mask", ""], ["", "allow"]]) == {"effect": "allow", "rule": "grants.by_type"}
+	not grants.grant({"sensitive": true}, [["", "allow"]])
+	not grants.grant({}, [["", ""]])
+}
+
+test_agreements_per_agency if {
+	a := grants.agreements with input as {"caller": {"roles": ["keyworker", "gp"]}, "purpose": "early_help"}
+	count(a.council) == 1
+	count(a.benefits) == 1
+	grants.agencies_with_agreement == {"council", "benefits"} with input as {"caller": {"roles": ["keyworker"]}, "purpose": "early_help"}
+	count(grants.agencies_with_agreement) == 0 with input as {"caller": {"roles": ["gp"]}, "purpose": "direct_care"}
 }

@@ -3,6 +3,7 @@ package joinedup.masking_test
 import data.joinedup.masking
 
 test_catalogued_mask if {
-	masking.mask("council", "CouncilSection.dateOfBirth") == "year"
-	not masking.mask("council", "CouncilSection.name")
+	masking.mask({"mask": "year"}, {"year": "year only"}) == "year"
+	not masking.mask({"mask": "blur"}, {"year": "year only"})
+	not masking.mask({}, {"year": "year only"})
 }

@@ -4,7 +4,5 @@ package joinedup.purposes
 
 known if data.access.purposes[input.purpose]
 
-unknown_reason := sprintf("purpose '%s' is not a recognised purpose of use", [input.purpose])
-
 # What the declared purpose requires for one aspect ("relationship", "consent").
 requirement(aspect) := data.access.purposes[input.purpose][aspect]
