@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from gateway.auth import issue_dev_token, load_dev_key
+from gateway.policy.opa_server import OpaServerProcess
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import SimulatorProcess, ensure_world, free_port
 from simulators.world import WorldPaths
@@ -225,5 +226,14 @@ def ref(scheme: str, value: str) -> dict[str, Any]:
 def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the session; each test creates its own database."""
     server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def opa_server() -> Iterator[OpaServerProcess]:
+    """The project's OPA (``.tools/bin/opa``) serving ``policies/`` on loopback."""
+    server = OpaServerProcess(POLICIES, free_port())
+    server.wait_ready()
     yield server
     server.stop()

@@ -7,7 +7,6 @@ using a real OPA server (``joinedup serve --policy-engine opa``).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,14 +26,6 @@ query($ref: PersonReference!) {
   }
 }
 """
-
-
-@pytest.fixture(scope="session")
-def opa_server() -> Iterator[OpaServerProcess]:
-    server = OpaServerProcess(POLICIES, free_port())
-    server.wait_ready()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -98,7 +98,8 @@ class EmbeddedEngine:
             return
         log.info("policy reloaded from %s: revision %s", self.folder, self._compiled.revision)
 
-    def _evaluate(self, entrypoint: str, document: dict[str, Any]) -> dict[str, Any]:
+    def evaluate(self, entrypoint: str, document: dict[str, Any]) -> dict[str, Any]:
+        """The raw policy result at an entrypoint (used by the decisions, explain and tests)."""
         if self._hot_reload:
             self.reload_if_changed()
         self._interpreter.set_input(document)
@@ -112,10 +113,10 @@ class EmbeddedEngine:
         return result
 
     async def decide(self, request: DecisionInput) -> Decision:
-        return Decision.from_policy_result(self._evaluate(DECISION, request.as_json()))
+        return Decision.from_policy_result(self.evaluate(DECISION, request.as_json()))
 
     async def decide_labels(self, request: LabelInput) -> LabelDecision:
-        return LabelDecision.from_policy_result(self._evaluate(LABELS, request.as_json()))
+        return LabelDecision.from_policy_result(self.evaluate(LABELS, request.as_json()))
 
     async def aclose(self) -> None:
         return None

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from gateway.policy.bundle import DEFAULT_OPA, PolicyRejected, policy_revision
+from gateway.policy.bundle import DEFAULT_OPA, PolicyRejected, fingerprint, policy_revision
 from gateway.policy.decision import Decision, DecisionInput, LabelDecision, LabelInput
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class OpaServerEngine:
         self.url = url
         self.folder = folder
         self._managed = managed
+        self._revision = (fingerprint(folder), policy_revision(folder))
         self._client = httpx.AsyncClient(
             base_url=url,
             timeout=httpx.Timeout(2.0, connect=0.5),
@@ -95,7 +96,8 @@ class OpaServerEngine:
         except httpx.TransportError:
             return False
 
-    async def _evaluate(self, path: str, document: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    async def evaluate(self, path: str, document: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """The raw policy result at an entrypoint, and OPA's decision id."""
         response = await self._client.post(f"/v1/data/{path}", json={"input": document})
         response.raise_for_status()
         body = response.json()
@@ -103,17 +105,25 @@ class OpaServerEngine:
         if not isinstance(result, dict):
             raise ValueError(f"policy entrypoint {path} is undefined")
         if result.get("revision", "unversioned") == "unversioned":
-            result["revision"] = policy_revision(self.folder)
+            result["revision"] = self._current_revision()
         return result, body.get("decision_id")
 
+    def _current_revision(self) -> str:
+        """The folder's content hash, recomputed only when a file changed (OPA watches it too)."""
+        seen, revision = self._revision
+        current = fingerprint(self.folder)
+        if current != seen:
+            self._revision = (current, policy_revision(self.folder))
+        return self._revision[1]
+
     async def decide(self, request: DecisionInput) -> Decision:
-        result, decision_id = await self._evaluate("joinedup/decision", request.as_json())
+        result, decision_id = await self.evaluate("joinedup/decision", request.as_json())
         return Decision.from_policy_result(
             result, str(decision_id) if decision_id is not None else None
         )
 
     async def decide_labels(self, request: LabelInput) -> LabelDecision:
-        result, _ = await self._evaluate("joinedup/labels", request.as_json())
+        result, _ = await self.evaluate("joinedup/labels", request.as_json())
         return LabelDecision.from_policy_result(result)
 
     async def aclose(self) -> None:
