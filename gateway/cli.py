@@ -11,6 +11,7 @@ import uvicorn
 
 from gateway.auth import issue_dev_token, load_dev_key
 from gateway.config import REPO_ROOT, AgencyEndpoints, GatewayConfig
+from gateway.policy_cli import policy
 from gateway.purposes import PURPOSE_HEADER
 
 DEFAULT_STATE = Path(".joinedup")
@@ -176,6 +177,9 @@ def _example_curl(url: str, state_dir: Path, scheme: str, value: str) -> str:
 def token(state_dir: Path, user: str, role: str, org: str, team: str | None, ttl: int) -> None:
     """Print a dev JWT that 'joinedup serve' accepts in demo mode."""
     click.echo(issue_dev_token(load_dev_key(state_dir), user, role, org, team, ttl))
+
+
+main.add_command(policy)
 
 
 @main.group()

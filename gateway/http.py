@@ -32,14 +32,12 @@ from gateway.policy import (
     Decision,
     DecisionInput,
     LabelInput,
-    RequestedField,
     decide_fail_closed,
     decide_labels_fail_closed,
 )
 from gateway.purposes import BREAK_GLASS_HEADER, CONSENT_OVERRIDE_HEADER, PURPOSE_HEADER
 from gateway.runtime import Gateway
 from resolvers.context import RequestContext
-from resolvers.coordinates import requested_coordinates
 from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut
 from resolvers.labels import labelled_records
@@ -91,11 +89,7 @@ async def graphql_endpoint(request: Request) -> Response:
         return _rejection(exc.status, exc.code, exc.message, request_id)
 
     schema = gateway.schema
-    requested = tuple(
-        RequestedField(coordinate, schema.agency_of.get(coordinate))
-        for coordinate in sorted(requested_coordinates(schema.graphql_schema, document))
-        if coordinate.partition(".")[0] in schema.governed_types
-    )
+    requested = schema.requested_fields(document)
     fanout = FanOut(gateway.adapters)
     references = requested_references(
         schema.graphql_schema, document, operation.operation_name, operation.variables

@@ -34,11 +34,7 @@ class Gateway:
 
     @classmethod
     def start(cls, config: GatewayConfig) -> Gateway:
-        timeout = config.agency_timeout_s
-        adapters: dict[str, Adapter] = {
-            "council": CouncilAdapter(config.agencies.council_db, timeout_s=timeout),
-            "benefits": BenefitsAdapter(config.agencies.benefits_url, timeout_s=timeout),
-        }
+        adapters = build_adapters(config)
         purposes = load_purposes(config.policy_dir)
         schema = build_schema(adapters, purposes)
         return cls(
@@ -58,6 +54,14 @@ class Gateway:
             await adapter.aclose()
         await self.policy.aclose()
         self.audit.close()
+
+
+def build_adapters(config: GatewayConfig) -> dict[str, Adapter]:
+    timeout = config.agency_timeout_s
+    return {
+        "council": CouncilAdapter(config.agencies.council_db, timeout_s=timeout),
+        "benefits": BenefitsAdapter(config.agencies.benefits_url, timeout_s=timeout),
+    }
 
 
 def _policy_engine(config: GatewayConfig) -> PolicyEngine:

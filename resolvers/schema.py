@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import strawberry
-from graphql import GraphQLSchema
+from graphql import DocumentNode, GraphQLSchema
 from strawberry.tools import create_type
 
 from adapters.sdk import Adapter, AdapterError, Identifier
 from gateway.policy import Decision, RequestedField
 from gateway.purposes import Purpose
 from resolvers.context import RequestContext, person_key
+from resolvers.coordinates import requested_coordinates
 from resolvers.errors import ForbiddenField, PersonNotFound, TooManyPeople, UpstreamFailure
 from resolvers.fanout import PersonFetch
 from resolvers.labels import apply_record_labels
@@ -62,6 +63,14 @@ class GatewaySchema:
     @property
     def graphql_schema(self) -> GraphQLSchema:
         return self.strawberry_schema._schema
+
+    def requested_fields(self, document: DocumentNode) -> tuple[RequestedField, ...]:
+        """The governed coordinates a document names, with their agency: what policy decides."""
+        return tuple(
+            RequestedField(coordinate, self.agency_of.get(coordinate))
+            for coordinate in sorted(requested_coordinates(self.graphql_schema, document))
+            if coordinate.partition(".")[0] in self.governed_types
+        )
 
     def readable_fields(
         self, requested: tuple[RequestedField, ...], decision: Decision

@@ -110,9 +110,8 @@ class OpaServerEngine:
 
     def _current_revision(self) -> str:
         """The folder's content hash, recomputed only when a file changed (OPA watches it too)."""
-        seen, revision = self._revision
         current = fingerprint(self.folder)
-        if current != seen:
+        if current != self._revision[0]:
             self._revision = (current, policy_revision(self.folder))
         return self._revision[1]
 
