@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 OPA_VERSION := v1.22.2
 OPA := .tools/bin/opa
 
-.PHONY: run test lint typecheck policy-test pytest install install-test opa clean
+.PHONY: run test lint typecheck policy-test pytest install install-test opa clean bench-policy
 
 run: $(VENV)/.installed
 	$(BIN)/joinedup serve
@@ -48,6 +48,10 @@ policy-test: $(OPA)
 
 pytest: $(VENV)/.installed-test $(OPA)
 	$(BIN)/pytest
+
+# Benchmarks are not part of `make test`: they measure, they do not pass or fail.
+bench-policy: $(VENV)/.installed-test $(OPA)
+	$(BIN)/python -m bench.policy_decision
 
 clean:
 	rm -rf $(VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache

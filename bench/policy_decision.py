@@ -1,0 +1,105 @@
+"""Decision latency: embedded (regopy) vs OPA server, for 10, 30, 100 and 300 fields.
+
+Run with ``make bench-policy``. Both engines evaluate the same request
+decision (``data.joinedup.decision``) in the same run; the figures are medians
+over many evaluations, and the report gives per-field growth and the
+embedded/OPA ratio. Also measured: the hot-reload check (a stat of every
+policy file) the embedded engine makes before each decision.
+
+Requested fields cycle through the field catalogue; beyond its size they are
+uncatalogued coordinates of the same types (decided by the same rules).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from gateway.policy.bundle import data_document, fingerprint
+from gateway.policy.embedded import DECISION, EmbeddedEngine
+from gateway.policy.opa_server import OpaServerEngine
+from simulators.launcher import free_port
+
+POLICIES = Path(__file__).resolve().parent.parent / "policies"
+SIZES = (10, 30, 100, 300)
+ROUNDS = 200
+
+
+def request(fields: int) -> dict[str, Any]:
+    catalogue = [
+        (coordinate, agency)
+        for agency, document in sorted(data_document(POLICIES)["agencies"].items())
+        for coordinate in document["fields"]
+    ]
+    requested = []
+    for index in range(fields):
+        coordinate, agency = catalogue[index % len(catalogue)]
+        if index >= len(catalogue):
+            coordinate = f"{coordinate}{index}"
+        requested.append({"coordinate": coordinate, "agency": agency})
+    return {
+        "caller": {"user": "bench", "org": "o", "roles": ["keyworker"], "team": "early-help"},
+        "purpose": "early_help",
+        "fields": requested,
+        "persons": [
+            {
+                "key": "NI_NUMBER:QQ000000A",
+                "match_confidence": {"council": 1.0, "benefits": 1.0},
+                "relationship": True,
+                "consent": {"early_help": "given"},
+            }
+        ],
+    }
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+async def measure() -> None:
+    embedded = EmbeddedEngine(POLICIES, hot_reload=False)
+    opa = OpaServerEngine.start(POLICIES, free_port())
+    rows = []
+    try:
+        for size in SIZES:
+            document = request(size)
+            for _ in range(10):  # warm both
+                embedded.evaluate(DECISION, document)
+                await opa.evaluate(DECISION, document)
+            ours, theirs = [], []
+            for _ in range(ROUNDS):
+                started = time.perf_counter()
+                embedded.evaluate(DECISION, document)
+                ours.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await opa.evaluate(DECISION, document)
+                theirs.append(time.perf_counter() - started)
+            rows.append((size, median_ms(ours), median_ms(theirs)))
+    finally:
+        await opa.aclose()
+    stats = []
+    for _ in range(2000):
+        started = time.perf_counter()
+        fingerprint(POLICIES)
+        stats.append(time.perf_counter() - started)
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(f"{'fields':>6} {'embedded p50 ms':>16} {'OPA server p50 ms':>18} {'emb/OPA':>8}")
+    for size, ours_ms, theirs_ms in rows:
+        print(f"{size:>6} {ours_ms:>16.3f} {theirs_ms:>18.3f} {ours_ms / theirs_ms:>8.2f}")
+    print("growth per step (time ratio / field ratio; 1.0 = linear):")
+    for (small, e1, o1), (large, e2, o2) in zip(rows, rows[1:], strict=False):
+        scale = large / small
+        print(
+            f"  {small}->{large}: embedded {e2 / e1 / scale:.2f}, OPA server {o2 / o1 / scale:.2f}"
+        )
+    print(f"hot-reload check (stat of every policy file): p50 {median_ms(stats) * 1000:.1f} us")
+
+
+if __name__ == "__main__":
+    asyncio.run(measure())
