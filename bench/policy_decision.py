@@ -13,6 +13,7 @@ uncatalogued coordinates of the same types (decided by the same rules).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import platform
 import statistics
@@ -93,7 +94,7 @@ async def measure() -> None:
     for size, ours_ms, theirs_ms in rows:
         print(f"{size:>6} {ours_ms:>16.3f} {theirs_ms:>18.3f} {ours_ms / theirs_ms:>8.2f}")
     print("growth per step (time ratio / field ratio; 1.0 = linear):")
-    for (small, e1, o1), (large, e2, o2) in zip(rows, rows[1:], strict=False):
+    for (small, e1, o1), (large, e2, o2) in itertools.pairwise(rows):
         scale = large / small
         print(
             f"  {small}->{large}: embedded {e2 / e1 / scale:.2f}, OPA server {o2 / o1 / scale:.2f}"
