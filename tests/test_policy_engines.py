@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.policy import DecisionInput, RequestedField, decide_fail_closed
+from gateway.policy import DecisionInput, PersonContext, RequestedField, decide_fail_closed
 from gateway.policy.bundle import PolicyRejected
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.policy.opa_server import OpaServerEngine, OpaServerProcess
@@ -99,3 +99,24 @@ async def test_unreachable_opa_server_denies_every_field() -> None:
 
     denied = decision.for_field("CouncilSection.team")
     assert denied.effect == "deny" and denied.reason and "unavailable" in denied.reason
+
+
+async def test_repeated_fields_are_reused_but_each_request_gets_its_own_person_gates() -> None:
+    related = PersonContext("COUNCIL_ID:A", {"council": 1.0}, True, {"early_help": "given"})
+    stranger = PersonContext("COUNCIL_ID:B", {"council": 1.0}, False, {"early_help": "given"})
+    warm = EmbeddedEngine(POLICIES)
+    first = await warm.decide(
+        DecisionInput(REQUEST.caller, REQUEST.purpose, REQUEST.fields, (related,))
+    )
+
+    second = await warm.decide(
+        DecisionInput(REQUEST.caller, REQUEST.purpose, REQUEST.fields, (stranger,))
+    )
+    cold = await EmbeddedEngine(POLICIES).decide(
+        DecisionInput(REQUEST.caller, REQUEST.purpose, REQUEST.fields, (stranger,))
+    )
+
+    assert second == cold
+    assert first.fields == second.fields
+    assert first.for_person("COUNCIL_ID:A", "council").effect == "allow"
+    assert second.for_person("COUNCIL_ID:B", "council").rule == "relationship.required"

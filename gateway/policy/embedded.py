@@ -5,6 +5,11 @@ accepts some v0 syntax) and compiled once into a bundle; each decision
 evaluates a bundle entrypoint. regopy interpreters are not thread-safe, so
 this engine is only used from the event-loop thread.
 
+The field decisions of a request never depend on its persons (see
+``policies/joinedup/decision.rego``), so they are kept per request-without-
+persons (for the loaded revision only); a request asking the same fields
+again evaluates just the person gates and obligations (``joinedup.gates``).
+
 Hot reload: before each decision the folder's file times are compared with
 the loaded ones (a stat per file, see ``bench/policy_decision.py``); a changed
 folder is recompiled. A folder that fails to compile or check is rejected
@@ -15,8 +20,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +42,18 @@ log = logging.getLogger(__name__)
 
 OPA_CHECK = OpaCheck()
 DECISION = "joinedup/decision"
+GATES = "joinedup/gates"
 LABELS = "joinedup/labels"
+FIELD_CACHE_SIZE = 1024
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Compiled:
     bundle: Any
     revision: str
+    fields: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    """Field decisions by request-without-persons: they never depend on the persons
+    (decision.rego), so a request asking the same again evaluates only the gates."""
 
 
 def compile_folder(folder: Path) -> Any:
@@ -55,7 +66,7 @@ def compile_folder(folder: Path) -> Any:
         for module in modules:
             builder.add_module(str(module.relative_to(folder)), module.read_text())
         builder.add_data(data_document(folder))
-        return builder.build(None, [DECISION, LABELS])
+        return builder.build(None, [DECISION, GATES, LABELS])
     except regopy.RegoError as exc:
         raise PolicyRejected(str(exc).splitlines()[0][:500]) from exc
 
@@ -99,21 +110,40 @@ class EmbeddedEngine:
         log.info("policy reloaded from %s: revision %s", self.folder, self._compiled.revision)
 
     def evaluate(self, entrypoint: str, document: dict[str, Any]) -> dict[str, Any]:
-        """The raw policy result at an entrypoint (used by the decisions, explain and tests)."""
+        """The raw policy result at an entrypoint (used by explain and tests)."""
         if self._hot_reload:
             self.reload_if_changed()
+        return self._evaluate(self._compiled, entrypoint, document)
+
+    def _evaluate(
+        self, compiled: _Compiled, entrypoint: str, document: dict[str, Any]
+    ) -> dict[str, Any]:
         self._interpreter.set_input(document)
-        output = self._interpreter.query_bundle_entrypoint(self._compiled.bundle, entrypoint)
+        output = self._interpreter.query_bundle_entrypoint(compiled.bundle, entrypoint)
         expressions = json.loads(str(output)).get("expressions", [])
         if len(expressions) != 1 or not isinstance(expressions[0], dict):
             raise ValueError(f"policy entrypoint {entrypoint} is undefined")
         result = dict(expressions[0])
         if result.get("revision", "unversioned") == "unversioned":
-            result["revision"] = self._compiled.revision
+            result["revision"] = compiled.revision
         return result
 
     async def decide(self, request: DecisionInput) -> Decision:
-        return Decision.from_policy_result(self.evaluate(DECISION, request.as_json()))
+        document = request.as_json()
+        if self._hot_reload:
+            self.reload_if_changed()
+        compiled = self._compiled
+        key = json.dumps({k: v for k, v in document.items() if k != "persons"}, sort_keys=True)
+        fields = compiled.fields.get(key)
+        if fields is None:
+            result = self._evaluate(compiled, DECISION, document)
+            compiled.fields[key] = result.get("fields")
+            if len(compiled.fields) > FIELD_CACHE_SIZE:
+                compiled.fields.popitem(last=False)
+        else:
+            compiled.fields.move_to_end(key)
+            result = self._evaluate(compiled, GATES, document) | {"fields": fields}
+        return Decision.from_policy_result(result)
 
     async def decide_labels(self, request: LabelInput) -> LabelDecision:
         return LabelDecision.from_policy_result(self.evaluate(LABELS, request.as_json()))

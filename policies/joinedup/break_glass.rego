@@ -11,6 +11,8 @@ requested if {
 	trim_space(input.break_glass.reason) != ""
 }
 
+default allowed := false
+
 allowed if {
 	requested
 	some role in input.caller.roles

@@ -8,12 +8,13 @@
 #   "not_required": the lawful basis does not rest on consent.
 package joinedup.consent
 
-import data.joinedup.break_glass
 import data.joinedup.purposes
 
-state(person) := person.consent[input.purpose] if {
-	is_string(person.consent[input.purpose])
-} else := "not_recorded"
+default rule := "not_required"
+
+rule := purposes.requirement("consent")
+
+default override_reason_given := false
 
 override_reason_given if {
 	is_string(input.consent_override.reason)
@@ -22,25 +23,30 @@ override_reason_given if {
 
 # An override was asked for a purpose that allows one: it is reviewed afterwards.
 overridden if {
-	purposes.requirement("consent") == "overridable"
+	rule == "overridable"
 	override_reason_given
 }
 
-no_consent(person) := {
+state(consents, purpose) := consents[purpose] if {
+	is_string(consents[purpose])
+} else := "not_recorded"
+
+# The gate for one person with consent `state` (values passed in: see grants.rego).
+consent_gate(state, consent_rule, override_given, waived, purpose) := {
 	"effect": "deny",
 	"rule": "consent.required",
-	"reason": sprintf("the purpose '%s' needs the person's consent, which is %s", [input.purpose, state(person)]),
+	"reason": sprintf("the purpose '%s' needs the person's consent, which is %s", [purpose, state]),
 } if {
-	purposes.requirement("consent") == "required"
-	state(person) != "given"
-	not break_glass.allowed
+	consent_rule == "required"
+	state != "given"
+	not waived == true
 } else := {
 	"effect": "deny",
 	"rule": "consent.override_required",
-	"reason": sprintf("the person's consent is %s; for '%s' it may be overridden only with a recorded reason (X-Consent-Override-Reason)", [state(person), input.purpose]),
+	"reason": sprintf("the person's consent is %s; for '%s' it may be overridden only with a recorded reason (X-Consent-Override-Reason)", [state, purpose]),
 } if {
-	purposes.requirement("consent") == "overridable"
-	state(person) in {"refused", "withdrawn"}
-	not override_reason_given
-	not break_glass.allowed
-}
+	consent_rule == "overridable"
+	state in {"refused", "withdrawn"}
+	not override_given == true
+	not waived == true
+} else := {"effect": "allow"}

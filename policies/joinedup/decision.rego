@@ -11,7 +11,9 @@
 #          "obligations": {"audit_level", "alert", "review", "break_glass"?},
 #          "revision"}
 #
-# "fields" holds what the caller may see of each field whoever the person is;
+# "fields" holds what the caller may see of each field whoever the person is:
+# it must never depend on input.persons (the embedded engine reuses it for the
+# same caller, purpose and fields; joinedup.gates evaluates the rest).
 # "persons" gates each agency's section per person (identity confidence,
 # relationship, consent). Deny is the default: a field is allowed or masked
 # only when an agreement grants it.
@@ -48,7 +50,13 @@ fields := [denial_at(f.coordinate, "purposes.unknown", sprintf("purpose '%s' is 
 	held := agreement_held(f.agency, grants.agencies_with_agreement)
 ]
 
-persons := [{"key": p.key, "agencies": agency_gates(p)} | some p in input.persons]
+persons := [{"key": p.key, "agencies": agency_gates(p.match_confidence, identity.thresholds, outcome)} |
+	some p in input.persons
+	outcome := person_outcome(
+		relationship.relationship_gate(object.get(p, "relationship", false), relationship.required, break_glass.allowed, input.purpose),
+		consent.consent_gate(consent.state(object.get(p, "consent", {}), input.purpose), consent.rule, consent.override_reason_given, break_glass.allowed, input.purpose),
+	)
+]
 
 obligations := break_glass.obligations if {
 	break_glass.requested
@@ -93,17 +101,23 @@ granted_field(coordinate, entry, grant) := {"effect": "allow", "rule": grant.rul
 	mask := masking.mask(entry, data.access.masks)
 } else := denial("masking.none", sprintf("%s may only be shown masked, and the catalogue names no mask for it", [coordinate]))
 
-agency_gates(person) := {agency: agency_gate(person, agency, confidence) |
-	confidence := person.match_confidence[agency]
+# Relationship and consent gate the whole person; identity confidence each agency.
+person_outcome(by_relationship, by_consent) := by_relationship if {
+	by_relationship.effect == "deny"
+} else := by_consent
+
+# `threshold` is null for an agency the policy does not know.
+# (Everything is bound in the body: rego-cpp drops the entries of a comprehension
+# whose head uses a function argument the body does not mention.)
+agency_gates(confidences, thresholds, outcome) := {agency: gate |
+	confidence := confidences[agency]
+	threshold := object.get(thresholds, agency, null)
+	gate := agency_gate(agency, confidence, threshold, outcome)
 }
 
-agency_gate(person, agency, confidence) := identity.uncertain_match(agency, confidence) if {
-	identity.uncertain_match(agency, confidence)
-} else := relationship.no_relationship(person) if {
-	relationship.no_relationship(person)
-} else := consent.no_consent(person) if {
-	consent.no_consent(person)
-} else := {"effect": "allow"}
+agency_gate(agency, confidence, threshold, outcome) := identity.uncertain_match(agency, confidence, threshold) if {
+	identity.uncertain_match(agency, confidence, threshold)
+} else := outcome
 
 denial(rule, reason) := {"effect": "deny", "rule": rule, "reason": reason}
 
