@@ -142,7 +142,8 @@ class EmbeddedEngine:
                 compiled.fields.popitem(last=False)
         else:
             compiled.fields.move_to_end(key)
-            result = self._evaluate(compiled, GATES, document) | {"fields": fields}
+            gates_input = {k: v for k, v in document.items() if k != "fields"}
+            result = self._evaluate(compiled, GATES, gates_input) | {"fields": fields}
         return Decision.from_policy_result(result)
 
     async def decide_labels(self, request: LabelInput) -> LabelDecision:

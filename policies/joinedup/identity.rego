@@ -4,12 +4,12 @@
 # (Functions take the values they compare as arguments: see grants.rego.)
 package joinedup.identity
 
-# Per agency, the confidence a match needs (once per request).
-thresholds[name] := threshold(name) if some name in object.keys(data.agencies)
-
-threshold(agency) := data.agencies[agency].min_confidence if {
-	is_number(data.agencies[agency].min_confidence)
-} else := data.access.identity.min_confidence
+# Per agency, the confidence a match needs (once per request): the agency's
+# own min_confidence, else the default.
+thresholds := object.union(
+	{name: data.access.identity.min_confidence | some name in object.keys(data.agencies)},
+	{name: own | some name in object.keys(data.agencies); own := data.agencies[name].min_confidence},
+)
 
 # A denial for one agency's section of a person, or undefined when the match is
 # good enough. `threshold` is null for an agency the policy has no catalogue for.
