@@ -40,7 +40,7 @@ fields := [denial_at(f.coordinate, "purposes.unknown", sprintf("purpose '%s' is 
 	some f in input.fields
 ] if {
 	not purposes.known
-} else := [object.union({"coordinate": f.coordinate}, field_decision(f, catalogued, per_role, input.purpose, held)) |
+} else := [field_decision(f, catalogued, per_role, input.purpose, held) |
 	some f in input.fields
 	catalogued := [entry | entry := data.agencies[f.agency].fields[f.coordinate]]
 	wildcard := grants.type_wildcard(f.coordinate)
@@ -73,33 +73,33 @@ agreement_held(agency, held) if {
 	count(held) > 0
 } else := false
 
-field_decision(f, catalogued, per_role, purpose, held) := person_field(purpose, held) if {
+field_decision(f, catalogued, per_role, purpose, held) := person_field(f.coordinate, purpose, held) if {
 	object.get(f, "agency", null) == null
-} else := section_entry(f.agency, purpose, held) if {
+} else := section_entry(f.coordinate, f.agency, purpose, held) if {
 	f.coordinate == concat(".", ["Person", f.agency])
-} else := denial("catalogue.unknown_field", sprintf("%s is not in the %s field catalogue, so it is never disclosed", [f.coordinate, f.agency])) if {
+} else := denial_at(f.coordinate, "catalogue.unknown_field", sprintf("%s is not in the %s field catalogue, so it is never disclosed", [f.coordinate, f.agency])) if {
 	count(catalogued) == 0
 } else := granted_field(f.coordinate, catalogued[0], grant) if {
 	grant := grants.grant(catalogued[0], per_role)
-} else := denial("grants.sensitive", sprintf("%s is sensitive and is shared only when an agreement names it for the purpose '%s'", [f.coordinate, purpose])) if {
+} else := denial_at(f.coordinate, "grants.sensitive", sprintf("%s is sensitive and is shared only when an agreement names it for the purpose '%s'", [f.coordinate, purpose])) if {
 	grants.withheld_as_sensitive(catalogued[0], per_role)
-} else := denial("grants.none", sprintf("%s is not shared with the caller's role for the purpose '%s'", [f.coordinate, purpose]))
+} else := denial_at(f.coordinate, "grants.none", sprintf("%s is not shared with the caller's role for the purpose '%s'", [f.coordinate, purpose]))
 
 # Fields of Person that belong to no agency (reference, matches).
-person_field(purpose, held) := {"effect": "allow", "rule": "grants.any_agreement"} if {
+person_field(coordinate, purpose, held) := {"coordinate": coordinate, "effect": "allow", "rule": "grants.any_agreement"} if {
 	held == true
-} else := denial("grants.no_agreement", sprintf("none of the caller's roles may see data for the purpose '%s'", [purpose]))
+} else := denial_at(coordinate, "grants.no_agreement", sprintf("none of the caller's roles may see data for the purpose '%s'", [purpose]))
 
 # Person.<agency>: the agency's section as a whole.
-section_entry(agency, purpose, held) := {"effect": "allow", "rule": "grants.agreement"} if {
+section_entry(coordinate, agency, purpose, held) := {"coordinate": coordinate, "effect": "allow", "rule": "grants.agreement"} if {
 	held == true
-} else := denial("grants.no_agreement", sprintf("no data-sharing agreement with %s covers the caller's role for the purpose '%s'", [agency, purpose]))
+} else := denial_at(coordinate, "grants.no_agreement", sprintf("no data-sharing agreement with %s covers the caller's role for the purpose '%s'", [agency, purpose]))
 
-granted_field(coordinate, entry, grant) := {"effect": "allow", "rule": grant.rule} if {
+granted_field(coordinate, entry, grant) := {"coordinate": coordinate, "effect": "allow", "rule": grant.rule} if {
 	grant.effect == "allow"
-} else := {"effect": "mask", "mask": mask, "rule": "masking.catalogue"} if {
+} else := {"coordinate": coordinate, "effect": "mask", "mask": mask, "rule": "masking.catalogue"} if {
 	mask := masking.mask(entry, data.access.masks)
-} else := denial("masking.none", sprintf("%s may only be shown masked, and the catalogue names no mask for it", [coordinate]))
+} else := denial_at(coordinate, "masking.none", sprintf("%s may only be shown masked, and the catalogue names no mask for it", [coordinate]))
 
 # Relationship and consent gate the whole person; identity confidence each agency.
 person_outcome(by_relationship, by_consent) := by_relationship if {
@@ -118,7 +118,5 @@ agency_gates(confidences, thresholds, outcome) := {agency: gate |
 agency_gate(agency, confidence, threshold, outcome) := identity.uncertain_match(agency, confidence, threshold) if {
 	identity.uncertain_match(agency, confidence, threshold)
 } else := outcome
-
-denial(rule, reason) := {"effect": "deny", "rule": rule, "reason": reason}
 
 denial_at(coordinate, rule, reason) := {"coordinate": coordinate, "effect": "deny", "rule": rule, "reason": reason}
