@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from gateway.policy import Decision, DecisionInput, FieldDecision, RequestedField
+from gateway.policy import (
+    Decision,
+    DecisionInput,
+    FieldDecision,
+    LabelDecision,
+    LabelInput,
+    RequestedField,
+)
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.policy.engine import decide_fail_closed
 from resolvers.masks import WITHHELD, apply_mask
@@ -46,6 +53,9 @@ class ExplodingEngine:
     name = "exploding"
 
     async def decide(self, request: DecisionInput) -> Decision:
+        raise RuntimeError("engine crashed")
+
+    async def decide_labels(self, request: LabelInput) -> LabelDecision:
         raise RuntimeError("engine crashed")
 
     async def aclose(self) -> None:

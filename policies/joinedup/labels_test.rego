@@ -40,3 +40,8 @@ test_revision if {
 	labels.revision == "r2" with data.access.revision as "r2"
 	labels.revision == "unversioned"
 }
+
+test_break_glass_does_not_lift_labels if {
+	d := labels.records with input as object.union(request("social_worker", "safeguarding_children", [record("a", "mappa_level_3")]), {"break_glass": {"reason": "emergency"}})
+	d[0].rule == "labels.record"
+}
