@@ -150,6 +150,14 @@ async def graphql_endpoint(request: Request) -> Response:
             "the disclosure could not be audited, so nothing is disclosed",
             request_id,
         )
+    if decision.obligations.get("alert") is True:
+        # The alert obligation: a clear line for monitoring; the audit row has the details.
+        log.warning(
+            "ALERT request %s: break-glass access by %s for %s; review required",
+            request_id,
+            caller.user,
+            purpose,
+        )
     if result.data is None and result.errors and all(e.path is None for e in result.errors):
         # Variables that do not fit the operation: the caller's own input, refused as a whole.
         return _rejection(

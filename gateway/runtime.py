@@ -69,7 +69,7 @@ def _policy_engine(config: GatewayConfig) -> PolicyEngine:
         return EmbeddedEngine(config.policy_dir)
     if config.policy_engine == "opa":
         if config.opa_url:
-            return OpaServerEngine(config.opa_url, config.policy_dir)
+            return OpaServerEngine.connect(config.opa_url, config.policy_dir)
         from simulators.launcher import free_port
 
         return OpaServerEngine.start(config.policy_dir, free_port())

@@ -236,6 +236,7 @@ def test_break_glass_for_safeguarding_waives_relationship_and_is_in_the_audit_ro
     [row] = audit_rows(any_gateway, granted.headers["x-request-id"])
     assert row["break_glass_reason"] == "child at immediate risk"
     assert '"audit_level": "high"' in row["obligations"]
+    assert f"ALERT request {granted.headers['x-request-id']}: break-glass" in any_gateway.log()
 
 
 def test_blank_break_glass_reason_is_refused(any_gateway: GatewayProcess) -> None:

@@ -23,6 +23,22 @@ from gateway.policy.decision import Decision, DecisionInput, LabelDecision, Labe
 log = logging.getLogger(__name__)
 
 
+def wait_for_health(
+    url: str, timeout_s: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Readiness: OPA's ``/health`` answers 200 once its policies are loaded."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise PolicyRejected(f"OPA exited with {process.returncode} (policy invalid?)")
+        try:
+            if httpx.get(url + "/health", timeout=0.5).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise PolicyRejected(f"OPA did not become ready on {url}")
+
+
 class OpaServerProcess:
     """``opa run --server`` on a loopback port, serving the policy folder."""
 
@@ -48,17 +64,11 @@ class OpaServerProcess:
         )
 
     def wait_ready(self, timeout_s: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise PolicyRejected(f"OPA exited with {self.process.returncode} (policy invalid?)")
-            try:
-                if httpx.get(self.url + "/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        self.stop()
-        raise PolicyRejected(f"OPA did not become ready on {self.url}")
+        try:
+            wait_for_health(self.url, timeout_s, self.process)
+        except PolicyRejected:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -85,16 +95,16 @@ class OpaServerEngine:
         )
 
     @classmethod
+    def connect(cls, url: str, folder: Path, timeout_s: float = 20.0) -> OpaServerEngine:
+        """Use a running OPA server, once its ``/health`` says it is ready."""
+        wait_for_health(url, timeout_s)
+        return cls(url, folder)
+
+    @classmethod
     def start(cls, folder: Path, port: int, opa: Path = DEFAULT_OPA) -> OpaServerEngine:
         process = OpaServerProcess(folder, port, opa)
         process.wait_ready()
         return cls(process.url, folder, process)
-
-    async def ready(self) -> bool:
-        try:
-            return (await self._client.get("/health")).status_code == 200
-        except httpx.TransportError:
-            return False
 
     async def evaluate(self, path: str, document: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         """The raw policy result at an entrypoint, and OPA's decision id."""
