@@ -42,6 +42,7 @@ from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut
 from resolvers.labels import labelled_records
 from resolvers.references import requested_references
+from resolvers.schema import MAX_PEOPLE
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,10 @@ async def graphql_endpoint(request: Request) -> Response:
         schema.graphql_schema, document, operation.operation_name, operation.variables
     )
     # Identities first (identifiers only), so the one decision sees each person's context.
-    found = await asyncio.gather(*(fanout.find(r) for r in dict.fromkeys(references)))
+    # At most MAX_PEOPLE: anyone beyond has no decided context, so nothing of theirs is read.
+    found = await asyncio.gather(
+        *(fanout.find(r) for r in list(dict.fromkeys(references))[:MAX_PEOPLE])
+    )
     persons = {person.key: person for person in found}
     decision_input = DecisionInput(
         caller.as_policy_input(),

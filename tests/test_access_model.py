@@ -275,3 +275,15 @@ def test_killing_the_opa_server_yields_denials_not_data(
     assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
     assert person_in_both["family_name"] not in response.text
     assert "policy engine unavailable" in body["errors"][0]["extensions"]["reason"]
+
+
+def test_more_people_than_allowed_are_not_all_looked_up_first(gateway: GatewayProcess) -> None:
+    references = [{"scheme": "COUNCIL_ID", "value": f"C9{n:06d}"} for n in range(501)]
+    body = gateway.query(
+        {"refs": references},
+        query="query($refs: [PersonReference!]!) { people(references: $refs) { reference { value } } }",
+    ).json()
+
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    lookups = [c for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "lookup"]
+    assert len(lookups) <= 500
