@@ -281,7 +281,8 @@ def test_more_people_than_allowed_are_not_all_looked_up_first(gateway: GatewayPr
     references = [{"scheme": "COUNCIL_ID", "value": f"C9{n:06d}"} for n in range(501)]
     body = gateway.query(
         {"refs": references},
-        query="query($refs: [PersonReference!]!) { people(references: $refs) { reference { value } } }",
+        query="query($refs: [PersonReference!]!) "
+        "{ people(references: $refs) { reference { value } } }",
     ).json()
 
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
