@@ -10,12 +10,15 @@ people of a request. Match confidence comes from the identity lookups.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
 from gateway.policy import PersonContext
 from resolvers.fanout import PersonFetch
+
+log = logging.getLogger(__name__)
 
 COUNCIL = "council"
 
@@ -58,7 +61,12 @@ class CaseRegister:
         related: set[str] = set()
         consent: dict[str, dict[str, str]] = {}
         if council_ids:
-            related, consent = await asyncio.to_thread(self._read, council_ids, team)
+            try:
+                related, consent = await asyncio.to_thread(self._read, council_ids, team)
+            except sqlite3.Error as exc:
+                # Fail closed: no relationship and no consent known, so the purposes
+                # that need them are denied; the rest of the request stands.
+                log.error("case register unreadable (%s); no relationship or consent", exc)
         contexts = []
         for key, person in persons.items():
             council = person.matches.get(COUNCIL)

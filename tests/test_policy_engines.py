@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from adapters.sdk import Identifier, Match
+from gateway.person_context import CaseRegister
 from gateway.policy import DecisionInput, PersonContext, RequestedField, decide_fail_closed
 from gateway.policy.bundle import PolicyRejected
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.policy.opa_server import OpaServerEngine, OpaServerProcess
+from resolvers.fanout import PersonFetch
 from simulators.launcher import free_port
 from tests.conftest import POLICIES
 
@@ -120,3 +123,14 @@ async def test_repeated_fields_are_reused_but_each_request_gets_its_own_person_g
     assert first.fields == second.fields
     assert first.for_person("COUNCIL_ID:A", "council").effect == "allow"
     assert second.for_person("COUNCIL_ID:B", "council").rule == "relationship.required"
+
+
+async def test_unreadable_case_register_means_no_relationship_and_no_consent(
+    tmp_path: Path,
+) -> None:
+    person = PersonFetch(Identifier("COUNCIL_ID", "C1"), {"council": Match("council", "C1")})
+    (tmp_path / "council.sqlite").write_bytes(b"not a database")
+
+    [context] = await CaseRegister(tmp_path / "council.sqlite").contexts({person.key: person}, "t")
+
+    assert context.relationship is False and context.consent == {}
