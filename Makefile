@@ -9,7 +9,7 @@ OPA := .tools/bin/opa
 # The probation simulator (graphene) needs an older graphql-core than the gateway.
 PROBATION_VENV := .venv-probation
 
-.PHONY: run test lint typecheck policy-test pytest install install-test opa clean
+.PHONY: run test lint typecheck policy-test pytest install install-test opa clean bench-policy
 
 run: $(VENV)/.installed $(PROBATION_VENV)/.installed
 	$(BIN)/joinedup serve
@@ -55,6 +55,10 @@ policy-test: $(OPA)
 
 pytest: $(VENV)/.installed-test $(PROBATION_VENV)/.installed $(OPA)
 	$(BIN)/pytest
+
+# Benchmarks are not part of `make test`: they measure, they do not pass or fail.
+bench-policy: $(VENV)/.installed-test $(OPA)
+	$(BIN)/python -m bench.policy_decision
 
 clean:
 	rm -rf $(VENV) $(PROBATION_VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache

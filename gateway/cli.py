@@ -14,12 +14,14 @@ import uvicorn
 from gateway.audit_cli import audit
 from gateway.auth import issue_dev_token, load_dev_key
 from gateway.config import (
+    REPO_ROOT,
     ConfigError,
     GatewayConfig,
     agencies_toml,
     agency_settings,
     load_agencies,
 )
+from gateway.policy_cli import policy
 from gateway.purposes import PURPOSE_HEADER
 
 DEFAULT_STATE = Path(".joinedup")
@@ -80,6 +82,27 @@ def main() -> None:
     envvar="JOINEDUP_DECISION_LOG",
     help="Write OPA-format decision log lines to this file ('-' for standard output).",
 )
+@click.option(
+    "--policy-engine",
+    type=click.Choice(["embedded", "opa"]),
+    default="embedded",
+    show_default=True,
+    envvar="JOINEDUP_POLICY_ENGINE",
+    help="embedded: Rego in-process (regopy); opa: an OPA server over its REST API.",
+)
+@click.option(
+    "--opa-url",
+    default=None,
+    envvar="JOINEDUP_OPA_URL",
+    help="With --policy-engine opa: use this OPA server instead of starting one.",
+)
+@click.option(
+    "--policy-dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=REPO_ROOT / "policies",
+    show_default=True,
+    help="The Rego policies and their data.",
+)
 def serve(
     state_dir: Path,
     host: str,
@@ -90,6 +113,9 @@ def serve(
     agency_timeout: float,
     audit_dsn: str | None,
     decision_log: str | None,
+    policy_engine: str,
+    opa_url: str | None,
+    policy_dir: Path,
 ) -> None:
     """Serve the gateway on the demo world (starts all seven agency systems itself).
 
@@ -109,6 +135,9 @@ def serve(
             agency_timeout_s=agency_timeout,
             audit_dsn=audit_dsn,
             decision_log=decision_log,
+            policy_dir=policy_dir,
+            policy_engine=policy_engine,
+            opa_url=opa_url,
         )
         click.echo(f"joinedup gateway: {url}")
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
@@ -131,6 +160,9 @@ def serve(
             agency_timeout_s=agency_timeout,
             audit_dsn=audit_dsn,
             decision_log=decision_log,
+            policy_dir=policy_dir,
+            policy_engine=policy_engine,
+            opa_url=opa_url,
         )
         click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
         for name, settings in agencies.items():
@@ -189,6 +221,9 @@ def _example_curl(url: str, state_dir: Path, scheme: str, value: str) -> str:
 def token(state_dir: Path, user: str, role: str, org: str, team: str | None, ttl: int) -> None:
     """Print a dev JWT that 'joinedup serve' accepts in demo mode."""
     click.echo(issue_dev_token(load_dev_key(state_dir), user, role, org, team, ttl))
+
+
+main.add_command(policy)
 
 
 @main.group()

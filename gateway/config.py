@@ -61,6 +61,10 @@ class GatewayConfig:
     audit_checkpoint_every: int = 1000
     # Where OPA-format decision log lines go: a file path, "-" for stdout, None for nowhere.
     decision_log: str | None = None
+    policy_engine: str = "embedded"
+    """``embedded`` (regopy, in-process) or ``opa`` (an OPA server over its REST API)."""
+    opa_url: str | None = None
+    """With ``policy_engine="opa"``: use this OPA server; unset, the gateway starts its own."""
 
     @property
     def audit_store_dsn(self) -> str:

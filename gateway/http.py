@@ -6,6 +6,7 @@ Each step is a call in :func:`graphql_endpoint`; nothing happens elsewhere.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -28,12 +29,21 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from gateway.audit import AuditRecord, AuditUnavailable
 from gateway.auth import AuthError
-from gateway.policy import DecisionInput, decide_fail_closed
-from gateway.purposes import PURPOSE_HEADER
+from gateway.policy import (
+    Decision,
+    DecisionInput,
+    LabelInput,
+    decide_fail_closed,
+    decide_labels_fail_closed,
+)
+from gateway.purposes import BREAK_GLASS_HEADER, CONSENT_OVERRIDE_HEADER, PURPOSE_HEADER
 from gateway.runtime import Gateway
 from resolvers.context import RequestContext
 from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut, PersonFetch
+from resolvers.labels import labelled_records
+from resolvers.references import requested_references
+from resolvers.schema import MAX_PEOPLE
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,8 @@ async def graphql_endpoint(request: Request) -> Response:
     try:
         caller = gateway.authenticator.authenticate(request.headers.get("authorization"))
         purpose = _declared_purpose(request, gateway)
+        break_glass = _optional_reason(request, BREAK_GLASS_HEADER)
+        consent_override = _optional_reason(request, CONSENT_OVERRIDE_HEADER)
         operation = await _read_graphql_request(request)
         document = _parse_and_validate(gateway, operation, request.method)
     except AuthError as exc:
@@ -83,7 +95,24 @@ async def graphql_endpoint(request: Request) -> Response:
 
     schema = gateway.schema
     requested = schema.requested_fields(document)
-    decision_input = DecisionInput(caller.as_policy_input(), purpose, requested)
+    fanout = FanOut(gateway.adapters)
+    references = requested_references(
+        schema.graphql_schema, document, operation.operation_name, operation.variables
+    )
+    # Identities first (identifiers only), so the one decision sees each person's context.
+    # At most MAX_PEOPLE: anyone beyond has no decided context, so nothing of theirs is read.
+    found = await asyncio.gather(
+        *(fanout.find(r) for r in list(dict.fromkeys(references))[:MAX_PEOPLE])
+    )
+    persons = {person.key: person for person in found}
+    decision_input = DecisionInput(
+        caller.as_policy_input(),
+        purpose,
+        requested,
+        await gateway.register.contexts(persons, caller.team),
+        break_glass,
+        consent_override,
+    )
     decision = await decide_fail_closed(
         gateway.policy, decision_input, gateway.config.policy_timeout_s
     )
@@ -91,15 +120,24 @@ async def graphql_endpoint(request: Request) -> Response:
         decision = replace(decision, decision_id=uuid.uuid4().hex)
     if gateway.decision_log is not None:
         gateway.decision_log.write(request_id, decision_input, decision)
-
     context = RequestContext(
         request_id=request_id,
         caller=caller,
         purpose=purpose,
         decision=decision,
         fields_by_agency=schema.readable_fields(requested, decision),
-        fanout=FanOut(gateway.adapters),
+        fanout=fanout,
         audit_log=gateway.audit,
+        break_glass_reason=break_glass,
+    )
+    for person in found:
+        context.start_reads(person)
+    # Every read settles before anything resolves, so labelled records get one decision.
+    await fanout.settle_reads()
+    context.labels = await decide_labels_fail_closed(
+        gateway.policy,
+        LabelInput(caller.as_policy_input(), purpose, labelled_records(found)),
+        gateway.config.policy_timeout_s,
     )
     try:
         result = execute(
@@ -124,6 +162,14 @@ async def graphql_endpoint(request: Request) -> Response:
             "AUDIT_UNAVAILABLE",
             "the disclosure could not be audited, so nothing is disclosed",
             request_id,
+        )
+    if decision.obligations.get("alert") is True:
+        # The alert obligation: a clear line for monitoring; the audit row has the details.
+        log.warning(
+            "ALERT request %s: break-glass access by %s for %s; review required",
+            request_id,
+            caller.user,
+            purpose,
         )
     if result.data is None and result.errors and all(e.path is None for e in result.errors):
         # Variables that do not fit the operation: the caller's own input, refused as a whole.
@@ -150,6 +196,16 @@ def _declared_purpose(request: Request, gateway: Gateway) -> str:
             f"known purposes: {', '.join(sorted(gateway.purposes))}",
         )
     return purpose
+
+
+def _optional_reason(request: Request, header: str) -> str | None:
+    """A reason header: absent is None; present it must say something."""
+    if header not in request.headers:
+        return None
+    reason = request.headers[header].strip()
+    if not reason:
+        raise RequestRejected(400, "REASON_REQUIRED", f"the {header} header needs a reason")
+    return reason[:500]
 
 
 async def _read_graphql_request(request: Request) -> GraphQLRequest:
@@ -234,6 +290,10 @@ def _audit_records(context: RequestContext, lawful_basis: str) -> list[AuditReco
             disclosed=tuple(entry.disclosed),
             masked=tuple(entry.masked),
             withheld=entry.withheld,
+            policy_revision=context.decision.revision,
+            decision_id=context.decision.decision_id,
+            obligations=dict(context.decision.obligations),
+            break_glass_reason=context.break_glass_reason,
         )
         for (person, _agency), entry in context.disclosures.items()
     ]
@@ -270,6 +330,7 @@ def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str
         "joinedup": {
             "requestId": context.request_id,
             "policyRevision": context.decision.revision,
+            "obligations": _public_obligations(context.decision),
             "withheld": [{"coordinate": c, "reason": r} for c, r in sorted(withheld)],
             "upstream": [
                 {
@@ -284,6 +345,14 @@ def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str
         }
     }
     return body
+
+
+def _public_obligations(decision: Decision) -> dict[str, Any]:
+    return {
+        key: decision.obligations[key]
+        for key in ("audit_level", "alert", "review", "break_glass", "consent_override")
+        if key in decision.obligations
+    }
 
 
 def _safe_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PURPOSE_HEADER = "X-Purpose-Of-Use"
+BREAK_GLASS_HEADER = "X-Break-Glass-Reason"
+"""Emergency access: the reason is mandatory; policy decides whether it is granted."""
+CONSENT_OVERRIDE_HEADER = "X-Consent-Override-Reason"
+"""Overriding refused consent where the purpose allows it (safeguarding), with the reason."""
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from gateway.audit import AuditStore, open_store
 from gateway.audit.decision_log import DecisionLog, new_instance_id
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
+from gateway.person_context import CaseRegister
 from gateway.policy import PolicyEngine
 from gateway.policy.embedded import EmbeddedEngine
+from gateway.policy.opa_server import OpaServerEngine
 from gateway.purposes import Purpose, load_purposes
 from resolvers.policy_filter import PolicyFilter
 from resolvers.schema import GatewaySchema, build_schema
@@ -30,6 +32,7 @@ class Gateway:
     authenticator: Authenticator
     audit: AuditStore
     decision_log: DecisionLog | None
+    register: CaseRegister
 
     @classmethod
     def start(cls, config: GatewayConfig) -> Gateway:
@@ -41,7 +44,7 @@ class Gateway:
             adapters=adapters,
             purposes=purposes,
             schema=schema,
-            policy=EmbeddedEngine(config.policy_dir),
+            policy=_policy_engine(config),
             policy_filter=PolicyFilter(schema.governed_types, schema.agency_of),
             authenticator=Authenticator(load_dev_key(config.state_dir)),
             audit=open_store(
@@ -55,6 +58,7 @@ class Gateway:
                 if config.decision_log
                 else None
             ),
+            register=CaseRegister.for_adapters(adapters),
         )
 
     async def stop(self) -> None:
@@ -68,3 +72,15 @@ class Gateway:
 
 def _version() -> str:
     return importlib.metadata.version("joinedup")
+
+
+def _policy_engine(config: GatewayConfig) -> PolicyEngine:
+    if config.policy_engine == "embedded":
+        return EmbeddedEngine(config.policy_dir)
+    if config.policy_engine == "opa":
+        if config.opa_url:
+            return OpaServerEngine.connect(config.opa_url, config.policy_dir)
+        from simulators.launcher import free_port
+
+        return OpaServerEngine.start(config.policy_dir, free_port())
+    raise ValueError(f"unknown policy engine '{config.policy_engine}' (embedded or opa)")

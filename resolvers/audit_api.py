@@ -25,6 +25,7 @@ from resolvers.context import AuditEvent, RequestContext
 from resolvers.errors import AuditLogUnavailable, BreakGlassNotFound
 
 GOVERNED_TYPES = frozenset({"AuditLog", "AuditActions"})
+POLICY_AGENCY = "audit"
 MAX_ENTRIES = 1000
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 from adapters.sdk import Identifier
 from gateway.audit import AuditStore
 from gateway.auth import Caller
-from gateway.policy import Decision
+from gateway.policy import Decision, LabelDecision
 from resolvers.fanout import FanOut, PersonFetch
 
 Outcome = Literal["disclosed", "masked", "withheld"]
@@ -64,10 +64,27 @@ class RequestContext:
     decision: Decision
     fields_by_agency: Mapping[str, frozenset[str]]
     fanout: FanOut
+    break_glass_reason: str | None = None
     persons: dict[str, PersonFetch] = field(default_factory=dict)
+    labels: LabelDecision = field(default_factory=lambda: LabelDecision({}))
+    """The batched label decision on every labelled record the request read."""
     disclosures: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
     audit_log: AuditStore | None = None
     audit_events: list[AuditEvent] = field(default_factory=list)
+
+    def start_reads(self, person: PersonFetch) -> None:
+        """Read the person's allowed sections from agencies whose gate lets this person through."""
+        self.fanout.start_reads(
+            person,
+            {
+                agency: fields
+                for agency, fields in self.fields_by_agency.items()
+                if self.decision.for_person(person.key, agency).effect == "allow"
+            },
+        )
+
+    def person_at(self, path: list[str | int]) -> PersonFetch | None:
+        return self.persons.get(person_key(path))
 
     def record(
         self,

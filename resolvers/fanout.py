@@ -42,6 +42,11 @@ class PersonFetch:
     lookup_errors: dict[str, AdapterError] = field(default_factory=dict)
     reads: dict[str, Awaitable[Mapping[str, Any] | None]] = field(default_factory=dict)
 
+    @property
+    def key(self) -> str:
+        """``SCHEME:VALUE``: how policy inputs name this person."""
+        return f"{self.reference.scheme}:{self.reference.value}"
+
 
 class FanOut:
     """Calls the adapters for one request and records each call's timing."""
@@ -51,6 +56,7 @@ class FanOut:
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
+        self._found: dict[Identifier, asyncio.Task[PersonFetch]] = {}
         self.created = time.perf_counter()
 
     async def _timed(self, agency: str, operation: str, call: Any) -> Any:
@@ -72,6 +78,13 @@ class FanOut:
             )
 
     async def find(self, reference: Identifier) -> PersonFetch:
+        """Resolve a person once per request, however often the query names them."""
+        task = self._found.get(reference)
+        if task is None:
+            task = self._found[reference] = asyncio.ensure_future(self._find(reference))
+        return await task
+
+    async def _find(self, reference: Identifier) -> PersonFetch:
         person = PersonFetch(reference)
         known = {reference}
         for _ in range(_LOOKUP_ROUNDS):
@@ -128,11 +141,15 @@ class FanOut:
         """Queue one read per matched agency that has any allowed field; batches go out together."""
         for agency, fields in fields_by_agency.items():
             match = person.matches.get(agency)
-            if match is None or not fields:
+            if match is None or not fields or agency in person.reads:
                 continue
             read = asyncio.ensure_future(self._loader(agency, fields).load(match.local_id))
             person.reads[agency] = read
             self._reads.append(read)
+
+    async def settle_reads(self) -> None:
+        """Wait for every queued read (failures stay in their futures for the resolvers)."""
+        await asyncio.gather(*self._reads, return_exceptions=True)
 
     async def close(self) -> None:
         """Cancel reads nobody awaited (e.g. the query failed early)."""

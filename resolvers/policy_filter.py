@@ -14,9 +14,11 @@ from typing import Any
 from graphql import GraphQLResolveInfo, GraphQLString, get_named_type
 
 from gateway.policy import FieldDecision
+from gateway.policy.decision import NOT_DECIDED
 from resolvers.context import Outcome, RequestContext
 from resolvers.errors import ForbiddenField
 from resolvers.masks import apply_mask
+from resolvers.sections import WITHHELD_ATTRIBUTE
 
 MASK_NEEDS_TEXT = "this field cannot be masked, so it is withheld"
 
@@ -42,7 +44,7 @@ class PolicyFilter:
         coordinate = f"{parent}.{info.field_name}"
         agency = self.agency_of.get(coordinate)
         path = info.path.as_list()
-        decision = context.decision.for_field(coordinate)
+        decision = self._decide(context, root, coordinate, agency, path)
 
         if decision.effect == "mask" and get_named_type(info.return_type) is not GraphQLString:
             decision = FieldDecision("deny", reason=MASK_NEEDS_TEXT)
@@ -64,6 +66,29 @@ class PolicyFilter:
         if isawaitable(value):
             return _finish_later(value, finish)
         return finish(value)
+
+    @staticmethod
+    def _decide(
+        context: RequestContext,
+        root: Any,
+        coordinate: str,
+        agency: str | None,
+        path: list[str | int],
+    ) -> FieldDecision:
+        """Labels first (they override roles), then the person's gate, then the field."""
+        withheld_record = getattr(root, WITHHELD_ATTRIBUTE, None)
+        if withheld_record is not None:
+            return FieldDecision("deny", reason=withheld_record)
+        person = context.person_at(path)
+        if person is not None:
+            protected = context.labels.persons.get(person.key, {}).get(coordinate)
+            if protected is not None:
+                return FieldDecision("deny", reason=protected)
+            if agency and coordinate == f"Person.{agency}" and agency in person.matches:
+                gate = context.decision.for_person(person.key, agency)
+                if gate.effect != "allow":
+                    return FieldDecision("deny", reason=gate.reason or NOT_DECIDED)
+        return context.decision.for_field(coordinate)
 
 
 async def _finish_later(value: Awaitable[Any], finish: Callable[[Any], Any]) -> Any:

@@ -18,8 +18,9 @@ from gateway.purposes import Purpose
 from resolvers import audit_api
 from resolvers.context import RequestContext, person_key
 from resolvers.coordinates import requested_coordinates
-from resolvers.errors import PersonNotFound, TooManyPeople, UpstreamFailure
+from resolvers.errors import ForbiddenField, PersonNotFound, TooManyPeople, UpstreamFailure
 from resolvers.fanout import PersonFetch
+from resolvers.labels import apply_record_labels
 from resolvers.sections import SectionType, compose_section
 from resolvers.timeline import build_timeline_field, implied_coordinates
 
@@ -99,7 +100,7 @@ class GatewaySchema:
 
 
 def _section_resolver(section: SectionType) -> Any:
-    async def resolve(root: PersonFetch) -> Any:
+    async def resolve(root: PersonFetch, info: strawberry.Info) -> Any:
         error = root.lookup_errors.get(section.agency)
         if error is not None:
             raise UpstreamFailure(error)
@@ -112,7 +113,15 @@ def _section_resolver(section: SectionType) -> Any:
             record = await read
         except AdapterError as exc:
             raise UpstreamFailure(exc) from None
-        return None if record is None else section.build(record)
+        if record is None:
+            return None
+        context: RequestContext = info.context
+        labelled = apply_record_labels(context.labels, root, section.agency, record)
+        if isinstance(labelled, str):
+            coordinate = f"Person.{section.agency}"
+            context.record(info.path.as_list(), section.agency, coordinate, "withheld", labelled)
+            raise ForbiddenField(coordinate, labelled)
+        return section.build(labelled)
 
     resolve.__annotations__["return"] = Optional[section.graphql_type]  # noqa: UP045
     resolve.__name__ = section.agency  # create_type keys fields by resolver name
@@ -179,7 +188,7 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
         if not found.matches and not found.lookup_errors:
             raise PersonNotFound()
         context.persons[person_key(info.path.as_list())] = found
-        context.fanout.start_reads(found, context.fields_by_agency)
+        context.start_reads(found)
         return found
 
     person.__annotations__["return"] = Optional[person_type]  # noqa: UP045
@@ -199,7 +208,7 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
         response_key = info.path.key
         for index, person_found in enumerate(found):
             context.persons[person_key([response_key, index])] = person_found
-            context.fanout.start_reads(person_found, context.fields_by_agency)
+            context.start_reads(person_found)
         return [p if p.matches or p.lookup_errors else None for p in found]
 
     people.__annotations__["return"] = list[Optional[person_type]]  # type: ignore[valid-type]  # noqa: UP045
@@ -241,6 +250,12 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             graphql_type: Any = schema._schema.get_type(type_name)
             for field_name in graphql_type.fields:
                 agency_of[f"{type_name}.{field_name}"] = agency
+    # The audit API is governed like an agency of its own ("audit" in the policy data), so
+    # only a role with an agreement for it (data protection officers) may use it.
+    for type_name in audit_api.GOVERNED_TYPES:
+        audit_type: Any = schema._schema.get_type(type_name)
+        for field_name in audit_type.fields:
+            agency_of[f"{type_name}.{field_name}"] = audit_api.POLICY_AGENCY
     governed = frozenset(
         {"Person"}.union(audit_api.GOVERNED_TYPES, *(s.type_names for s in sections.values()))
     )

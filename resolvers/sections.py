@@ -84,8 +84,18 @@ def compose_section(spec: SectionSpec) -> SectionType:
     return SectionType(spec, name, graphql_type, frozenset(owned), items)
 
 
+WITHHELD_KEY = "@withheld"
+"""Set on a record (by the label step) that policy withholds; the reason is kept on the
+built object as :data:`WITHHELD_ATTRIBUTE` so the policy filter denies each of its fields."""
+WITHHELD_ATTRIBUTE = "_joinedup_withheld"
+
+
 def _instantiate(cls: Any, record: Mapping[str, Any]) -> Any:
     definition = cls.__strawberry_definition__
+    if WITHHELD_KEY in record:
+        instance = cls(**{f.python_name: None for f in definition.fields})
+        object.__setattr__(instance, WITHHELD_ATTRIBUTE, str(record[WITHHELD_KEY]))
+        return instance
     values: dict[str, Any] = {}
     for field in definition.fields:
         value = record.get(field.python_name)

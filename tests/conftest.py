@@ -22,10 +22,13 @@ import pytest
 
 from gateway.auth import issue_dev_token, load_dev_key
 from gateway.config import AgencySettings, agencies_toml, agency_settings
+from gateway.policy.opa_server import OpaServerProcess
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import DemoWorld, SimulatorProcess, free_port, running_world
 from simulators.world import WorldPaths
 from tests.postgres import PostgresServer
+
+POLICIES = Path(__file__).resolve().parent.parent / "policies"
 
 PERSON_QUERY = """
 query($ref: PersonReference!) {
@@ -62,17 +65,52 @@ def agency_records(world: WorldPaths, agency: str, collection: str, key: str) ->
     return {record[key]: record for record in records}
 
 
+CALLER_TEAM = "early-help"
+
+
 @pytest.fixture(scope="session")
-def person_in_both(ground_truth: list[dict[str, Any]], world: WorldPaths) -> dict[str, Any]:
+def unrestricted(world: WorldPaths) -> frozenset[str]:
+    """Council ids the default test caller may see in full: the caller's team holds an open
+    case, consent to early help is given and never refused, and no council record carries
+    a sensitivity label."""
+    import sqlite3
+
+    db = sqlite3.connect(world.council_db)
+    try:
+        rows = db.execute(
+            """
+            SELECT p.council_id FROM person p
+            WHERE p.team = ? AND p.labels = ''
+              AND EXISTS (SELECT 1 FROM social_case c
+                          WHERE c.council_id = p.council_id AND c.status = 'open')
+              AND EXISTS (SELECT 1 FROM consent k WHERE k.council_id = p.council_id
+                          AND k.purpose = 'early_help')
+              AND NOT EXISTS (SELECT 1 FROM consent k WHERE k.council_id = p.council_id
+                              AND k.given = 0)
+              AND NOT EXISTS (SELECT 1 FROM social_case c
+                              WHERE c.council_id = p.council_id AND c.labels != '')
+            """,
+            (CALLER_TEAM,),
+        ).fetchall()
+    finally:
+        db.close()
+    return frozenset(row[0] for row in rows)
+
+
+@pytest.fixture(scope="session")
+def person_in_both(
+    ground_truth: list[dict[str, Any]], world: WorldPaths, unrestricted: frozenset[str]
+) -> dict[str, Any]:
     """Someone council and benefits both know, both recording their true name, date of
-    birth, postcode and NI number (so tests can compare answers to the ground truth)."""
+    birth, postcode and NI number (so tests can compare answers to the ground truth), whom
+    the default test caller may see in full."""
     import sqlite3
 
     claimants = agency_records(world, "benefits", "claimants", "ni_number")
     db = sqlite3.connect(world.council_db)
     try:
         for person in ground_truth:
-            if not (person["council_id"] and "benefits" in person["records"]):
+            if person["council_id"] not in unrestricted or "benefits" not in person["records"]:
                 continue
             row = db.execute(
                 "SELECT given_name, family_name, date_of_birth, postcode, ni_number, labels "
@@ -122,7 +160,7 @@ class GatewayProcess:
     log_path: Path
     process: subprocess.Popen[bytes]
 
-    def token(self, role: str, user: str = "test.user", team: str | None = "children-east") -> str:
+    def token(self, role: str, user: str = "test.user", team: str | None = CALLER_TEAM) -> str:
         return issue_dev_token(load_dev_key(self.state_dir), user, role, "test-council", team)
 
     def query(
@@ -131,11 +169,17 @@ class GatewayProcess:
         role: str = "social_worker",
         purpose: str = "safeguarding_children",
         query: str = PERSON_QUERY,
+        team: str | None = CALLER_TEAM,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         return httpx.post(
             self.url + "/graphql",
             json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.token(role)}", PURPOSE_HEADER: purpose},
+            headers={
+                "Authorization": f"Bearer {self.token(role, team=team)}",
+                PURPOSE_HEADER: purpose,
+                **(headers or {}),
+            },
             timeout=30,
         )
 
@@ -241,3 +285,12 @@ def audit_dsn(
     server: PostgresServer = request.getfixturevalue("postgres")
     name = "audit_" + tmp_path_factory.mktemp("db").name.replace("-", "_").lower()
     return server.create_database(name)
+
+
+@pytest.fixture(scope="session")
+def opa_server() -> Iterator[OpaServerProcess]:
+    """The project's OPA (``.tools/bin/opa``) serving ``policies/`` on loopback."""
+    server = OpaServerProcess(POLICIES, free_port())
+    server.wait_ready()
+    yield server
+    server.stop()

@@ -38,7 +38,7 @@ def test_benefits_officer_sees_benefits_but_council_is_forbidden_with_reason(
     assert person["council"] is None
     error = errors_by_path(body)[("person", "council")]
     assert error["extensions"]["code"] == "FORBIDDEN"
-    assert "not shared" in error["extensions"]["reason"]
+    assert "no data-sharing agreement" in error["extensions"]["reason"]
     summary = body["extensions"]["joinedup"]["withheld"]
     assert {"coordinate": "Person.council", "reason": error["extensions"]["reason"]} in summary
 

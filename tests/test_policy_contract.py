@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from gateway.policy import Decision, DecisionInput, FieldDecision, RequestedField
+from gateway.policy import (
+    Decision,
+    DecisionInput,
+    FieldDecision,
+    LabelDecision,
+    LabelInput,
+    RequestedField,
+)
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.policy.engine import decide_fail_closed
 from resolvers.masks import WITHHELD, apply_mask
@@ -17,16 +24,21 @@ POLICIES = Path(__file__).resolve().parent.parent / "policies"
 
 @pytest.mark.parametrize(
     "raw",
-    [None, "allow", {"effect": "permit"}, {"effect": "mask"}, {"effect": "mask", "mask": 3}],
+    [None, "permit", {"effect": "permit"}, {"effect": "mask"}, {"effect": "mask", "mask": 3}],
 )
 def test_malformed_field_decisions_read_as_deny(raw: object) -> None:
-    decision = Decision.from_policy_result({"fields": {"T.f": raw}})
+    entry = (
+        {"coordinate": "T.f", **raw}
+        if isinstance(raw, dict)
+        else {"coordinate": "T.f", "effect": raw}
+    )
+    decision = Decision.from_policy_result({"fields": [entry]})
 
     assert decision.for_field("T.f").effect == "deny"
 
 
 def test_field_missing_from_decision_is_denied() -> None:
-    decision = Decision.from_policy_result({"fields": {"T.a": {"effect": "allow"}}})
+    decision = Decision.from_policy_result({"fields": [{"coordinate": "T.a", "effect": "allow"}]})
 
     assert decision.for_field("T.a") == FieldDecision("allow")
     assert decision.for_field("T.b").effect == "deny"
@@ -41,6 +53,9 @@ class ExplodingEngine:
     name = "exploding"
 
     async def decide(self, request: DecisionInput) -> Decision:
+        raise RuntimeError("engine crashed")
+
+    async def decide_labels(self, request: LabelInput) -> LabelDecision:
         raise RuntimeError("engine crashed")
 
     async def aclose(self) -> None:
@@ -83,7 +98,9 @@ async def test_embedded_engine_decides_per_field_with_revision() -> None:
     decision = await engine.decide(request)
 
     assert decision.for_field("CouncilSection.team").effect == "allow"
-    assert decision.for_field("CouncilSection.dateOfBirth") == FieldDecision("mask", "year")
+    assert decision.for_field("CouncilSection.dateOfBirth") == FieldDecision(
+        "mask", "year", rule="masking.catalogue"
+    )
     denied = decision.for_field("CouncilSection.address")
     assert denied.effect == "deny" and denied.reason and "early_help" in denied.reason
     assert decision.revision == engine.revision != "unversioned"

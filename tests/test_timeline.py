@@ -97,5 +97,8 @@ def test_timeline_events_obey_field_policy(
         purpose="benefit_assessment",
         query=TIMELINE,
     ).json()
-    assert restricted["data"]["person"] is None or restricted["data"]["person"]["timeline"] is None
-    assert {e["extensions"]["code"] for e in restricted["errors"]} == {"FORBIDDEN"}
+    timeline = restricted["data"]["person"]["timeline"]
+    assert {e["agency"] for e in timeline["events"]} == {"benefits"}
+    gaps = {g["agency"]: g for g in timeline["gaps"]}
+    assert gaps["council"]["code"] == "FORBIDDEN"
+    assert "no data-sharing agreement with council" in gaps["council"]["reason"]

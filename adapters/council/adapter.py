@@ -270,3 +270,37 @@ class CouncilAdapter(Adapter):
 
         result: dict[str, dict[str, Any]] = await self._run(fetch)
         return result
+
+    async def relationships_and_consent(
+        self, council_ids: tuple[str, ...], team: str | None
+    ) -> tuple[set[str], dict[str, dict[str, str]]]:
+        """The case register's facts the access policy needs, never agency data.
+
+        Which of these people ``team`` holds an open case for (a legitimate
+        relationship), and the consent in force per person and purpose (the
+        latest record wins: a later refusal withdraws consent).
+        """
+        marks = ",".join("?" * len(council_ids))
+
+        def read(query: Query) -> tuple[set[str], dict[str, dict[str, str]]]:
+            related = {
+                row["council_id"]
+                for row in query(
+                    f"SELECT p.council_id FROM person p WHERE p.council_id IN ({marks}) "
+                    "AND p.team = ? AND EXISTS (SELECT 1 FROM social_case c "
+                    "WHERE c.council_id = p.council_id AND c.status = 'open')",
+                    (*council_ids, team),
+                )
+            }
+            consent: dict[str, dict[str, str]] = {}
+            for row in query(
+                f"SELECT council_id, purpose, given FROM consent WHERE council_id IN ({marks}) "
+                "ORDER BY recorded_on, consent_id",
+                council_ids,
+            ):
+                state = "given" if row["given"] else "refused"
+                consent.setdefault(row["council_id"], {})[row["purpose"]] = state
+            return related, consent
+
+        result: tuple[set[str], dict[str, dict[str, str]]] = await self._run(read)
+        return result

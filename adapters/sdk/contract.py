@@ -96,6 +96,9 @@ class Match:
     agency: str
     local_id: str
     identifiers: tuple[Identifier, ...] = ()
+    confidence: float = 1.0
+    """How sure the adapter is this record is the person (1.0: an exact identifier match).
+    Policy sets the threshold below which nothing from the agency is disclosed."""
 
 
 @dataclass(frozen=True)

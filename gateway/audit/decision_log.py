@@ -25,8 +25,10 @@ DECISION_PATH = "joinedup/decision"
 # Input that may identify a person or carry free text about them: never logged.
 ERASED_POINTERS: tuple[str, ...] = (
     "/input/person",
+    "/input/persons",  # each person's key is an identifier; consent travels with it
     "/input/identifiers",
     "/input/break_glass/reason",
+    "/input/consent_override/reason",
     "/input/consent",
 )
 

@@ -1,8 +1,8 @@
-"""The one interface every policy engine implements, and the fail-closed call site.
+"""The one interface every policy engine implements, and the fail-closed call sites.
 
 Engines (embedded Rego, OPA server) only evaluate. Whatever goes wrong while
 deciding - an engine error, a timeout, an undefined or malformed result - is
-turned into a denial of every requested field here, in one place.
+turned into a denial of everything asked about here, in one place.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from gateway.policy.decision import Decision, DecisionInput
+from gateway.policy.decision import Decision, DecisionInput, LabelDecision, LabelInput
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,10 @@ class PolicyEngine(Protocol):
         """Evaluate the request decision; raise on any failure."""
         ...
 
+    async def decide_labels(self, request: LabelInput) -> LabelDecision:
+        """Evaluate the batched label decision; raise on any failure."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -35,4 +39,18 @@ async def decide_fail_closed(
         return await asyncio.wait_for(engine.decide(request), timeout_s)
     except Exception as exc:
         log.error("policy engine %s failed (%s); denying", engine.name, type(exc).__name__)
-        return Decision.deny_all(request.fields, ENGINE_FAILED)
+        return Decision.deny_all(request, ENGINE_FAILED)
+
+
+async def decide_labels_fail_closed(
+    engine: PolicyEngine, request: LabelInput, timeout_s: float
+) -> LabelDecision:
+    if not request.records:
+        return LabelDecision({})
+    try:
+        return await asyncio.wait_for(engine.decide_labels(request), timeout_s)
+    except Exception as exc:
+        log.error(
+            "policy engine %s failed on labels (%s); denying", engine.name, type(exc).__name__
+        )
+        return LabelDecision.deny_all(request, ENGINE_FAILED)

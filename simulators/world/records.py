@@ -174,7 +174,7 @@ def write_council(rng: random.Random, world: World, path: Path) -> None:
                     rng.choice(["assessment", "early help offered", "no further action"]),
                 ),
             )
-        for purpose in ("early_help", "information_sharing"):
+        for purpose in ("early_help", "safeguarding_children"):
             if rng.random() < 0.6:
                 consent_no += 1
                 db.execute(
