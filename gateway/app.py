@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,9 +15,20 @@ from gateway.config import GatewayConfig
 from gateway.http import graphql_endpoint
 from gateway.runtime import Gateway
 
+log = logging.getLogger(__name__)
+
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """A bug answers with a bare code: no exception text, no trace, no hostnames."""
+    log.exception("unhandled error on %s", request.url.path)
+    return JSONResponse(
+        {"errors": [{"message": "Internal error", "extensions": {"code": "INTERNAL"}}]},
+        status_code=500,
+    )
 
 
 def create_app(config: GatewayConfig) -> Starlette:
@@ -35,4 +47,5 @@ def create_app(config: GatewayConfig) -> Starlette:
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,
+        exception_handlers={Exception: internal_error},
     )

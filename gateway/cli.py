@@ -10,7 +10,14 @@ import click
 import uvicorn
 
 from gateway.auth import issue_dev_token, load_dev_key
-from gateway.config import AgencyEndpoints, GatewayConfig
+from gateway.config import (
+    AgencyEndpoints,
+    AuthSettings,
+    ConfigError,
+    GatewayConfig,
+    RequestLimits,
+    ResilienceSettings,
+)
 from gateway.purposes import PURPOSE_HEADER
 
 DEFAULT_STATE = Path(".joinedup")
@@ -59,6 +66,44 @@ def main() -> None:
     show_default=True,
     help="Seconds each agency call may take before UPSTREAM_TIMEOUT.",
 )
+@click.option(
+    "--request-deadline",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds a whole request may spend on agency calls, retries included.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["demo", "production"]),
+    default="demo",
+    show_default=True,
+    envvar="JOINEDUP_MODE",
+    help="production: JWKS tokens only, no GraphiQL or introspection, persisted queries only.",
+)
+@click.option("--jwks-url", envvar="JOINEDUP_JWKS_URL", help="Identity provider's JWKS URL.")
+@click.option("--issuer", envvar="JOINEDUP_ISSUER", help="Expected token issuer (iss).")
+@click.option("--audience", default="joinedup", show_default=True, envvar="JOINEDUP_AUDIENCE")
+@click.option(
+    "--persisted-queries",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    envvar="JOINEDUP_PERSISTED_QUERIES",
+    help="JSON manifest {sha256: query}; in production mode the only queries that run.",
+)
+@click.option(
+    "--rate-limit",
+    default=RequestLimits.rate_limit,
+    show_default=True,
+    envvar="JOINEDUP_RATE_LIMIT",
+    help="Requests per caller, e.g. '600/minute'.",
+)
+@click.option(
+    "--breaker-reset",
+    type=float,
+    default=ResilienceSettings.breaker_reset_s,
+    show_default=True,
+    help="Seconds an agency's open circuit stays open before a probe.",
+)
 def serve(
     state_dir: Path,
     host: str,
@@ -68,6 +113,14 @@ def serve(
     council_db: Path | None,
     benefits_url: str | None,
     agency_timeout: float,
+    request_deadline: float,
+    mode: str,
+    jwks_url: str | None,
+    issuer: str | None,
+    audience: str,
+    persisted_queries: Path | None,
+    rate_limit: str,
+    breaker_reset: float,
 ) -> None:
     """Serve the gateway on the demo world (starts the agency simulators itself).
 
@@ -75,13 +128,26 @@ def serve(
     """
     from gateway.app import create_app
 
+    def make_config(agencies: AgencyEndpoints) -> GatewayConfig:
+        try:
+            return GatewayConfig(
+                state_dir=state_dir,
+                agency_timeout_s=agency_timeout,
+                agencies=agencies,
+                mode="production" if mode == "production" else "demo",
+                resilience=ResilienceSettings(
+                    request_deadline_s=request_deadline, breaker_reset_s=breaker_reset
+                ),
+                limits=RequestLimits(rate_limit=rate_limit),
+                auth=AuthSettings(jwks_url=jwks_url, issuer=issuer, audience=audience),
+                persisted_queries=persisted_queries,
+            )
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from exc
+
     url = f"http://{host}:{port}/graphql"
     if council_db is not None and benefits_url is not None:
-        config = GatewayConfig(
-            state_dir=state_dir,
-            agency_timeout_s=agency_timeout,
-            agencies=AgencyEndpoints(council_db, benefits_url),
-        )
+        config = make_config(AgencyEndpoints(council_db, benefits_url))
         click.echo(f"joinedup gateway: {url}")
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
         return
@@ -90,13 +156,11 @@ def serve(
 
     from simulators.launcher import example_reference, running_world
 
+    if mode == "production":
+        raise click.UsageError("production mode serves real agency systems: give their addresses")
     with running_world(state_dir / "world", people, seed) as world:
-        config = GatewayConfig(
-            state_dir=state_dir,
-            agency_timeout_s=agency_timeout,
-            agencies=AgencyEndpoints(
-                council_db=world.paths.council_db, benefits_url=world.benefits.url
-            ),
+        config = make_config(
+            AgencyEndpoints(council_db=world.paths.council_db, benefits_url=world.benefits.url)
         )
         click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
         click.echo(

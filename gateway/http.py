@@ -1,34 +1,51 @@
 """The GraphQL endpoint: one request, top to bottom.
 
-authenticate → parse/validate → decide → fan out + filter (execute) → audit → respond.
-Each step is a call in :func:`graphql_endpoint`; nothing happens elsewhere.
+authenticate → rate limit → parse/validate (with limits) → decide → fan out + filter
+(execute, under the request deadline) → audit → respond. Each step is a call in
+:func:`graphql_endpoint`; nothing happens elsewhere.
+
+GraphQL over HTTP (the GraphQL-over-HTTP specification): POST with
+``application/json`` or GET (queries only). A client that accepts
+``application/graphql-response+json`` (or anything, ``*/*``) gets that media
+type, and GraphQL request errors (parse, validation, limits, variables) as HTTP
+4xx; a client that accepts only ``application/json`` gets it, with HTTP 200 for
+those errors. Authentication (401), purpose (400), rate limit (429), body size
+(413) and audit (503) failures keep their HTTP status for both.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLError,
+    NoSchemaIntrospectionCustomRule,
     OperationType,
     execute,
     get_operation_ast,
     parse,
+    specified_rules,
     validate,
 )
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
+from adapters.sdk.deadline import request_deadline
 from gateway.audit import AuditRecord, AuditUnavailable
-from gateway.auth import AuthError
+from gateway.auth import AuthError, AuthUnavailable
+from gateway.persisted import PersistedQueryError
 from gateway.policy import DecisionInput, RequestedField, decide_fail_closed
 from gateway.purposes import PURPOSE_HEADER
+from gateway.query_limits import LimitExceeded, check_limits
+from gateway.ratelimit import RateLimited
 from gateway.runtime import Gateway
 from resolvers.context import RequestContext
 from resolvers.coordinates import requested_coordinates
@@ -37,17 +54,33 @@ from resolvers.fanout import FanOut
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_000_000
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestRejected(Exception):
-    """The request cannot be executed; answered with ``status`` and a clear message."""
+    """The request cannot be executed; answered with ``status`` and a clear message.
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    ``graphql_error`` marks GraphQL request errors (the document or its variables),
+    which a legacy ``application/json`` client receives with HTTP 200.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        graphql_error: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.graphql_error = graphql_error
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -59,24 +92,55 @@ class GraphQLRequest:
 
 async def graphql_endpoint(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
-    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+    accept = request.headers.get("accept", "")
+    if (
+        request.method == "GET"
+        and "text/html" in accept
+        and not gateway.config.production
+        and "query" not in request.query_params
+    ):
         return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    request_id = _request_id(request.headers.get("x-request-id", ""))
+    media_type = _response_media_type(accept)
+    if media_type is None:
+        return _rejection(
+            RequestRejected(
+                406, "NOT_ACCEPTABLE", f"this endpoint answers {GRAPHQL_RESPONSE} or {JSON}"
+            ),
+            request_id,
+            JSON,
+        )
     try:
-        caller = gateway.authenticator.authenticate(request.headers.get("authorization"))
+        caller = await gateway.authenticator.authenticate(request.headers.get("authorization"))
+        gateway.rate_limiter.hit(caller)
         purpose = _declared_purpose(request, gateway)
-        operation = await _read_graphql_request(request)
+        operation = await _read_graphql_request(request, gateway)
         document = _parse_and_validate(gateway, operation, request.method)
+    except AuthUnavailable as exc:
+        return _rejection(
+            RequestRejected(503, "AUTH_UNAVAILABLE", str(exc)), request_id, media_type
+        )
     except AuthError as exc:
         return _rejection(
-            401,
-            "UNAUTHENTICATED",
-            str(exc),
+            RequestRejected(
+                401,
+                "UNAUTHENTICATED",
+                str(exc),
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ),
             request_id,
-            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            media_type,
+        )
+    except RateLimited as exc:
+        return _rejection(
+            RequestRejected(
+                429, "RATE_LIMITED", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+            ),
+            request_id,
+            media_type,
         )
     except RequestRejected as exc:
-        return _rejection(exc.status, exc.code, exc.message, request_id)
+        return _rejection(exc, request_id, media_type)
 
     schema = gateway.schema
     requested = tuple(
@@ -99,16 +163,17 @@ async def graphql_endpoint(request: Request) -> Response:
         fanout=FanOut(gateway.adapters),
     )
     try:
-        result = execute(
-            schema.graphql_schema,
-            document,
-            context_value=context,
-            variable_values=operation.variables,
-            operation_name=operation.operation_name,
-            middleware=[gateway.policy_filter],
-        )
-        if not isinstance(result, ExecutionResult):
-            result = await result
+        with request_deadline(gateway.config.resilience.request_deadline_s):
+            result = execute(
+                schema.graphql_schema,
+                document,
+                context_value=context,
+                variable_values=operation.variables,
+                operation_name=operation.operation_name,
+                middleware=[gateway.policy_filter],
+            )
+            if not isinstance(result, ExecutionResult):
+                result = await result
     finally:
         await context.fanout.close()
 
@@ -117,17 +182,55 @@ async def graphql_endpoint(request: Request) -> Response:
     except AuditUnavailable:
         log.error("request %s: audit store unavailable; response withheld", request_id)
         return _rejection(
-            503,
-            "AUDIT_UNAVAILABLE",
-            "the disclosure could not be audited, so nothing is disclosed",
+            RequestRejected(
+                503,
+                "AUDIT_UNAVAILABLE",
+                "the disclosure could not be audited, so nothing is disclosed",
+            ),
             request_id,
+            media_type,
         )
     if result.data is None and result.errors and all(e.path is None for e in result.errors):
         # Variables that do not fit the operation: the caller's own input, refused as a whole.
         return _rejection(
-            400, "BAD_USER_INPUT", "; ".join(e.message for e in result.errors), request_id
+            RequestRejected(
+                400,
+                "BAD_USER_INPUT",
+                "; ".join(e.message for e in result.errors),
+                graphql_error=True,
+            ),
+            request_id,
+            media_type,
         )
-    return JSONResponse(_response_body(result, context), headers={"X-Request-Id": request_id})
+    return JSONResponse(
+        _response_body(result, context),
+        headers={"X-Request-Id": request_id},
+        media_type=media_type,
+    )
+
+
+def _request_id(offered: str) -> str:
+    """The caller's request id if it is a plain token (it is logged and echoed), else a new one."""
+    return offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+
+
+def _response_media_type(accept: str) -> str | None:
+    """The media type to answer with, from the Accept header; None if we have none it takes."""
+    if not accept.strip():
+        return JSON  # the specification's rule for clients that send no Accept header
+    offered = set()
+    for part in accept.split(","):
+        media, *params = (p.strip().lower() for p in part.split(";"))
+        if any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params):
+            continue
+        offered.add(media)
+    if GRAPHQL_RESPONSE in offered:
+        return GRAPHQL_RESPONSE
+    if JSON in offered:
+        return JSON
+    if offered & {"*/*", "application/*"}:
+        return GRAPHQL_RESPONSE
+    return None
 
 
 def _declared_purpose(request: Request, gateway: Gateway) -> str:
@@ -149,22 +252,18 @@ def _declared_purpose(request: Request, gateway: Gateway) -> str:
     return purpose
 
 
-async def _read_graphql_request(request: Request) -> GraphQLRequest:
+async def _read_graphql_request(request: Request, gateway: Gateway) -> GraphQLRequest:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query_params)
-        if "variables" in params:
-            params["variables"] = _json(params["variables"], "variables")
+        for key in ("variables", "extensions"):
+            if key in params:
+                params[key] = _json(params[key], key)
     else:
-        if "application/json" not in request.headers.get("content-type", ""):
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
             raise RequestRejected(
                 415, "BAD_REQUEST", "send the GraphQL request as application/json"
             )
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise RequestRejected(
-                413, "BAD_REQUEST", f"request body is larger than {MAX_BODY_BYTES} bytes"
-            )
-        params = _json(body, "request body")
+        params = _json(await _body(request, gateway.config.limits.max_body_bytes), "request body")
     if not isinstance(params, dict):
         raise RequestRejected(400, "BAD_REQUEST", "the request body must be a JSON object")
     query, variables, name = (
@@ -172,38 +271,94 @@ async def _read_graphql_request(request: Request) -> GraphQLRequest:
         params.get("variables"),
         params.get("operationName"),
     )
-    if not isinstance(query, str) or not query.strip():
+    if query is not None and not isinstance(query, str):
+        raise RequestRejected(400, "BAD_REQUEST", "'query' must be a string")
+    try:
+        text = gateway.persisted_queries.resolve(query, params.get("extensions"))
+    except PersistedQueryError as exc:
+        raise RequestRejected(
+            400, exc.code, str(exc), graphql_error=exc.code != "BAD_REQUEST"
+        ) from None
+    if text is None or not text.strip():
         raise RequestRejected(400, "BAD_REQUEST", "the request has no 'query' string")
     if variables is not None and not isinstance(variables, dict):
         raise RequestRejected(400, "BAD_REQUEST", "'variables' must be a JSON object")
     if name is not None and not isinstance(name, str):
         raise RequestRejected(400, "BAD_REQUEST", "'operationName' must be a string")
-    return GraphQLRequest(query, variables, name)
+    return GraphQLRequest(text, variables, name)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, read no further than ``limit`` bytes."""
+    too_large = RequestRejected(
+        413, "BAD_REQUEST", f"request body is larger than {limit} bytes (max_body_bytes)"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
 
 
 def _json(raw: str | bytes, what: str) -> Any:
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise RequestRejected(400, "BAD_REQUEST", f"the {what} is nested too deeply") from None
     except ValueError:
         raise RequestRejected(400, "BAD_REQUEST", f"the {what} is not valid JSON") from None
 
 
-def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str) -> Any:
+def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str) -> DocumentNode:
+    limits = gateway.config.limits
     try:
-        document = parse(operation.query)
+        document = parse(operation.query, no_location=False, max_tokens=limits.max_tokens)
+        check_limits(document, limits)
+        rules = (
+            (*specified_rules, NoSchemaIntrospectionCustomRule)
+            if gateway.config.production
+            else specified_rules
+        )
+        errors = validate(gateway.schema.graphql_schema, document, rules, max_errors=10)
     except GraphQLError as exc:
-        raise RequestRejected(400, "GRAPHQL_PARSE_FAILED", exc.message) from None
-    errors = validate(gateway.schema.graphql_schema, document)
+        raise RequestRejected(
+            400, "GRAPHQL_PARSE_FAILED", _parse_message(exc, limits.max_tokens), graphql_error=True
+        ) from None
+    except LimitExceeded as exc:
+        raise RequestRejected(400, "QUERY_TOO_COMPLEX", str(exc), graphql_error=True) from None
+    except RecursionError:
+        raise RequestRejected(
+            400, "QUERY_TOO_COMPLEX", "the query is nested too deeply", graphql_error=True
+        ) from None
     if errors:
         raise RequestRejected(
-            400, "GRAPHQL_VALIDATION_FAILED", "; ".join(e.message for e in errors[:10])
+            400,
+            "GRAPHQL_VALIDATION_FAILED",
+            "; ".join(e.message for e in errors),
+            graphql_error=True,
         )
     selected = get_operation_ast(document, operation.operation_name)
     if selected is None:
-        raise RequestRejected(400, "BAD_REQUEST", "name the operation to run (operationName)")
+        raise RequestRejected(
+            400, "BAD_REQUEST", "name the operation to run (operationName)", graphql_error=True
+        )
     if method == "GET" and selected.operation is not OperationType.QUERY:
-        raise RequestRejected(405, "BAD_REQUEST", "only queries may be sent with GET")
+        raise RequestRejected(
+            405, "BAD_REQUEST", "only queries may be sent with GET", headers={"Allow": "POST"}
+        )
     return document
+
+
+def _parse_message(error: GraphQLError, max_tokens: int) -> str:
+    if "more than" in error.message and "tokens" in error.message:
+        return (
+            f"the query has more than {max_tokens} tokens; the limit (max_tokens) is {max_tokens}"
+        )
+    return error.message
 
 
 def _audit_records(context: RequestContext) -> list[AuditRecord]:
@@ -276,11 +431,11 @@ def _safe_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return error.formatted  # type: ignore[return-value]
 
 
-def _rejection(
-    status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
+def _rejection(rejected: RequestRejected, request_id: str, media_type: str) -> JSONResponse:
+    status = 200 if rejected.graphql_error and media_type == JSON else rejected.status
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        {"errors": [{"message": rejected.message, "extensions": {"code": rejected.code}}]},
         status_code=status,
-        headers={"X-Request-Id": request_id, **(headers or {})},
+        headers={"X-Request-Id": request_id, **rejected.headers},
+        media_type=media_type,
     )

@@ -11,9 +11,12 @@ from adapters.sdk import Adapter
 from gateway.audit import AuditStore
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
+from gateway.persisted import PersistedQueries
 from gateway.policy import PolicyEngine
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.purposes import Purpose, load_purposes
+from gateway.ratelimit import CallerRateLimiter
+from gateway.resilience import make_resilient
 from resolvers.policy_filter import PolicyFilter
 from resolvers.schema import GatewaySchema, build_schema
 
@@ -27,15 +30,25 @@ class Gateway:
     policy: PolicyEngine
     policy_filter: PolicyFilter
     authenticator: Authenticator
+    rate_limiter: CallerRateLimiter
+    persisted_queries: PersistedQueries
     audit: AuditStore
 
     @classmethod
     def start(cls, config: GatewayConfig) -> Gateway:
-        timeout = config.agency_timeout_s
-        adapters: dict[str, Adapter] = {
-            "council": CouncilAdapter(config.agencies.council_db, timeout_s=timeout),
-            "benefits": BenefitsAdapter(config.agencies.benefits_url, timeout_s=timeout),
-        }
+        agencies = config.agencies
+        adapters = make_resilient(
+            {
+                "council": CouncilAdapter(
+                    agencies.council_db, timeout_s=config.timeout_for("council")
+                ),
+                "benefits": BenefitsAdapter(
+                    agencies.benefits_url, timeout_s=config.timeout_for("benefits")
+                ),
+            },
+            config.resilience,
+            config.timeout_for,
+        )
         purposes = load_purposes(config.policy_dir)
         schema = build_schema(adapters, purposes)
         return cls(
@@ -45,7 +58,13 @@ class Gateway:
             schema=schema,
             policy=EmbeddedEngine(config.policy_dir),
             policy_filter=PolicyFilter(schema.governed_types, schema.agency_of),
-            authenticator=Authenticator(load_dev_key(config.state_dir)),
+            authenticator=Authenticator(
+                config.auth, None if config.production else load_dev_key(config.state_dir)
+            ),
+            rate_limiter=CallerRateLimiter(config.limits.rate_limit),
+            persisted_queries=PersistedQueries.load(
+                config.persisted_queries, allow_list_only=config.production
+            ),
             audit=AuditStore(config.audit_db),
         )
 

@@ -1,7 +1,15 @@
-"""Adapter for the benefits agency's REST/JSON API, over one pooled httpx client."""
+"""Adapter for the benefits agency's REST/JSON API, over one pooled httpx client.
+
+Replies are treated as hostile until parsed: the body is streamed with a size
+cap (:data:`MAX_REPLY_BYTES`), the whole exchange (connect, headers and every
+chunk of a trickling body) runs under one deadline, and anything that is not
+a JSON object of the expected shape is ``UPSTREAM_BAD_REPLY``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +27,12 @@ from adapters.sdk import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.sdk.deadline import remaining_s
 
 AGENCY = "benefits"
+
+MAX_REPLY_BYTES = 4_000_000
+"""A batch of 100 claimants is well under 100 kB; anything near this cap is not a real reply."""
 
 _CLAIM_FIELDS = (
     FieldSpec("type", "string", "Benefit claimed."),
@@ -54,28 +66,57 @@ class BenefitsAdapter(Adapter):
             base_url=self.base_url,
             timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 1.0)),
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            # Compressed replies could expand past the size cap inside one chunk.
+            headers={"Accept-Encoding": "identity"},
         )
 
     def discover(self) -> SectionSpec:
         return SECTION
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        budget = remaining_s(self.timeout_s)
+        if budget <= 0:
+            raise UpstreamTimeout(AGENCY, "the request's deadline passed before the call")
         try:
-            response = await self._client.request(method, path, **kwargs)
+            async with asyncio.timeout(budget):
+                status, content_type, body = await self._exchange(method, path, **kwargs)
+        except TimeoutError as exc:
+            raise UpstreamTimeout(AGENCY, f"no answer within {budget:.2g}s") from exc
         except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(AGENCY, f"no answer within {self.timeout_s:g}s") from exc
+            raise UpstreamTimeout(AGENCY, f"no answer within {budget:.2g}s") from exc
         except httpx.TransportError as exc:
             raise UpstreamUnavailable(AGENCY, "service is not reachable") from exc
-        if response.status_code == 404:
+        if status == 404:
             return None
-        if response.status_code >= 500:
-            raise UpstreamUnavailable(AGENCY, f"service answered HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise UpstreamBadReply(AGENCY, f"unexpected HTTP {response.status_code}")
+        if status >= 500:
+            raise UpstreamUnavailable(AGENCY, f"service answered HTTP {status}")
+        if status != 200:
+            raise UpstreamBadReply(AGENCY, f"unexpected HTTP {status}")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise UpstreamBadReply(AGENCY, "reply is not JSON (content type)")
         try:
-            return response.json()
+            return json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise UpstreamBadReply(AGENCY, "reply is not valid UTF-8") from exc
+        except RecursionError as exc:
+            raise UpstreamBadReply(AGENCY, "reply is nested too deeply") from exc
         except ValueError as exc:
             raise UpstreamBadReply(AGENCY, "reply is not valid JSON") from exc
+
+    async def _exchange(self, method: str, path: str, **kwargs: Any) -> tuple[int, str, bytes]:
+        """Send the request and read at most :data:`MAX_REPLY_BYTES` of the reply."""
+        async with self._client.stream(method, path, **kwargs) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+                raise UpstreamBadReply(AGENCY, f"reply is larger than {MAX_REPLY_BYTES} bytes")
+            if response.headers.get("content-encoding", "identity").lower() != "identity":
+                raise UpstreamBadReply(AGENCY, "reply is compressed although we asked it not to be")
+            body = bytearray()
+            async for chunk in response.aiter_raw():
+                body += chunk
+                if len(body) > MAX_REPLY_BYTES:
+                    raise UpstreamBadReply(AGENCY, f"reply is larger than {MAX_REPLY_BYTES} bytes")
+            return response.status_code, response.headers.get("content-type", ""), bytes(body)
 
     async def check(self) -> Health:
         try:

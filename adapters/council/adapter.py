@@ -1,13 +1,16 @@
 """Adapter for the council's case-management database (SQLite file).
 
 The database is opened read-only for each call in a worker thread, so a slow
-query never blocks the event loop and the gateway can never write to it.
+query never blocks the event loop and the gateway can never write to it. A
+progress handler interrupts a query that runs past the call's time budget, so
+the worker thread stops too, not just the caller's wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +27,11 @@ from adapters.sdk import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.sdk.deadline import remaining_s
 
 AGENCY = "council"
+
+_PROGRESS_EVERY = 10_000  # SQLite virtual-machine steps between deadline checks
 
 _CASE_FIELDS = (
     FieldSpec("caseId", "string", "Council case reference."),
@@ -84,19 +90,31 @@ class CouncilAdapter(Adapter):
         return db
 
     async def _run(self, work: Any, *args: Any) -> Any:
+        budget = remaining_s(self.timeout_s)
+        if budget <= 0:
+            raise UpstreamTimeout(AGENCY, "the request's deadline passed before the call")
+        stop_at = time.monotonic() + budget
+
         def call() -> Any:
             db = self._connect()
+            db.set_progress_handler(lambda: time.monotonic() > stop_at, _PROGRESS_EVERY)
             try:
                 return work(db, *args)
+            except sqlite3.OperationalError as exc:
+                if time.monotonic() > stop_at:
+                    raise UpstreamTimeout(AGENCY, f"no answer within {budget:.2g}s") from exc
+                raise UpstreamBadReply(AGENCY, f"database error: {type(exc).__name__}") from exc
             except sqlite3.DatabaseError as exc:
                 raise UpstreamBadReply(AGENCY, f"database error: {type(exc).__name__}") from exc
+            except (IndexError, KeyError, TypeError) as exc:
+                raise UpstreamBadReply(AGENCY, "database has an unexpected schema") from exc
             finally:
                 db.close()
 
         try:
-            return await asyncio.wait_for(asyncio.to_thread(call), self.timeout_s)
+            return await asyncio.wait_for(asyncio.to_thread(call), budget)
         except TimeoutError as exc:
-            raise UpstreamTimeout(AGENCY, f"no answer within {self.timeout_s:g}s") from exc
+            raise UpstreamTimeout(AGENCY, f"no answer within {budget:.2g}s") from exc
 
     async def check(self) -> Health:
         try:
