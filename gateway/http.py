@@ -317,17 +317,34 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
     limits = gateway.config.limits
     try:
         document = parse(operation.query, no_location=False, max_tokens=limits.max_tokens)
-        check_limits(document, limits)
-        rules = (
-            (*specified_rules, NoSchemaIntrospectionCustomRule)
-            if gateway.config.production
-            else specified_rules
-        )
-        errors = validate(gateway.schema.graphql_schema, document, rules, max_errors=10)
     except GraphQLError as exc:
         raise RequestRejected(
             400, "GRAPHQL_PARSE_FAILED", _parse_message(exc, limits.max_tokens), graphql_error=True
         ) from None
+    except RecursionError:
+        raise RequestRejected(
+            400, "GRAPHQL_PARSE_FAILED", "the query is nested too deeply", graphql_error=True
+        ) from None
+    selected = get_operation_ast(document, operation.operation_name)
+    if selected is None:
+        raise RequestRejected(
+            400,
+            "BAD_REQUEST",
+            "name one operation of the document to run (operationName)",
+            graphql_error=True,
+        )
+    if method == "GET" and selected.operation is not OperationType.QUERY:
+        raise RequestRejected(
+            405, "BAD_REQUEST", "only queries may be sent with GET", headers={"Allow": "POST"}
+        )
+    rules = (
+        (*specified_rules, NoSchemaIntrospectionCustomRule)
+        if gateway.config.production
+        else specified_rules
+    )
+    try:
+        check_limits(document, limits)
+        errors = validate(gateway.schema.graphql_schema, document, rules, max_errors=10)
     except LimitExceeded as exc:
         raise RequestRejected(400, "QUERY_TOO_COMPLEX", str(exc), graphql_error=True) from None
     except RecursionError:
@@ -340,15 +357,6 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
             "GRAPHQL_VALIDATION_FAILED",
             "; ".join(e.message for e in errors),
             graphql_error=True,
-        )
-    selected = get_operation_ast(document, operation.operation_name)
-    if selected is None:
-        raise RequestRejected(
-            400, "BAD_REQUEST", "name the operation to run (operationName)", graphql_error=True
-        )
-    if method == "GET" and selected.operation is not OperationType.QUERY:
-        raise RequestRejected(
-            405, "BAD_REQUEST", "only queries may be sent with GET", headers={"Allow": "POST"}
         )
     return document
 
