@@ -123,7 +123,9 @@ def start_gateway(
     """Start `joinedup serve` as a process against the given agency systems."""
     started: list[GatewayProcess] = []
 
-    def start(benefits_url: str, agency_timeout: float = 2.0) -> GatewayProcess:
+    def start(
+        benefits_url: str, agency_timeout: float = 2.0, extra_args: tuple[str, ...] = ()
+    ) -> GatewayProcess:
         state_dir = tmp_path_factory.mktemp("gateway-state")
         port = free_port()
         log_path = state_dir / "gateway.log"
@@ -144,6 +146,7 @@ def start_gateway(
                 benefits_url,
                 "--agency-timeout",
                 str(agency_timeout),
+                *extra_args,
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
