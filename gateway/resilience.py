@@ -8,8 +8,12 @@ and how many at once. Per call, from the outside in:
    ``UPSTREAM_UNAVAILABLE`` for ``breaker_reset_s``; then calls are let through
    half-open, and the first success closes the circuit again (a failure re-opens it);
 2. **retries** (``stamina``: exponential backoff with jitter) for lookups and
-   reads, which are idempotent, on ``UPSTREAM_UNAVAILABLE``/``UPSTREAM_TIMEOUT``
-   only, and only while the request's deadline leaves room for another attempt;
+   reads, which are idempotent, on ``UPSTREAM_UNAVAILABLE`` only (refused
+   connections, 5xx: fast failures worth another try), and only while the
+   request's deadline leaves room for another attempt. Timeouts are not retried:
+   the person's whole answer waits for every agency's lookup, so a retried
+   timeout would multiply the delay for everyone while loading an upstream that
+   is already too slow;
 3. **bulkhead**: at most ``max_concurrent_per_agency`` calls in flight per agency,
    so one slow agency holds a bounded number of the gateway's tasks and sockets;
 4. **timeout**: each attempt gets the agency's timeout, cut to what is left of
@@ -43,7 +47,7 @@ from gateway.config import ResilienceSettings
 
 T = TypeVar("T")
 
-RETRIABLE = (UpstreamUnavailable, UpstreamTimeout)
+RETRIABLE = (UpstreamUnavailable,)
 
 
 @dataclass

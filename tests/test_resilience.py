@@ -97,10 +97,18 @@ async def read(adapter: Adapter) -> Mapping[str, Mapping[str, Any]]:
 
 
 async def test_transient_failures_are_retried() -> None:
-    inner = ScriptedAdapter(failures=[down(), UpstreamTimeout("scripted", "slow")])
+    inner = ScriptedAdapter(failures=[down(), down()])
 
     assert await read(resilient(inner)) == {"1": {"v": "ok"}}
     assert inner.calls == 3
+
+
+async def test_timeouts_are_not_retried() -> None:
+    inner = ScriptedAdapter(failures=[UpstreamTimeout("scripted", "slow")])
+
+    with pytest.raises(UpstreamTimeout):
+        await read(resilient(inner))
+    assert inner.calls == 1
 
 
 async def test_bad_replies_are_not_retried() -> None:
@@ -141,7 +149,7 @@ async def test_agency_timeout_applies_even_if_the_adapter_ignores_it() -> None:
     started = time.monotonic()
 
     with pytest.raises(UpstreamTimeout, match="no answer within"):
-        await read(resilient(ScriptedAdapter(delay_s=5.0), timeout_s=0.1, retry_attempts=1))
+        await read(resilient(ScriptedAdapter(delay_s=5.0), timeout_s=0.1))
     assert time.monotonic() - started < 0.5
 
 
@@ -204,7 +212,7 @@ async def test_bulkhead_bounds_calls_in_flight_per_agency() -> None:
 
 async def test_a_full_bulkhead_times_out_within_the_deadline() -> None:
     inner = ScriptedAdapter(delay_s=2.0)
-    adapter = resilient(inner, max_concurrent_per_agency=1, retry_attempts=1)
+    adapter = resilient(inner, max_concurrent_per_agency=1)
     first = asyncio.ensure_future(read(adapter))
     await asyncio.sleep(0.01)
 
