@@ -79,7 +79,8 @@ def main() -> None:
     default="demo",
     show_default=True,
     envvar="JOINEDUP_MODE",
-    help="production: JWKS tokens only, no GraphiQL or introspection, persisted queries only.",
+    help="production: JWKS tokens only, no GraphiQL or introspection; with "
+    "--persisted-queries, only the listed queries run.",
 )
 @click.option("--jwks-url", envvar="JOINEDUP_JWKS_URL", help="Identity provider's JWKS URL.")
 @click.option("--issuer", envvar="JOINEDUP_ISSUER", help="Expected token issuer (iss).")
