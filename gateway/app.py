@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,9 +16,20 @@ from gateway.config import GatewayConfig
 from gateway.http import STATIC_DIR, graphql_endpoint
 from gateway.runtime import Gateway
 
+log = logging.getLogger(__name__)
+
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """A bug answers with a bare code: no exception text, no trace, no hostnames."""
+    log.exception("unhandled error on %s", request.url.path)
+    return JSONResponse(
+        {"errors": [{"message": "Internal error", "extensions": {"code": "INTERNAL"}}]},
+        status_code=500,
+    )
 
 
 def create_app(config: GatewayConfig) -> Starlette:
@@ -37,4 +49,5 @@ def create_app(config: GatewayConfig) -> Starlette:
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,
+        exception_handlers={Exception: internal_error},
     )

@@ -6,6 +6,7 @@ import json
 import shlex
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -15,8 +16,12 @@ from gateway.audit_cli import audit
 from gateway.auth import issue_dev_token, load_dev_key
 from gateway.config import (
     REPO_ROOT,
+    AgencySettings,
+    AuthSettings,
     ConfigError,
     GatewayConfig,
+    RequestLimits,
+    ResilienceSettings,
     agencies_toml,
     agency_settings,
     load_agencies,
@@ -103,6 +108,45 @@ def main() -> None:
     show_default=True,
     help="The Rego policies and their data.",
 )
+@click.option(
+    "--request-deadline",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds a whole request may spend on agency calls, retries included.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["demo", "production"]),
+    default="demo",
+    show_default=True,
+    envvar="JOINEDUP_MODE",
+    help="production: JWKS tokens only, no GraphiQL or introspection; with "
+    "--persisted-queries, only the listed queries run.",
+)
+@click.option("--jwks-url", envvar="JOINEDUP_JWKS_URL", help="Identity provider's JWKS URL.")
+@click.option("--issuer", envvar="JOINEDUP_ISSUER", help="Expected token issuer (iss).")
+@click.option("--audience", default="joinedup", show_default=True, envvar="JOINEDUP_AUDIENCE")
+@click.option(
+    "--persisted-queries",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    envvar="JOINEDUP_PERSISTED_QUERIES",
+    help="JSON manifest {sha256: query}; in production mode the only queries that run.",
+)
+@click.option(
+    "--rate-limit",
+    default=RequestLimits.rate_limit,
+    show_default=True,
+    envvar="JOINEDUP_RATE_LIMIT",
+    help="Requests per caller, e.g. '600/minute'.",
+)
+@click.option(
+    "--breaker-reset",
+    type=float,
+    default=ResilienceSettings.breaker_reset_s,
+    show_default=True,
+    help="Seconds an agency's open circuit stays open before a probe.",
+)
 def serve(
     state_dir: Path,
     host: str,
@@ -116,6 +160,14 @@ def serve(
     policy_engine: str,
     opa_url: str | None,
     policy_dir: Path,
+    request_deadline: float,
+    mode: str,
+    jwks_url: str | None,
+    issuer: str | None,
+    audience: str,
+    persisted_queries: Path | None,
+    rate_limit: str,
+    breaker_reset: float,
 ) -> None:
     """Serve the gateway on the demo world (starts all seven agency systems itself).
 
@@ -124,27 +176,43 @@ def serve(
     from gateway.app import create_app
 
     url = f"http://{host}:{port}/graphql"
+
+    def make_config(agencies: Mapping[str, AgencySettings]) -> GatewayConfig:
+        try:
+            return GatewayConfig(
+                state_dir=state_dir,
+                agencies=agencies,
+                agency_timeout_s=agency_timeout,
+                audit_dsn=audit_dsn,
+                decision_log=decision_log,
+                policy_dir=policy_dir,
+                policy_engine=policy_engine,
+                opa_url=opa_url,
+                mode="production" if mode == "production" else "demo",
+                resilience=ResilienceSettings(
+                    request_deadline_s=request_deadline, breaker_reset_s=breaker_reset
+                ),
+                limits=RequestLimits(rate_limit=rate_limit),
+                auth=AuthSettings(jwks_url=jwks_url, issuer=issuer, audience=audience),
+                persisted_queries=persisted_queries,
+            )
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from exc
+
     if config_file is not None:
         try:
             agencies = load_agencies(config_file)
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from exc
-        config = GatewayConfig(
-            state_dir,
-            agencies,
-            agency_timeout_s=agency_timeout,
-            audit_dsn=audit_dsn,
-            decision_log=decision_log,
-            policy_dir=policy_dir,
-            policy_engine=policy_engine,
-            opa_url=opa_url,
-        )
+        config = make_config(agencies)
         click.echo(f"joinedup gateway: {url}")
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
         return
 
     from simulators.launcher import example_reference, running_world
 
+    if mode == "production":
+        raise click.UsageError("production mode serves real agency systems: give --config")
     # uvicorn re-raises SIGTERM after its graceful shutdown; the default action
     # would kill this process before running_world stops the simulators.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -154,16 +222,7 @@ def serve(
         }
         config_path = state_dir / "agencies.toml"
         config_path.write_text(agencies_toml(agencies))
-        config = GatewayConfig(
-            state_dir,
-            agencies,
-            agency_timeout_s=agency_timeout,
-            audit_dsn=audit_dsn,
-            decision_log=decision_log,
-            policy_dir=policy_dir,
-            policy_engine=policy_engine,
-            opa_url=opa_url,
-        )
+        config = make_config(agencies)
         click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
         for name, settings in agencies.items():
             click.echo(f"  {name:<10} {settings.endpoint}")

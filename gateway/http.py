@@ -1,7 +1,16 @@
 """The GraphQL endpoint: one request, top to bottom.
 
-authenticate → parse/validate → decide → fan out + filter (execute) → audit → respond.
-Each step is a call in :func:`graphql_endpoint`; nothing happens elsewhere.
+authenticate → rate limit → parse/validate (with limits) → decide → fan out + filter
+(execute, under the request deadline) → audit → respond. Each step is a call in
+:func:`graphql_endpoint`; nothing happens elsewhere.
+
+GraphQL over HTTP (the GraphQL-over-HTTP specification): POST with
+``application/json`` or GET (queries only). A client that accepts
+``application/graphql-response+json`` (or anything, ``*/*``) gets that media
+type, and GraphQL request errors (parse, validation, limits, variables) as HTTP
+4xx; a client that accepts only ``application/json`` gets it, with HTTP 200 for
+those errors. Authentication (401), purpose (400), rate limit (429), body size
+(413) and audit (503) failures keep their HTTP status for both.
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass, replace
 from functools import partial
@@ -16,19 +26,24 @@ from pathlib import Path
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLError,
+    NoSchemaIntrospectionCustomRule,
     OperationType,
     execute,
     get_operation_ast,
     parse,
+    specified_rules,
     validate,
 )
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from adapters.sdk.deadline import request_deadline
 from gateway.audit import AuditRecord, AuditUnavailable
-from gateway.auth import AuthError
+from gateway.auth import AuthError, AuthUnavailable
+from gateway.persisted import PersistedQueryError
 from gateway.policy import (
     Decision,
     DecisionInput,
@@ -37,6 +52,8 @@ from gateway.policy import (
     decide_labels_fail_closed,
 )
 from gateway.purposes import BREAK_GLASS_HEADER, CONSENT_OVERRIDE_HEADER, PURPOSE_HEADER
+from gateway.query_limits import LimitExceeded, check_limits
+from gateway.ratelimit import RateLimited
 from gateway.runtime import Gateway
 from resolvers.context import RequestContext
 from resolvers.errors import SAFE_ERRORS, InternalError
@@ -51,16 +68,33 @@ MAX_BODY_BYTES = 1_000_000
 # GraphiQL and its assets are vendored: the gateway runs on machines without internet.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 GRAPHIQL_PAGE = STATIC_DIR / "graphiql" / "index.html"
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestRejected(Exception):
-    """The request cannot be executed; answered with ``status`` and a clear message."""
+    """The request cannot be executed; answered with ``status`` and a clear message.
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    ``graphql_error`` marks GraphQL request errors (the document or its variables),
+    which a legacy ``application/json`` client receives with HTTP 200.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        graphql_error: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.graphql_error = graphql_error
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -72,96 +106,132 @@ class GraphQLRequest:
 
 async def graphql_endpoint(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
-    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+    accept = request.headers.get("accept", "")
+    if (
+        request.method == "GET"
+        and "text/html" in accept
+        and not gateway.config.production
+        and "query" not in request.query_params
+    ):
         return FileResponse(GRAPHIQL_PAGE, media_type="text/html")
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    request_id = _request_id(request.headers.get("x-request-id", ""))
+    media_type = _response_media_type(accept)
+    if media_type is None:
+        return _rejection(
+            RequestRejected(
+                406, "NOT_ACCEPTABLE", f"this endpoint answers {GRAPHQL_RESPONSE} or {JSON}"
+            ),
+            request_id,
+            JSON,
+        )
     try:
-        caller = gateway.authenticator.authenticate(request.headers.get("authorization"))
+        caller = await gateway.authenticator.authenticate(request.headers.get("authorization"))
+        gateway.rate_limiter.hit(caller)
         purpose = _declared_purpose(request, gateway)
         break_glass = _optional_reason(request, BREAK_GLASS_HEADER)
         consent_override = _optional_reason(request, CONSENT_OVERRIDE_HEADER)
-        operation = await _read_graphql_request(request)
+        operation = await _read_graphql_request(request, gateway)
         document = _parse_and_validate(gateway, operation, request.method)
+    except AuthUnavailable as exc:
+        return _rejection(
+            RequestRejected(503, "AUTH_UNAVAILABLE", str(exc)), request_id, media_type
+        )
     except AuthError as exc:
         return _rejection(
-            401,
-            "UNAUTHENTICATED",
-            str(exc),
+            RequestRejected(
+                401,
+                "UNAUTHENTICATED",
+                str(exc),
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ),
             request_id,
-            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            media_type,
+        )
+    except RateLimited as exc:
+        return _rejection(
+            RequestRejected(
+                429, "RATE_LIMITED", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+            ),
+            request_id,
+            media_type,
         )
     except RequestRejected as exc:
-        return _rejection(exc.status, exc.code, exc.message, request_id)
+        return _rejection(exc, request_id, media_type)
 
     schema = gateway.schema
     requested = schema.requested_fields(document)
-    fanout = FanOut(gateway.adapters)
-    references = requested_references(
-        schema.graphql_schema, document, operation.operation_name, operation.variables
-    )
-    # Identities first (identifiers only), so the one decision sees each person's context.
-    # At most MAX_PEOPLE: anyone beyond has no decided context, so nothing of theirs is read.
-    found = await asyncio.gather(
-        *(fanout.find(r) for r in list(dict.fromkeys(references))[:MAX_PEOPLE])
-    )
-    persons = {person.key: person for person in found}
-    decision_input = DecisionInput(
-        caller.as_policy_input(),
-        purpose,
-        requested,
-        await gateway.register.contexts(persons, caller.team),
-        break_glass,
-        consent_override,
-    )
-    decision = await decide_fail_closed(
-        gateway.policy, decision_input, gateway.config.policy_timeout_s
-    )
-    if decision.decision_id is None:
-        decision = replace(decision, decision_id=uuid.uuid4().hex)
-    if gateway.decision_log is not None:
-        gateway.decision_log.write(request_id, decision_input, decision)
-    context = RequestContext(
-        request_id=request_id,
-        caller=caller,
-        purpose=purpose,
-        decision=decision,
-        fields_by_agency=schema.readable_fields(requested, decision),
-        fanout=fanout,
-        audit_log=gateway.audit,
-        break_glass_reason=break_glass,
-    )
-    for person in found:
-        context.start_reads(person)
-    # Every read settles before anything resolves, so labelled records get one decision.
-    await fanout.settle_reads()
-    context.labels = await decide_labels_fail_closed(
-        gateway.policy,
-        LabelInput(caller.as_policy_input(), purpose, labelled_records(found)),
-        gateway.config.policy_timeout_s,
-    )
-    try:
-        result = execute(
-            schema.graphql_schema,
-            document,
-            context_value=context,
-            variable_values=operation.variables,
-            operation_name=operation.operation_name,
-            middleware=[gateway.policy_filter],
+    # One deadline for everything the request asks of agencies (lookups, reads).
+    with request_deadline(gateway.config.resilience.request_deadline_s):
+        fanout = FanOut(gateway.adapters)
+        references = requested_references(
+            schema.graphql_schema, document, operation.operation_name, operation.variables
         )
-        if not isinstance(result, ExecutionResult):
-            result = await result
-    finally:
-        await context.fanout.close()
+        # Identities first (identifiers only), so the one decision sees each person's context.
+        # At most MAX_PEOPLE: anyone beyond has no decided context, so nothing of theirs is read.
+        found = await asyncio.gather(
+            *(fanout.find(r) for r in list(dict.fromkeys(references))[:MAX_PEOPLE])
+        )
+        persons = {person.key: person for person in found}
+        decision_input = DecisionInput(
+            caller.as_policy_input(),
+            purpose,
+            requested,
+            await gateway.register.contexts(persons, caller.team),
+            break_glass,
+            consent_override,
+        )
+        decision = await decide_fail_closed(
+            gateway.policy, decision_input, gateway.config.policy_timeout_s
+        )
+        if decision.decision_id is None:
+            decision = replace(decision, decision_id=uuid.uuid4().hex)
+        if gateway.decision_log is not None:
+            gateway.decision_log.write(request_id, decision_input, decision)
+        context = RequestContext(
+            request_id=request_id,
+            caller=caller,
+            purpose=purpose,
+            decision=decision,
+            fields_by_agency=schema.readable_fields(requested, decision),
+            fanout=fanout,
+            audit_log=gateway.audit,
+            break_glass_reason=break_glass,
+        )
+        for person in found:
+            context.start_reads(person)
+        # Every read settles before anything resolves, so labelled records get one decision.
+        await fanout.settle_reads()
+        context.labels = await decide_labels_fail_closed(
+            gateway.policy,
+            LabelInput(caller.as_policy_input(), purpose, labelled_records(found)),
+            gateway.config.policy_timeout_s,
+        )
+        try:
+            result = execute(
+                schema.graphql_schema,
+                document,
+                context_value=context,
+                variable_values=operation.variables,
+                operation_name=operation.operation_name,
+                middleware=[gateway.policy_filter],
+            )
+            if not isinstance(result, ExecutionResult):
+                result = await result
+        finally:
+            await context.fanout.close()
 
     try:
         await gateway.audit.record(_audit_records(context, gateway.purposes[purpose].lawful_basis))
     except AuditUnavailable:
         log.error("request %s: audit store unavailable; response withheld", request_id)
         return _rejection(
-            503,
-            "AUDIT_UNAVAILABLE",
-            "the disclosure could not be audited, so nothing is disclosed",
+            RequestRejected(
+                503,
+                "AUDIT_UNAVAILABLE",
+                "the disclosure could not be audited, so nothing is disclosed",
+            ),
             request_id,
+            media_type,
         )
     if decision.obligations.get("alert") is True:
         # The alert obligation: a clear line for monitoring; the audit row has the details.
@@ -174,9 +244,44 @@ async def graphql_endpoint(request: Request) -> Response:
     if result.data is None and result.errors and all(e.path is None for e in result.errors):
         # Variables that do not fit the operation: the caller's own input, refused as a whole.
         return _rejection(
-            400, "BAD_USER_INPUT", "; ".join(e.message for e in result.errors), request_id
+            RequestRejected(
+                400,
+                "BAD_USER_INPUT",
+                "; ".join(e.message for e in result.errors),
+                graphql_error=True,
+            ),
+            request_id,
+            media_type,
         )
-    return JSONResponse(_response_body(result, context), headers={"X-Request-Id": request_id})
+    return JSONResponse(
+        _response_body(result, context),
+        headers={"X-Request-Id": request_id},
+        media_type=media_type,
+    )
+
+
+def _request_id(offered: str) -> str:
+    """The caller's request id if it is a plain token (it is logged and echoed), else a new one."""
+    return offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+
+
+def _response_media_type(accept: str) -> str | None:
+    """The media type to answer with, from the Accept header; None if we have none it takes."""
+    if not accept.strip():
+        return JSON  # the specification's rule for clients that send no Accept header
+    offered = set()
+    for part in accept.split(","):
+        media, *params = (p.strip().lower() for p in part.split(";"))
+        if any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params):
+            continue
+        offered.add(media)
+    if GRAPHQL_RESPONSE in offered:
+        return GRAPHQL_RESPONSE
+    if JSON in offered:
+        return JSON
+    if offered & {"*/*", "application/*"}:
+        return GRAPHQL_RESPONSE
+    return None
 
 
 def _declared_purpose(request: Request, gateway: Gateway) -> str:
@@ -208,22 +313,18 @@ def _optional_reason(request: Request, header: str) -> str | None:
     return reason[:500]
 
 
-async def _read_graphql_request(request: Request) -> GraphQLRequest:
+async def _read_graphql_request(request: Request, gateway: Gateway) -> GraphQLRequest:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query_params)
-        if "variables" in params:
-            params["variables"] = _json(params["variables"], "variables")
+        for key in ("variables", "extensions"):
+            if key in params:
+                params[key] = _json(params[key], key)
     else:
-        if "application/json" not in request.headers.get("content-type", ""):
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
             raise RequestRejected(
                 415, "BAD_REQUEST", "send the GraphQL request as application/json"
             )
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise RequestRejected(
-                413, "BAD_REQUEST", f"request body is larger than {MAX_BODY_BYTES} bytes"
-            )
-        params = _json(body, "request body")
+        params = _json(await _body(request, gateway.config.limits.max_body_bytes), "request body")
     if not isinstance(params, dict):
         raise RequestRejected(400, "BAD_REQUEST", "the request body must be a JSON object")
     query, variables, name = (
@@ -231,38 +332,102 @@ async def _read_graphql_request(request: Request) -> GraphQLRequest:
         params.get("variables"),
         params.get("operationName"),
     )
-    if not isinstance(query, str) or not query.strip():
+    if query is not None and not isinstance(query, str):
+        raise RequestRejected(400, "BAD_REQUEST", "'query' must be a string")
+    try:
+        text = gateway.persisted_queries.resolve(query, params.get("extensions"))
+    except PersistedQueryError as exc:
+        raise RequestRejected(
+            400, exc.code, str(exc), graphql_error=exc.code != "BAD_REQUEST"
+        ) from None
+    if text is None or not text.strip():
         raise RequestRejected(400, "BAD_REQUEST", "the request has no 'query' string")
     if variables is not None and not isinstance(variables, dict):
         raise RequestRejected(400, "BAD_REQUEST", "'variables' must be a JSON object")
     if name is not None and not isinstance(name, str):
         raise RequestRejected(400, "BAD_REQUEST", "'operationName' must be a string")
-    return GraphQLRequest(query, variables, name)
+    return GraphQLRequest(text, variables, name)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, read no further than ``limit`` bytes."""
+    too_large = RequestRejected(
+        413, "BAD_REQUEST", f"request body is larger than {limit} bytes (max_body_bytes)"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
 
 
 def _json(raw: str | bytes, what: str) -> Any:
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise RequestRejected(400, "BAD_REQUEST", f"the {what} is nested too deeply") from None
     except ValueError:
         raise RequestRejected(400, "BAD_REQUEST", f"the {what} is not valid JSON") from None
 
 
-def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str) -> Any:
+def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str) -> DocumentNode:
+    limits = gateway.config.limits
     try:
-        document = parse(operation.query)
+        document = parse(operation.query, no_location=False, max_tokens=limits.max_tokens)
     except GraphQLError as exc:
-        raise RequestRejected(400, "GRAPHQL_PARSE_FAILED", exc.message) from None
-    errors = validate(gateway.schema.graphql_schema, document)
-    if errors:
         raise RequestRejected(
-            400, "GRAPHQL_VALIDATION_FAILED", "; ".join(e.message for e in errors[:10])
-        )
+            400, "GRAPHQL_PARSE_FAILED", _parse_message(exc, limits.max_tokens), graphql_error=True
+        ) from None
+    except RecursionError:
+        raise RequestRejected(
+            400, "GRAPHQL_PARSE_FAILED", "the query is nested too deeply", graphql_error=True
+        ) from None
     selected = get_operation_ast(document, operation.operation_name)
     if selected is None:
-        raise RequestRejected(400, "BAD_REQUEST", "name the operation to run (operationName)")
+        raise RequestRejected(
+            400,
+            "BAD_REQUEST",
+            "name one operation of the document to run (operationName)",
+            graphql_error=True,
+        )
     if method == "GET" and selected.operation is not OperationType.QUERY:
-        raise RequestRejected(405, "BAD_REQUEST", "only queries may be sent with GET")
+        raise RequestRejected(
+            405, "BAD_REQUEST", "only queries may be sent with GET", headers={"Allow": "POST"}
+        )
+    rules = (
+        (*specified_rules, NoSchemaIntrospectionCustomRule)
+        if gateway.config.production
+        else specified_rules
+    )
+    try:
+        check_limits(document, limits)
+        errors = validate(gateway.schema.graphql_schema, document, rules, max_errors=10)
+    except LimitExceeded as exc:
+        raise RequestRejected(400, "QUERY_TOO_COMPLEX", str(exc), graphql_error=True) from None
+    except RecursionError:
+        raise RequestRejected(
+            400, "QUERY_TOO_COMPLEX", "the query is nested too deeply", graphql_error=True
+        ) from None
+    if errors:
+        raise RequestRejected(
+            400,
+            "GRAPHQL_VALIDATION_FAILED",
+            "; ".join(e.message for e in errors),
+            graphql_error=True,
+        )
     return document
+
+
+def _parse_message(error: GraphQLError, max_tokens: int) -> str:
+    if "more than" in error.message and "tokens" in error.message:
+        return (
+            f"the query has more than {max_tokens} tokens; the limit (max_tokens) is {max_tokens}"
+        )
+    return error.message
 
 
 def _audit_records(context: RequestContext, lawful_basis: str) -> list[AuditRecord]:
@@ -373,11 +538,11 @@ def _safe_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return error.formatted  # type: ignore[return-value]
 
 
-def _rejection(
-    status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
+def _rejection(rejected: RequestRejected, request_id: str, media_type: str) -> JSONResponse:
+    status = 200 if rejected.graphql_error and media_type == JSON else rejected.status
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        {"errors": [{"message": rejected.message, "extensions": {"code": rejected.code}}]},
         status_code=status,
-        headers={"X-Request-Id": request_id, **(headers or {})},
+        headers={"X-Request-Id": request_id, **rejected.headers},
+        media_type=media_type,
     )

@@ -12,11 +12,14 @@ from gateway.audit import AuditStore, open_store
 from gateway.audit.decision_log import DecisionLog, new_instance_id
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
+from gateway.persisted import PersistedQueries
 from gateway.person_context import CaseRegister
 from gateway.policy import PolicyEngine
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.policy.opa_server import OpaServerEngine
 from gateway.purposes import Purpose, load_purposes
+from gateway.ratelimit import CallerRateLimiter
+from gateway.resilience import make_resilient
 from resolvers.policy_filter import PolicyFilter
 from resolvers.schema import GatewaySchema, build_schema
 
@@ -30,13 +33,16 @@ class Gateway:
     policy: PolicyEngine
     policy_filter: PolicyFilter
     authenticator: Authenticator
+    rate_limiter: CallerRateLimiter
+    persisted_queries: PersistedQueries
     audit: AuditStore
     decision_log: DecisionLog | None
     register: CaseRegister
 
     @classmethod
     def start(cls, config: GatewayConfig) -> Gateway:
-        adapters = build_adapters(config.agencies, config.agency_timeout_s)
+        direct = build_adapters(config.agencies, config.agency_timeout_s)
+        adapters = make_resilient(direct, config.resilience, config.timeout_for)
         purposes = load_purposes(config.policy_dir)
         schema = build_schema(adapters, purposes)
         return cls(
@@ -46,7 +52,13 @@ class Gateway:
             schema=schema,
             policy=_policy_engine(config),
             policy_filter=PolicyFilter(schema.governed_types, schema.agency_of),
-            authenticator=Authenticator(load_dev_key(config.state_dir)),
+            authenticator=Authenticator(
+                config.auth, None if config.production else load_dev_key(config.state_dir)
+            ),
+            rate_limiter=CallerRateLimiter(config.limits.rate_limit),
+            persisted_queries=PersistedQueries.load(
+                config.persisted_queries, allow_list_only=config.production
+            ),
             audit=open_store(
                 config.audit_store_dsn,
                 config.state_dir,
@@ -58,7 +70,7 @@ class Gateway:
                 if config.decision_log
                 else None
             ),
-            register=CaseRegister.for_adapters(adapters),
+            register=CaseRegister.for_adapters(direct),
         )
 
     async def stop(self) -> None:

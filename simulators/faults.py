@@ -5,16 +5,58 @@ one running simulator can be made slow or broken without a restart. What a
 malformed or hostile reply looks like depends on the protocol, so each
 simulator gives its own :class:`FaultReplies` (e.g. an XML bomb for SOAP, an
 OperationOutcome for FHIR, a GraphQL ``errors`` document for GraphQL).
+
+``hostile_transport`` makes every data reply one the gateway's HTTP machinery
+must survive whatever the protocol (:data:`TRANSPORT_ATTACKS`): too large, not
+UTF-8, nested past any parser's recursion limit, or trickled a byte at a time so
+that no single read times out but the whole reply never arrives in time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, fields
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+OVERSIZED_BYTES = 32_000_000
+TRICKLE_INTERVAL_S = 0.05
+DEEP_NESTING = 200_000
+
+
+def _oversized() -> Response:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"claimants": [{"name": "'
+        for _ in range(OVERSIZED_BYTES // 65_536):
+            yield b"x" * 65_536
+        yield b'"}]}'
+
+    # No Content-Length: the client must count what it reads, not trust a header.
+    return StreamingResponse(chunks(), media_type="application/json")
+
+
+def _trickle() -> Response:
+    async def chunks() -> AsyncIterator[bytes]:
+        for byte in b'{"claimants": []}':
+            await asyncio.sleep(TRICKLE_INTERVAL_S)
+            yield bytes([byte])
+
+    return StreamingResponse(chunks(), media_type="application/json")
+
+
+TRANSPORT_ATTACKS: dict[str, Callable[[], Response]] = {
+    "oversized": _oversized,
+    "invalid_encoding": lambda: Response(
+        b'{"claimants": [{"name": "\xff\xfe\xc3\x28"}]}', media_type="application/json"
+    ),
+    "deep_nesting": lambda: Response(
+        b"[" * DEEP_NESTING + b"]" * DEEP_NESTING, media_type="application/json"
+    ),
+    "trickle": _trickle,
+}
 
 
 @dataclass(frozen=True)
@@ -46,9 +88,10 @@ class Faults:
     malformed: bool = False
     wrong_content_type: bool = False
     hostile: bool = False
+    hostile_transport: str = ""
     replies: FaultReplies = field(default_factory=FaultReplies, repr=False, compare=False)
 
-    def settings(self) -> dict[str, float | bool]:
+    def settings(self) -> dict[str, float | bool | str]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "replies"}
 
     async def apply(self, rng: random.Random) -> Response | None:
@@ -65,6 +108,8 @@ class Faults:
             return Response("<html><body>Service page</body></html>", media_type="text/html")
         if self.hostile:
             return Response(replies.hostile, replies.hostile_status, media_type=replies.media_type)
+        if self.hostile_transport:
+            return TRANSPORT_ATTACKS[self.hostile_transport]()
         return None
 
 
@@ -77,6 +122,9 @@ async def faults_endpoint(request: Request) -> Response:
         unknown = set(body) - set(known)
         if unknown:
             return JSONResponse({"error": f"unknown fault(s): {sorted(unknown)}"}, 400)
+        if body.get("hostile_transport", "") not in {"", *TRANSPORT_ATTACKS}:
+            attacks = sorted(TRANSPORT_ATTACKS)
+            return JSONResponse({"error": f"hostile_transport must be one of {attacks}"}, 400)
         for key, value in body.items():
             setattr(faults, key, type(known[key])(value))
     return JSONResponse(faults.settings())

@@ -81,10 +81,16 @@ def claims(**overrides: object) -> dict[str, object]:
             lambda key: "Bearer " + jwt.encode(claims(), b"another-key-of-32-bytes-length!!"),
             "signature",
         ),
-        (lambda key: "Bearer " + jwt.encode(claims(), None, algorithm="none"), "not valid"),
+        (
+            lambda key: "Bearer " + jwt.encode(claims(), None, algorithm="none"),
+            "algorithm 'none' is not accepted",
+        ),
         (lambda key: "Bearer " + jwt.encode(claims(roles="admin"), key), "no list of roles"),
-        (lambda key: "Bearer " + jwt.encode(claims(exp=None), key), "not valid"),
-        (lambda key: "Bearer " + jwt.encode(claims(nbf=int(time.time()) + 3600), key), "not valid"),
+        (lambda key: "Bearer " + jwt.encode(claims(exp=None), key), "lacks the 'exp' claim"),
+        (
+            lambda key: "Bearer " + jwt.encode(claims(nbf=int(time.time()) + 3600), key),
+            "not valid yet",
+        ),
     ],
     ids=[
         "missing",

@@ -1,4 +1,8 @@
-"""Adapter for the benefits agency's REST/JSON API, over one pooled httpx client."""
+"""Adapter for the benefits agency's REST/JSON API, over the SDK's HttpUpstream.
+
+Replies are hostile until parsed (HttpUpstream caps, times and decodes them);
+anything that is not a JSON object of the expected shape is ``UPSTREAM_BAD_REPLY``.
+"""
 
 from __future__ import annotations
 

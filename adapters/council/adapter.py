@@ -3,13 +3,16 @@
 ``location`` is a SQLite file path, or a ``postgresql://`` DSN for the same
 schema on PostgreSQL. Each call opens a read-only connection in a worker
 thread, so a slow query never blocks the event loop and the gateway can never
-write to the council's data.
+write to the council's data. A query that runs past the call's time budget is
+stopped in the database (SQLite's progress handler, PostgreSQL's
+statement_timeout), so the worker thread stops too, not just the caller's wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +32,11 @@ from adapters.sdk import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.sdk.deadline import remaining_s
 
 AGENCY = "council"
+
+_PROGRESS_EVERY = 10_000  # SQLite virtual-machine steps between deadline checks
 
 _CASE_FIELDS = (
     FieldSpec("caseId", "string", "Council case reference."),
@@ -107,7 +113,7 @@ class CouncilAdapter(Adapter):
     def _is_postgres(self) -> bool:
         return str(self.location).startswith(("postgresql://", "postgres://"))
 
-    def _sqlite(self, work: Callable[[Query], Any]) -> Any:
+    def _sqlite(self, work: Callable[[Query], Any], stop_at: float) -> Any:
         path = Path(self.location)
         if not path.exists():
             raise UpstreamUnavailable(AGENCY, "case-management database is not reachable")
@@ -120,18 +126,25 @@ class CouncilAdapter(Adapter):
                 AGENCY, "case-management database refused connection"
             ) from exc
         db.row_factory = sqlite3.Row
+        db.set_progress_handler(lambda: time.monotonic() > stop_at, _PROGRESS_EVERY)
 
         def query(sql: str, params: Sequence[Any]) -> Rows:
             return [dict(row) for row in db.execute(sql, tuple(params))]
 
         try:
             return work(query)
+        except sqlite3.OperationalError as exc:
+            if time.monotonic() > stop_at:
+                raise UpstreamTimeout(AGENCY, "no answer within the time budget") from exc
+            raise UpstreamBadReply(AGENCY, f"database error: {type(exc).__name__}") from exc
         except sqlite3.DatabaseError as exc:
             raise UpstreamBadReply(AGENCY, f"database error: {type(exc).__name__}") from exc
+        except (IndexError, KeyError, TypeError) as exc:
+            raise UpstreamBadReply(AGENCY, "database has an unexpected schema") from exc
         finally:
             db.close()
 
-    def _postgres(self, work: Callable[[Query], Any]) -> Any:
+    def _postgres(self, work: Callable[[Query], Any], stop_at: float) -> Any:
         import psycopg
         from psycopg.rows import dict_row
 
@@ -141,6 +154,7 @@ class CouncilAdapter(Adapter):
                 connect_timeout=max(1, round(self.timeout_s)),
                 row_factory=dict_row,
                 autocommit=True,
+                options=f"-c statement_timeout={max(1, int((stop_at - time.monotonic()) * 1000))}",
             )
         except psycopg.OperationalError as exc:
             raise UpstreamUnavailable(
@@ -154,17 +168,23 @@ class CouncilAdapter(Adapter):
 
         try:
             return work(query)
+        except psycopg.errors.QueryCanceled as exc:
+            raise UpstreamTimeout(AGENCY, "no answer within the time budget") from exc
         except psycopg.Error as exc:
             raise UpstreamBadReply(AGENCY, f"database error: {type(exc).__name__}") from exc
         finally:
             db.close()
 
     async def _run(self, work: Callable[[Query], Any]) -> Any:
+        budget = remaining_s(self.timeout_s)
+        if budget <= 0:
+            raise UpstreamTimeout(AGENCY, "the request's deadline passed before the call")
+        stop_at = time.monotonic() + budget
         backend = self._postgres if self._is_postgres else self._sqlite
         try:
-            return await asyncio.wait_for(asyncio.to_thread(backend, work), self.timeout_s)
+            return await asyncio.wait_for(asyncio.to_thread(backend, work, stop_at), budget)
         except TimeoutError as exc:
-            raise UpstreamTimeout(AGENCY, f"no answer within {self.timeout_s:g}s") from exc
+            raise UpstreamTimeout(AGENCY, f"no answer within {budget:.2g}s") from exc
 
     async def check(self) -> Health:
         try:

@@ -5,17 +5,29 @@ a time budget per call, and every way the upstream can fail turned into an
 :class:`~adapters.sdk.errors.AdapterError` whose message carries no agency
 data. Adapters call :meth:`HttpUpstream.request` (raw reply, content type
 checked) or :meth:`HttpUpstream.json` (parsed JSON).
+
+Replies are hostile until parsed: the body is streamed with a size cap
+(:data:`MAX_REPLY_BYTES`), compressed replies are refused (they could expand
+past the cap inside one chunk), and the whole exchange - connect, headers and
+every chunk of a trickling body - runs under one deadline: the agency's
+timeout, cut to what is left of the request's deadline.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from adapters.sdk.deadline import remaining_s
 from adapters.sdk.errors import UpstreamBadReply, UpstreamTimeout, UpstreamUnavailable
+
+MAX_REPLY_BYTES = 4_000_000
+"""A batch of 100 people's sections is well under 1 MB; anything near this is not a real reply."""
 
 ErrorDetail = Callable[[httpx.Response], str | None]
 """Reads an upstream's own error document (e.g. a FHIR OperationOutcome) into a
@@ -42,6 +54,7 @@ class HttpUpstream:
                 max_keepalive_connections=min(self.max_connections, 20),
             ),
             follow_redirects=False,
+            headers={"Accept-Encoding": "identity"},
         )
 
     def is_own_url(self, url: str) -> bool:
@@ -63,10 +76,14 @@ class HttpUpstream:
         Raises UpstreamTimeout, UpstreamUnavailable (unreachable, 5xx) or
         UpstreamBadReply (other status, or a content type not in ``content_types``).
         """
+        budget = remaining_s(self.timeout_s)
+        if budget <= 0:
+            raise UpstreamTimeout(self.agency, "the request's deadline passed before the call")
         try:
-            response = await self._client.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(self.agency, f"no answer within {self.timeout_s:g}s") from exc
+            async with asyncio.timeout(budget):
+                response = await self._exchange(method, url, **kwargs)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise UpstreamTimeout(self.agency, f"no answer within {budget:.2g}s") from exc
         except httpx.TransportError as exc:
             raise UpstreamUnavailable(self.agency, "service is not reachable") from exc
         if response.status_code == 404 and not_found_is_none:
@@ -86,6 +103,28 @@ class HttpUpstream:
             )
         return response
 
+    async def _exchange(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send the request and read at most :data:`MAX_REPLY_BYTES` of the reply."""
+        async with self._client.stream(method, url, **kwargs) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+                raise UpstreamBadReply(self.agency, f"reply is larger than {MAX_REPLY_BYTES} bytes")
+            if response.headers.get("content-encoding", "identity").lower() != "identity":
+                raise UpstreamBadReply(self.agency, "reply is compressed although we asked not")
+            body = bytearray()
+            async for chunk in response.aiter_raw():
+                body += chunk
+                if len(body) > MAX_REPLY_BYTES:
+                    raise UpstreamBadReply(
+                        self.agency, f"reply is larger than {MAX_REPLY_BYTES} bytes"
+                    )
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=bytes(body),
+            request=response.request,
+        )
+
     async def json(
         self,
         method: str,
@@ -102,7 +141,11 @@ class HttpUpstream:
         if response is None:
             return None
         try:
-            return response.json()
+            return json.loads(response.content.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise UpstreamBadReply(self.agency, "reply is not valid UTF-8") from exc
+        except RecursionError as exc:
+            raise UpstreamBadReply(self.agency, "reply is nested too deeply") from exc
         except ValueError as exc:
             raise UpstreamBadReply(self.agency, "reply is not valid JSON") from exc
 
