@@ -25,6 +25,9 @@ class GatewayConfig:
     policy_dir: Path = REPO_ROOT / "policies"
     policy_timeout_s: float = 1.0
     agency_timeout_s: float = 2.0
+    # Demo mode: tokens come from the local dev key, and the caseworker page may
+    # sign in as a demo user (gateway/demo_login.py). Production mode turns it off.
+    demo_mode: bool = True
 
     @property
     def audit_db(self) -> Path:

@@ -15,6 +15,7 @@ from strawberry.tools import create_type
 from adapters.sdk import Adapter, AdapterError, Identifier
 from gateway.policy import Decision, RequestedField
 from gateway.purposes import Purpose
+from resolvers.catalogue import build_catalogue_field
 from resolvers.context import RequestContext, person_key
 from resolvers.coordinates import requested_coordinates
 from resolvers.errors import PersonNotFound, TooManyPeople, UpstreamFailure
@@ -227,6 +228,7 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             name="purposes",
             description="Purposes of use a request may declare.",
         ),
+        build_catalogue_field(sections),
     ]
     schema = strawberry.Schema(query=create_type("Query", query_fields))
 
