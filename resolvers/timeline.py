@@ -82,7 +82,10 @@ def build_timeline_field(sections: Mapping[str, SectionType]) -> Any:
         for agency, section in sections.items():
             if agencies is not None and agency not in agencies:
                 continue
-            if not section.spec.events or agency not in root.matches:
+            if not section.spec.events:
+                continue
+            # An agency that could not even be searched is a gap, not an empty lane.
+            if agency not in root.matches and agency not in root.lookup_errors:
                 continue
             try:
                 record = await _section_record(root, agency)

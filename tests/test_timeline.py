@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from simulators.world import WorldPaths
-from tests.conftest import GatewayProcess, ref
+from tests.conftest import GatewayFactory, GatewayProcess, ref, start_benefits
 
 TIMELINE = """
 query($ref: PersonReference!, $since: Date, $agencies: [String!]) {
@@ -99,3 +99,19 @@ def test_timeline_events_obey_field_policy(
     ).json()
     assert restricted["data"]["person"] is None or restricted["data"]["person"]["timeline"] is None
     assert {e["extensions"]["code"] for e in restricted["errors"]} == {"FORBIDDEN"}
+
+
+def test_agency_down_is_a_gap_and_the_rest_of_the_timeline_stands(
+    start_gateway: GatewayFactory, ground_truth: list[dict[str, Any]], world: WorldPaths
+) -> None:
+    person = with_events(ground_truth, world)
+    own_benefits = start_benefits(world)
+    gateway = start_gateway(own_benefits.url)
+    own_benefits.stop()
+
+    body = gateway.query(ref("COUNCIL_ID", person["council_id"]), query=TIMELINE).json()
+
+    timeline = body["data"]["person"]["timeline"]
+    assert timeline["events"] and {e["agency"] for e in timeline["events"]} == {"council"}
+    [gap] = timeline["gaps"]
+    assert (gap["agency"], gap["code"]) == ("benefits", "UPSTREAM_UNAVAILABLE")
