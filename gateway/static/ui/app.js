@@ -210,11 +210,14 @@ async function showPerson(reference, breakGlassReason) {
     ...(breakGlassReason ? [breakGlassOutcome(body, breakGlassReason)] : []),
   );
   if (!person) {
-    const error = errors.get("person");
+    // Not found, or a field every person view needs was withheld: say which, and why.
+    const reasons = (body.errors ?? []).filter((e) => e.path?.[0] === "person");
     hidePerson();
     say("");
     $("alert").replaceChildren(
-      h("p", {}, error ? `${error.message} (${error.extensions?.code})` : "No person found."),
+      ...(reasons.length
+        ? reasons.map((e) => h("p", {}, `${e.message} (${e.extensions?.code})`))
+        : [h("p", {}, "No person found.")]),
     );
     return;
   }
