@@ -27,7 +27,9 @@ DOC_IMAGES = REPO_ROOT / "docs" / "images"
 LAPTOP = {"width": 1366, "height": 768}
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API holds an event loop while it runs, so it
+# is closed before any async test outside this folder runs.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import httpx
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
@@ -284,23 +283,3 @@ def test_no_accessibility_violations_signed_out_and_on_the_single_view(
     expect(caseworker.event_rows()).not_to_have_count(0)
     single_view = axe.run(caseworker.page)
     assert single_view.violations_count == 0, single_view.generate_report()
-
-
-def test_demo_sign_in_issues_tokens_the_gateway_accepts(gateway: GatewayProcess) -> None:
-    users = httpx.get(gateway.url + "/demo/users").json()
-    roles = {u["id"]: u["role"] for u in users["users"]}
-    assert roles["amy.keyworker"] == "keyworker"
-    assert {p["id"] for p in users["purposes"]} >= {"early_help", "safeguarding_children"}
-
-    issued = httpx.post(gateway.url + "/demo/token", json={"user": "amy.keyworker"}).json()
-    answer = httpx.post(
-        gateway.url + "/graphql",
-        json={"query": "{ purposes { id } }"},
-        headers={"Authorization": f"Bearer {issued['token']}", "X-Purpose-Of-Use": "early_help"},
-    )
-    assert answer.status_code == 200
-
-    unknown = httpx.post(gateway.url + "/demo/token", json={"user": "mallory"})
-    assert unknown.status_code == 404
-    assert unknown.json()["errors"][0]["extensions"]["code"] == "UNKNOWN_DEMO_USER"
-    assert httpx.post(gateway.url + "/demo/token", content=b"nope").status_code == 400
