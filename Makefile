@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 OPA_VERSION := v1.22.2
 OPA := .tools/bin/opa
 
-.PHONY: run test lint typecheck policy-test pytest install install-test opa clean
+.PHONY: run test lint typecheck policy-test pytest install install-test opa docs-images clean
 
 run: $(VENV)/.installed
 	$(BIN)/joinedup serve
@@ -49,5 +49,9 @@ policy-test: $(OPA)
 pytest: $(VENV)/.installed-test $(OPA)
 	$(BIN)/pytest
 
+# Refresh the README's screenshots of the caseworker page (docs/images/).
+docs-images: $(VENV)/.installed-test
+	JOINEDUP_DOC_IMAGES=1 $(BIN)/pytest -q tests/ui -k "withheld_and_masked or lane_per_agency"
+
 clean:
-	rm -rf $(VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache test-artifacts
