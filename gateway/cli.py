@@ -99,6 +99,7 @@ def serve(
             ),
         )
         click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
+        click.echo(f"caseworker page: http://{host}:{port}/  (sign in as a demo user)")
         click.echo(
             f"benefits simulator: {world.benefits.url}; council database: {world.paths.council_db}"
         )
