@@ -74,7 +74,7 @@ def build_timeline_field(sections: Mapping[str, SectionType]) -> Any:
         since: datetime.date | None = None,
         until: datetime.date | None = None,
         agencies: list[str] | None = None,
-    ) -> Timeline:
+    ) -> Timeline | None:
         context: RequestContext = info.context
         path = info.path.as_list()
         events: list[TimelineEvent] = []

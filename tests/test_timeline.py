@@ -115,3 +115,27 @@ def test_agency_down_is_a_gap_and_the_rest_of_the_timeline_stands(
     assert timeline["events"] and {e["agency"] for e in timeline["events"]} == {"council"}
     [gap] = timeline["gaps"]
     assert (gap["agency"], gap["code"]) == ("benefits", "UPSTREAM_UNAVAILABLE")
+
+
+def test_a_withheld_timeline_leaves_the_rest_of_the_person(
+    gateway: GatewayProcess, ground_truth: list[dict[str, Any]], world: WorldPaths
+) -> None:
+    """Policy may withhold any field, the timeline too: only it becomes null."""
+    person = with_events(ground_truth, world)
+    query = """
+    query($ref: PersonReference!) {
+      person(reference: $ref) { benefits { niNumber } timeline { events { date } } }
+    }
+    """
+
+    body = gateway.query(
+        ref("NI_NUMBER", person["ni_number"]),
+        role="benefits_officer",
+        purpose="benefit_assessment",
+        query=query,
+    ).json()
+
+    assert body["data"]["person"]["benefits"]["niNumber"] == person["ni_number"]
+    assert body["data"]["person"]["timeline"] is None
+    [error] = [e for e in body["errors"] if e["path"] == ["person", "timeline"]]
+    assert error["extensions"]["code"] == "FORBIDDEN"

@@ -283,3 +283,30 @@ def test_no_accessibility_violations_signed_out_and_on_the_single_view(
     expect(caseworker.event_rows()).not_to_have_count(0)
     single_view = axe.run(caseworker.page)
     assert single_view.violations_count == 0, single_view.generate_report()
+
+
+def test_a_wholly_withheld_agency_and_chronology_show_the_policy_reason(
+    caseworker: CaseworkerPage, gateway: GatewayProcess, person_with_history: dict[str, Any]
+) -> None:
+    """A benefits officer assessing a claim: the council and the chronology are withheld."""
+    ni_number = person_with_history["ni_number"]
+    api = gateway.query(
+        ref("NI_NUMBER", ni_number), role="benefits_officer", purpose="benefit_assessment"
+    ).json()
+
+    caseworker.open_person("ben.officer", "benefit_assessment", "NI_NUMBER", ni_number)
+
+    council = caseworker.panel("council")
+    expect(council).to_have_attribute("data-state", "withheld")
+    expect(council).to_contain_text(forbidden_reason(api, ["person", "council"]))
+    expect(caseworker.field("benefits", "niNumber")).to_have_text(ni_number)
+    chart = caseworker.page.locator("#chronology-chart")
+    expect(chart).to_contain_text("Withheld")
+    timeline = gateway.query(
+        ref("NI_NUMBER", ni_number),
+        role="benefits_officer",
+        purpose="benefit_assessment",
+        query=TIMELINE_QUERY,
+    ).json()
+    expect(chart).to_contain_text(forbidden_reason(timeline, ["person", "timeline"]))
+    assert person_with_history["council_id"] not in caseworker.page.content()

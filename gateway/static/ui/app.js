@@ -169,6 +169,7 @@ function showChronology(body) {
     $("events-table").tBodies[0],
     timelineLanes(),
     person?.timeline,
+    errorsByPath(body.errors).get("person/timeline"),
   );
 }
 

@@ -34,7 +34,27 @@ function gapText(gap) {
     : `Unavailable (${gap.code}): ${gap.reason}`;
 }
 
-export function renderChronology(chart, gapList, tableBody, lanes, timeline) {
+function renderWithheld(chart, gapList, tableBody, error) {
+  const withheld = error.extensions?.code === "FORBIDDEN";
+  chart.replaceChildren(
+    h(
+      "p",
+      { class: "chart-message" },
+      h("span", { class: withheld ? "tag tag-withheld" : "tag tag-unavailable" }, withheld ? "Withheld" : "Unavailable"),
+      " ",
+      withheld ? h("span", { class: "reason" }, error.extensions.reason) : error.message,
+    ),
+  );
+  gapList.replaceChildren();
+  tableBody.replaceChildren(h("tr", {}, h("td", { colspan: 4 }, "The chronology is not available to you.")));
+}
+
+// `error` is the GraphQL error at the timeline's own path, if it was withheld or failed.
+export function renderChronology(chart, gapList, tableBody, lanes, timeline, error) {
+  if (error) {
+    renderWithheld(chart, gapList, tableBody, error);
+    return;
+  }
   const events = timeline?.events ?? [];
   const gaps = timeline?.gaps ?? [];
   const placed = events.map((event) => ({ event, ...parseDate(event.date) }));
