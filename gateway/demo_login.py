@@ -71,7 +71,10 @@ async def demo_users(request: Request) -> Response:
     """
     gateway: Gateway = request.app.state.gateway
     users = load_demo_users(gateway.config.policy_dir)
-    purposes = [{"id": p.id, "title": p.title} for p in gateway.purposes.values()]
+    purposes = [
+        {"id": p.id, "title": p.title, "lawfulBasis": p.lawful_basis}
+        for p in gateway.purposes.values()
+    ]
     return JSONResponse({"users": [_public(u) for u in users.values()], "purposes": purposes})
 
 

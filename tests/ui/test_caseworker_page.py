@@ -13,9 +13,10 @@ from typing import Any
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from gateway.purposes import load_purposes
 from simulators.world import WorldPaths
 from tests.conftest import GatewayFactory, GatewayProcess, ref, start_benefits
-from tests.ui.conftest import CaseworkerPage, save_doc_image
+from tests.ui.conftest import REPO_ROOT, CaseworkerPage, save_doc_image
 
 TIMELINE_QUERY = """
 query($ref: PersonReference!) {
@@ -62,6 +63,8 @@ def test_single_view_shows_each_agency_with_withheld_and_masked_fields(
     expect(address).to_contain_text("Withheld")
     expect(address).to_contain_text(forbidden_reason(api, ["person", "council", "address"]))
 
+    lawful_basis = load_purposes(REPO_ROOT / "policies")["early_help"].lawful_basis
+    expect(caseworker.page.locator("#lawful-basis")).to_contain_text(lawful_basis)
     birth = caseworker.field("council", "dateOfBirth")
     expect(birth).to_contain_text("Masked: year only")
     expect(birth).to_contain_text(person["date_of_birth"][:4])
@@ -170,6 +173,14 @@ def test_break_glass_needs_a_reason_says_it_is_reviewed_and_is_audited(
     assert page.get_by_label("Reason for emergency access").evaluate("e => !e.validity.valid")
     assert not [h for h in sent if "x-break-glass-reason" in h], "sent without a reason"
 
+    curly = "\N{RIGHT SINGLE QUOTATION MARK}"
+    page.get_by_label("Reason for emergency access").fill(f"Mother{curly}s partner made threats")
+    emergency.get_by_role("button", name="Request emergency access").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        f"cannot be sent with these characters: {curly}"
+    )
+    assert not [h for h in sent if "x-break-glass-reason" in h], "sent a header it cannot carry"
+
     reason = "Child reported missing overnight; police asked for known addresses"
     page.get_by_label("Reason for emergency access").fill(reason)
     with page.expect_response(lambda r: r.url.endswith("/graphql")) as answer:
@@ -232,8 +243,7 @@ def test_keyboard_only_sign_in_search_filter_and_break_glass(
     page.keyboard.press("Tab")
     assert focused(page) == "button:Sign in"
     page.keyboard.press("Enter")
-    expect(page.locator("#session")).to_be_visible()
-    assert focused(page) == "select#purpose"
+    expect(page.locator("#purpose")).to_be_focused()
 
     page.keyboard.press("ArrowDown")  # the first purpose: safeguarding children
     expect(page.get_by_label("Identifier type")).to_be_enabled()
@@ -243,8 +253,7 @@ def test_keyboard_only_sign_in_search_filter_and_break_glass(
     page.keyboard.press("Tab")
     page.keyboard.type(person_with_history["ni_number"])
     page.keyboard.press("Enter")
-    expect(page.locator("#person")).to_be_visible()
-    assert focused(page) == "h2#person-heading"
+    expect(page.locator("#person-heading")).to_be_focused()
     expect(caseworker_field(page, "council", "councilId")).to_have_text(
         person_with_history["council_id"]
     )

@@ -46,6 +46,21 @@ export async function demoToken(userId) {
   return readJson(response);
 }
 
+// HTTP header values are Latin-1: a reason pasted with curly quotes or emoji
+// cannot be sent as typed, and is refused with a clear message rather than altered.
+function headerSafe(text) {
+  const unsendable = [...new Set([...text].filter((c) => c.codePointAt(0) > 0xff))];
+  if (unsendable.length) {
+    throw new GatewayError(
+      `The reason cannot be sent with these characters: ${unsendable.join(" ")}. ` +
+        "Please retype them as plain text.",
+      "REASON_NOT_SENDABLE",
+      0,
+    );
+  }
+  return text;
+}
+
 // One GraphQL request. Returns the whole body: data, errors (field-level:
 // withheld, unavailable) and extensions.joinedup (request id, masked, ...).
 export async function graphql({ token, purpose, query, variables, breakGlassReason }) {
@@ -54,7 +69,7 @@ export async function graphql({ token, purpose, query, variables, breakGlassReas
     Authorization: `Bearer ${token}`,
     [PURPOSE_HEADER]: purpose,
   };
-  if (breakGlassReason) headers[BREAK_GLASS_HEADER] = breakGlassReason;
+  if (breakGlassReason) headers[BREAK_GLASS_HEADER] = headerSafe(breakGlassReason);
   const response = await fetch("/graphql", {
     method: "POST",
     headers,

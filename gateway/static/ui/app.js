@@ -64,7 +64,9 @@ async function loadDemoUsers() {
       h("option", { value: u.id }, `${u.name} — ${u.roleTitle} (${u.team ?? u.org})`),
     ),
   );
-  $("purpose").append(...purposes.map((p) => h("option", { value: p.id }, p.title)));
+  $("purpose").append(
+    ...purposes.map((p) => h("option", { value: p.id, "data-lawful-basis": p.lawfulBasis }, p.title)),
+  );
 }
 
 async function signIn(event) {
@@ -88,6 +90,7 @@ function signOut() {
   for (const id of ["session", "search"]) $(id).hidden = true;
   $("sign-in").hidden = false;
   $("purpose").value = "";
+  $("lawful-basis").textContent = "";
   $("scheme").replaceChildren();
   $("scheme").disabled = true;
   clearAlert();
@@ -119,6 +122,8 @@ function hidePerson() {
 
 async function choosePurpose() {
   state.purpose = $("purpose").value;
+  const basis = $("purpose").selectedOptions[0]?.dataset.lawfulBasis;
+  $("lawful-basis").textContent = basis ? `Lawful basis: ${basis}` : "";
   hidePerson();
   if (!state.purpose || state.agencies) return;
   await busy("Loading the agency catalogue…", async () => {
