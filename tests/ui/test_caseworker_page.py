@@ -319,3 +319,22 @@ def test_a_wholly_withheld_agency_and_chronology_show_the_policy_reason(
     ).json()
     expect(chart).to_contain_text(forbidden_reason(timeline, ["person", "timeline"]))
     assert person_with_history["council_id"] not in caseworker.page.content()
+
+
+def test_a_new_search_starts_with_the_whole_chronology(
+    caseworker: CaseworkerPage, person_with_history: dict[str, Any]
+) -> None:
+    ni_number = person_with_history["ni_number"]
+    caseworker.open_person("sam.socialworker", "safeguarding_children", "NI_NUMBER", ni_number)
+    everything = caseworker.event_rows().count()
+    assert everything > 0
+    page = caseworker.page
+    page.get_by_label("From date").fill("2100-01-01")
+    apply_filters(page)
+    expect(caseworker.event_rows()).to_have_count(0)
+
+    with page.expect_response(lambda r: r.url.endswith("/graphql")):
+        page.get_by_role("button", name="Find").click()
+
+    expect(page.get_by_label("From date")).to_have_value("")
+    expect(caseworker.event_rows()).to_have_count(everything)

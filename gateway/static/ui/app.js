@@ -242,9 +242,16 @@ async function showPerson(reference, breakGlassReason) {
   $("person-heading").focus();
 }
 
+function resetChronologyFilters() {
+  $("since").value = "";
+  $("until").value = "";
+  for (const box of document.querySelectorAll("#agency-filters input")) box.checked = true;
+}
+
 async function search(event) {
   event.preventDefault();
   if (!state.agencies) await choosePurpose();
+  resetChronologyFilters(); // a new person starts with the whole chronology
   const reference = { scheme: $("scheme").value, value: $("identifier").value.trim() };
   await busy(`Looking up ${reference.value}…`, () => showPerson(reference));
 }
