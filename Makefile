@@ -9,7 +9,7 @@ OPA := .tools/bin/opa
 # The probation simulator (graphene) needs an older graphql-core than the gateway.
 PROBATION_VENV := .venv-probation
 
-.PHONY: run test lint typecheck policy-test pytest install install-test opa clean bench-policy
+.PHONY: run test lint typecheck policy-test pytest install install-test opa clean bench-policy docs-images
 
 run: $(VENV)/.installed $(PROBATION_VENV)/.installed
 	$(BIN)/joinedup serve
@@ -60,5 +60,9 @@ pytest: $(VENV)/.installed-test $(PROBATION_VENV)/.installed $(OPA)
 bench-policy: $(VENV)/.installed-test $(OPA)
 	$(BIN)/python -m bench.policy_decision
 
+# Refresh the README's screenshots of the caseworker page (docs/images/).
+docs-images: $(VENV)/.installed-test
+	JOINEDUP_DOC_IMAGES=1 $(BIN)/pytest -q tests/ui -k "withheld_and_masked or lane_per_agency"
+
 clean:
-	rm -rf $(VENV) $(PROBATION_VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PROBATION_VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -13,8 +13,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway.config import GatewayConfig
+from gateway.demo_login import demo_login_routes
 from gateway.http import STATIC_DIR, graphql_endpoint
 from gateway.runtime import Gateway
+from gateway.ui import caseworker_page
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,11 @@ def create_app(config: GatewayConfig) -> Starlette:
 
     return Starlette(
         routes=[
+            Route("/", caseworker_page),
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+            *(demo_login_routes() if not config.production else []),
         ],
         lifespan=lifespan,
         exception_handlers={Exception: internal_error},

@@ -227,6 +227,7 @@ def serve(
         for name, settings in agencies.items():
             click.echo(f"  {name:<10} {settings.endpoint}")
         click.echo(f"agency configuration written to {config_path}")
+        click.echo(f"caseworker page: http://{host}:{port}/  (sign in as a demo user)")
         click.echo("Try it:\n  " + _example_curl(url, state_dir, *example_reference(world.paths)))
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
 

@@ -491,12 +491,18 @@ def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str
         for entry in context.disclosures.values()
         for coordinate, reason in entry.withheld.items()
     }
+    masked = {c for entry in context.disclosures.values() for c in entry.masked}
     body["extensions"] = {
         "joinedup": {
             "requestId": context.request_id,
             "policyRevision": context.decision.revision,
             "obligations": _public_obligations(context.decision),
             "withheld": [{"coordinate": c, "reason": r} for c, r in sorted(withheld)],
+            # Masked values look like data; front ends mark them from this list.
+            "masked": [
+                {"coordinate": c, "mask": context.decision.for_field(c).mask or "withheld"}
+                for c in sorted(masked)
+            ],
             "upstream": [
                 {
                     "agency": c.agency,

@@ -16,6 +16,7 @@ from adapters.sdk import Adapter, AdapterError, Identifier
 from gateway.policy import Decision, RequestedField
 from gateway.purposes import Purpose
 from resolvers import audit_api
+from resolvers.catalogue import build_catalogue_field
 from resolvers.context import RequestContext, person_key
 from resolvers.coordinates import requested_coordinates
 from resolvers.errors import ForbiddenField, PersonNotFound, TooManyPeople, UpstreamFailure
@@ -238,6 +239,7 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             description="Purposes of use a request may declare.",
         ),
         *audit_api.query_fields(),
+        build_catalogue_field(sections),
     ]
     schema = strawberry.Schema(
         query=create_type("Query", query_fields),

@@ -74,7 +74,7 @@ def build_timeline_field(sections: Mapping[str, SectionType]) -> Any:
         since: datetime.date | None = None,
         until: datetime.date | None = None,
         agencies: list[str] | None = None,
-    ) -> Timeline:
+    ) -> Timeline | None:
         context: RequestContext = info.context
         path = info.path.as_list()
         events: list[TimelineEvent] = []
@@ -82,7 +82,10 @@ def build_timeline_field(sections: Mapping[str, SectionType]) -> Any:
         for agency, section in sections.items():
             if agencies is not None and agency not in agencies:
                 continue
-            if not section.spec.events or agency not in root.matches:
+            if not section.spec.events:
+                continue
+            # An agency that could not even be searched is a gap, not an empty lane.
+            if agency not in root.matches and agency not in root.lookup_errors:
                 continue
             try:
                 record = await _section_record(root, agency)
@@ -92,7 +95,7 @@ def build_timeline_field(sections: Mapping[str, SectionType]) -> Any:
             for event in section.spec.events:
                 built, gap = _events(context, path, section, event, record)
                 events.extend(e for e in built if _within(e.date, since, until))
-                if gap is not None:
+                if gap is not None and gap not in gaps:  # one gap per agency and reason
                     gaps.append(gap)
         events.sort(key=lambda e: (e.date, e.agency, e.kind))
         return Timeline(events=events, gaps=gaps)

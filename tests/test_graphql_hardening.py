@@ -280,6 +280,14 @@ async def production(
         yield client
 
 
+async def test_production_serves_no_demo_sign_in(production: httpx.AsyncClient) -> None:
+    users = await production.get("/demo/users")
+    token = await production.post("/demo/token", json={"user": "amy.keyworker"})
+
+    assert (users.status_code, token.status_code) == (404, 404)
+    assert (await production.get("/")).status_code == 200, "the page itself is still served"
+
+
 async def test_production_serves_no_graphiql(production: httpx.AsyncClient) -> None:
     response = await production.get("/graphql", headers={"Accept": "text/html"})
 

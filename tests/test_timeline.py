@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from simulators.world import WorldPaths
-from tests.conftest import GatewayProcess, ref
+from tests.conftest import GatewayFactory, GatewayProcess, ref, start_benefits
 
 TIMELINE = """
 query($ref: PersonReference!, $since: Date, $agencies: [String!]) {
@@ -102,3 +102,20 @@ def test_timeline_events_obey_field_policy(
     gaps = {g["agency"]: g for g in timeline["gaps"]}
     assert gaps["council"]["code"] == "FORBIDDEN"
     assert "no data-sharing agreement with council" in gaps["council"]["reason"]
+
+
+def test_agency_down_is_a_gap_and_the_rest_of_the_timeline_stands(
+    start_gateway: GatewayFactory, ground_truth: list[dict[str, Any]], world: WorldPaths
+) -> None:
+    person = with_events(ground_truth, world)
+    own_benefits = start_benefits(world)
+    gateway = start_gateway({"benefits": own_benefits.url})
+    own_benefits.stop()
+
+    body = gateway.query(ref("COUNCIL_ID", person["council_id"]), query=TIMELINE).json()
+
+    timeline = body["data"]["person"]["timeline"]
+    agencies = {e["agency"] for e in timeline["events"]}
+    assert "council" in agencies and "benefits" not in agencies
+    [gap] = timeline["gaps"]
+    assert (gap["agency"], gap["code"]) == ("benefits", "UPSTREAM_UNAVAILABLE")
