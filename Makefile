@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 OPA_VERSION := v1.22.2
 OPA := .tools/bin/opa
 
-.PHONY: run test lint typecheck policy-test pytest install install-test opa clean
+.PHONY: run test bench lint typecheck policy-test pytest install install-test opa clean
 
 run: $(VENV)/.installed
 	$(BIN)/joinedup serve
@@ -23,6 +23,19 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+# The peer gateway (GraphQL Mesh + Hive Gateway) at the versions in its lockfile.
+bench/peer/node_modules/.installed: bench/peer/package-lock.json
+	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Not part of `make test`: about ten minutes on 2 cores; BENCH_ARGS=--help lists options.
+bench: $(VENV)/.installed-bench bench/peer/node_modules/.installed
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -10,7 +10,7 @@ import click
 import uvicorn
 
 from gateway.auth import issue_dev_token, load_dev_key
-from gateway.config import AgencyEndpoints, GatewayConfig
+from gateway.config import REPO_ROOT, AgencyEndpoints, GatewayConfig
 from gateway.purposes import PURPOSE_HEADER
 
 DEFAULT_STATE = Path(".joinedup")
@@ -53,6 +53,13 @@ def main() -> None:
     help="Use this benefits service instead of starting the demo world.",
 )
 @click.option(
+    "--policy-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=REPO_ROOT / "policies",
+    show_default=True,
+    help="Folder of Rego policies and data.json the gateway decides with.",
+)
+@click.option(
     "--agency-timeout",
     type=float,
     default=2.0,
@@ -67,6 +74,7 @@ def serve(
     seed: int,
     council_db: Path | None,
     benefits_url: str | None,
+    policy_dir: Path,
     agency_timeout: float,
 ) -> None:
     """Serve the gateway on the demo world (starts the agency simulators itself).
@@ -79,6 +87,7 @@ def serve(
     if council_db is not None and benefits_url is not None:
         config = GatewayConfig(
             state_dir=state_dir,
+            policy_dir=policy_dir,
             agency_timeout_s=agency_timeout,
             agencies=AgencyEndpoints(council_db, benefits_url),
         )
@@ -93,6 +102,7 @@ def serve(
     with running_world(state_dir / "world", people, seed) as world:
         config = GatewayConfig(
             state_dir=state_dir,
+            policy_dir=policy_dir,
             agency_timeout_s=agency_timeout,
             agencies=AgencyEndpoints(
                 council_db=world.paths.council_db, benefits_url=world.benefits.url
