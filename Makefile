@@ -36,6 +36,7 @@ bench/peer/node_modules/.installed: bench/peer/package-lock.json
 # Not part of `make test`: about ten minutes on 2 cores; BENCH_ARGS=--help lists options.
 bench: $(VENV)/.installed-bench bench/peer/node_modules/.installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.profile --out bench/results/profile.json > bench/results/profile.txt
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

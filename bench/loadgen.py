@@ -33,6 +33,7 @@ class OperationRecord:
     ok: bool
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
     busy_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
 
 
 def busy_wall_ms(intervals: list[tuple[float, float]]) -> float:
@@ -67,21 +68,23 @@ async def _operation(
 ) -> OperationRecord:
     started = time.perf_counter()
     seen: dict[str, Any] = {"calls": {}, "intervals": {}}
-    ok = True
+    error = None
     for body in bodies:
         sent = time.perf_counter()
         response = await client.post(url, json=body)
         offset_ms = (sent - started) * 1000
-        if response.status_code != 200:
-            ok = False
-            continue
-        ok &= _record_reply(response.json(), offset_ms, seen)
+        reply = response.json() if response.status_code == 200 else None
+        if reply is None:
+            error = error or f"HTTP {response.status_code}: {response.text[:200]}"
+        elif not _record_reply(reply, offset_ms, seen):
+            error = error or json.dumps(reply["errors"][0])[:200]
     latency_ms = (time.perf_counter() - started) * 1000
     return OperationRecord(
         latency_ms,
-        ok,
+        error is None,
         seen["calls"],
         {agency: busy_wall_ms(spans) for agency, spans in seen["intervals"].items()},
+        error,
     )
 
 

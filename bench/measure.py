@@ -14,6 +14,7 @@ Each figure is the median over repeated runs.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -22,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from bench.stack import ServerProcess
 
@@ -115,7 +118,9 @@ def summarise(
         "rss_mb": rss_mb,
         "requests": len(records),
         "errors": len(records) - len(ok),
+        "first_error": next((r["error"] for r in records if r["error"]), None),
         "loadgen_cpu_share": raw["loadgen_cpu_ms"] / raw["loadgen_wall_ms"],
+        "machine_load_1m": os.getloadavg()[0],
     }
 
 
@@ -131,6 +136,15 @@ def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def probe_ms(server: ServerProcess, path: str, headers: dict[str, str], bodies: Any) -> float:
+    """One operation's latency, unloaded (also warms the server for this query)."""
+    started = time.perf_counter()
+    with httpx.Client(headers=headers, timeout=120) as client:
+        for body in bodies:
+            client.post(server.url + path, json=body)
+    return (time.perf_counter() - started) * 1000
+
+
 def drive(
     server: ServerProcess,
     path: str,
@@ -138,6 +152,14 @@ def drive(
     operations: list[list[dict[str, Any]]],
     load: Load,
 ) -> dict[str, Any]:
+    """Median figures over ``load.repeats`` runs.
+
+    The measured window is stretched for slow operations so each run completes at
+    least two operations per concurrent client (capped at a minute).
+    """
+    single_ms = probe_ms(server, path, headers, operations[0])
+    window_s = min(60.0, max(load.duration_s, 2 * load.concurrency * single_ms / 1000))
+    stretched = Load(load.concurrency, max(load.warmup_s, single_ms / 1000), window_s, 1)
     return median_of_runs(
-        [drive_once(server, path, headers, operations, load) for _ in range(load.repeats)]
+        [drive_once(server, path, headers, operations, stretched) for _ in range(load.repeats)]
     )

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from graphql import parse
 from pyinstrument import Profiler
 
 from bench.queries import INTROSPECT_TYPES, person_query, person_sections
@@ -31,16 +33,19 @@ from gateway.policy import DecisionInput
 from gateway.purposes import PURPOSE_HEADER
 from gateway.runtime import Gateway
 from simulators.launcher import example_reference, running_world
+from simulators.world import WorldPaths
 
 
-async def _session(config: GatewayConfig, requests: int, html: Path | None) -> dict[str, Any]:
+async def _session(
+    config: GatewayConfig, world: WorldPaths, requests: int, html: Path | None
+) -> dict[str, Any]:
     app = create_app(config)
     gateway = Gateway.start(config)
     app.state.gateway = gateway
     token = issue_dev_token(load_dev_key(config.state_dir), "bench", "social_worker", "b", "t")
     headers = {"Authorization": f"Bearer {token}", PURPOSE_HEADER: "safeguarding_children"}
     transport = httpx.ASGITransport(app=app)
-    scheme, value = example_reference(_world_paths(config))
+    scheme, value = example_reference(world)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
 
         async def ask(query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +74,7 @@ async def _session(config: GatewayConfig, requests: int, html: Path | None) -> d
             await ask(query, variables)
         cpu_unprofiled = (time.process_time() - plain_cpu) * 1000 / requests
         reply = await ask(query, variables)
-    document_fields = gateway.schema.requested_fields(__import__("graphql").parse(query))
+    document_fields = gateway.schema.requested_fields(parse(query))
     decision_input = DecisionInput(
         {"user": "bench", "org": "b", "roles": ["social_worker"], "team": "t"},
         "safeguarding_children",
@@ -116,10 +121,16 @@ async def _session(config: GatewayConfig, requests: int, html: Path | None) -> d
     }
 
 
-def _world_paths(config: GatewayConfig) -> Any:
-    from simulators.world import WorldPaths
-
-    return WorldPaths(config.agencies.council_db.parent)
+def endpoints_for(paths: WorldPaths, urls: dict[str, str]) -> AgencyEndpoints:
+    """``AgencyEndpoints`` from the running world: ``<agency>_url`` fields from simulators,
+    ``<agency>_db`` fields from the world's files, whatever agencies the config names."""
+    values: dict[str, Any] = {}
+    for name in (f.name for f in dataclasses.fields(AgencyEndpoints)):
+        if name.endswith("_url"):
+            values[name] = urls[name.removesuffix("_url")]
+        else:
+            values[name] = getattr(paths, name)
+    return AgencyEndpoints(**values)
 
 
 def main() -> None:
@@ -133,9 +144,9 @@ def main() -> None:
         urls = {s.name: s.url for s in simulators_of(world)}
         config = GatewayConfig(
             state_dir=scratch / "profile-state",
-            agencies=AgencyEndpoints(world.paths.council_db, urls["benefits"]),
+            agencies=endpoints_for(world.paths, urls),
         )
-        figures = asyncio.run(_session(config, args.requests, args.html))
+        figures = asyncio.run(_session(config, world.paths, args.requests, args.html))
     print(json.dumps(figures, indent=2))
     if args.out is not None:
         args.out.write_text(json.dumps(figures, indent=2) + "\n")

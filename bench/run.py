@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 import psutil
 
 from bench.measure import Load, drive
-from bench.peer import PEER_AGENCIES, start_peer
+from bench.peer import start_peer
 from bench.queries import (
     INTROSPECT_SCHEMES,
     INTROSPECT_TYPES,
@@ -40,6 +41,7 @@ from simulators.launcher import DemoWorld, running_world
 
 RESULTS = Path(__file__).resolve().parent / "results"
 AGENCIES_IN_PRODUCT = 7
+REST_AGENCIES_IN_PRODUCT = frozenset({"benefits", "schools", "housing"})
 HOUSEHOLD_SIZE = 5
 CASELOAD_SIZE = 100
 CASELOAD_AGENCIES = 3
@@ -276,11 +278,12 @@ class Bench:
         )
         try:
             sections = [s for s in self.sections if s.agency in peer.query_fields]
-            missing = sorted(set(PEER_AGENCIES) | {"schools", "housing"} - set(peer.agencies))
+            missing = sorted(REST_AGENCIES_IN_PRODUCT - set(peer.agencies))
             self.notes.append(
                 f"peer_full: the REST agencies running ({', '.join(peer.agencies)}; OpenAPI "
                 f"from {', '.join(peer.agencies.values())}); not yet in the world: "
-                f"{', '.join(missing) or 'none'}. Same query shape: every field of those "
+                f"{', '.join(missing) or 'none'}; agencies the peer can reach need an entry in "
+                "bench.peer.PEER_AGENCIES. Same query shape: every field of those "
                 "sections for one person; joinedup also resolves identity (lookup) and "
                 "decides policy, the peer is given each agency's own id. Hive Gateway "
                 f"--fork {forks}, joinedup {forks} worker(s)"
@@ -401,7 +404,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # so the processes we started are stopped on the way out
+
+
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.monotonic()
     scratch = REPO_ROOT / ".joinedup" / "bench"

@@ -19,14 +19,13 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
-    validate,
 )
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from gateway.audit import AuditRecord, AuditUnavailable
 from gateway.auth import AuthError
+from gateway.documents import InvalidDocument, PreparedDocument
 from gateway.policy import DecisionInput, decide_fail_closed
 from gateway.purposes import PURPOSE_HEADER
 from gateway.runtime import Gateway
@@ -68,7 +67,7 @@ async def graphql_endpoint(request: Request) -> Response:
         caller = gateway.authenticator.authenticate(request.headers.get("authorization"))
         purpose = _declared_purpose(request, gateway)
         operation = await _read_graphql_request(request)
-        document = _parse_and_validate(gateway, operation, request.method)
+        prepared = _parse_and_validate(gateway, operation, request.method)
     except AuthError as exc:
         return _rejection(
             401,
@@ -81,7 +80,7 @@ async def graphql_endpoint(request: Request) -> Response:
         return _rejection(exc.status, exc.code, exc.message, request_id)
 
     schema = gateway.schema
-    requested = schema.requested_fields(document)
+    document, requested = prepared.document, prepared.requested
     decision = await decide_fail_closed(
         gateway.policy,
         DecisionInput(caller.as_policy_input(), purpose, requested),
@@ -186,22 +185,19 @@ def _json(raw: str | bytes, what: str) -> Any:
         raise RequestRejected(400, "BAD_REQUEST", f"the {what} is not valid JSON") from None
 
 
-def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str) -> Any:
+def _parse_and_validate(
+    gateway: Gateway, operation: GraphQLRequest, method: str
+) -> PreparedDocument:
     try:
-        document = parse(operation.query)
-    except GraphQLError as exc:
-        raise RequestRejected(400, "GRAPHQL_PARSE_FAILED", exc.message) from None
-    errors = validate(gateway.schema.graphql_schema, document)
-    if errors:
-        raise RequestRejected(
-            400, "GRAPHQL_VALIDATION_FAILED", "; ".join(e.message for e in errors[:10])
-        )
-    selected = get_operation_ast(document, operation.operation_name)
+        prepared = gateway.documents.prepare(operation.query)
+    except InvalidDocument as exc:
+        raise RequestRejected(400, exc.code, exc.message) from None
+    selected = get_operation_ast(prepared.document, operation.operation_name)
     if selected is None:
         raise RequestRejected(400, "BAD_REQUEST", "name the operation to run (operationName)")
     if method == "GET" and selected.operation is not OperationType.QUERY:
         raise RequestRejected(405, "BAD_REQUEST", "only queries may be sent with GET")
-    return document
+    return prepared
 
 
 def _audit_records(context: RequestContext) -> list[AuditRecord]:

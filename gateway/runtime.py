@@ -11,6 +11,7 @@ from adapters.sdk import Adapter
 from gateway.audit import AuditStore
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
+from gateway.documents import DocumentCache
 from gateway.policy import PolicyEngine
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.purposes import Purpose, load_purposes
@@ -24,6 +25,7 @@ class Gateway:
     adapters: Mapping[str, Adapter]
     purposes: Mapping[str, Purpose]
     schema: GatewaySchema
+    documents: DocumentCache
     policy: PolicyEngine
     policy_filter: PolicyFilter
     authenticator: Authenticator
@@ -43,6 +45,7 @@ class Gateway:
             adapters=adapters,
             purposes=purposes,
             schema=schema,
+            documents=DocumentCache(schema),
             policy=EmbeddedEngine(config.policy_dir),
             policy_filter=PolicyFilter(schema.governed_types, schema.agency_of),
             authenticator=Authenticator(load_dev_key(config.state_dir)),
