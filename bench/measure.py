@@ -64,6 +64,7 @@ def drive_once(
                     "concurrency": load.concurrency,
                     "warmup_s": load.warmup_s,
                     "duration_s": load.duration_s,
+                    "timeout_s": 300,
                 }
             )
         )
@@ -157,9 +158,17 @@ def drive(
     The measured window is stretched for slow operations so each run completes at
     least two operations per concurrent client (capped at a minute).
     """
+    server.sampler.settle()
     single_ms = probe_ms(server, path, headers, operations[0])
     window_s = min(60.0, max(load.duration_s, 2 * load.concurrency * single_ms / 1000))
     stretched = Load(load.concurrency, max(load.warmup_s, single_ms / 1000), window_s, 1)
-    return median_of_runs(
-        [drive_once(server, path, headers, operations, stretched) for _ in range(load.repeats)]
-    )
+    runs = []
+    for _ in range(load.repeats):
+        runs.append(drive_once(server, path, headers, operations, stretched))
+        server.sampler.settle()
+    figures = median_of_runs(runs)
+    cpu_ms = figures["cpu_ms_per_request"]
+    # What one core could serve if the gateway had it to itself: an estimate from the
+    # robust CPU figure, for machines shared with other work (see machine_load_1m).
+    figures["cpu_bound_rps_per_core"] = 1000 / cpu_ms if cpu_ms else None
+    return {**figures, "concurrency": load.concurrency}

@@ -71,7 +71,19 @@ class ResourceSampler:
         self._thread: threading.Thread | None = None
 
     def processes(self) -> list[psutil.Process]:
-        return [self.root, *self.root.children(recursive=True)]
+        try:
+            return [self.root, *self.root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def settle(self, busy_below: float = 0.1, timeout_s: float = 120.0) -> None:
+        """Wait until the server is idle, so one scenario's backlog never delays the next."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            before = self.cpu_ms()
+            time.sleep(0.5)
+            if self.cpu_ms() - before < busy_below * 500:
+                return
 
     def cpu_ms(self) -> float:
         total = 0.0
