@@ -47,6 +47,8 @@ CASELOAD_SIZE = 100
 CASELOAD_AGENCIES = 3
 CASELOAD_FIELDS_PER_AGENCY = 2
 CASELOAD_CONCURRENCY_DIVISOR = 4
+FLAT_GROWTH = 0.25
+LINEAR_R_SQUARED = 0.9
 PREFERRED_SCHEMES = ("NI_NUMBER", "NHS_NUMBER")
 Operations = list[list[dict[str, Any]]]
 
@@ -105,7 +107,12 @@ class Population:
 
 
 def linearity(points: list[tuple[float, float]]) -> dict[str, Any]:
-    """Least-squares line through (x, y); linear when R² ≥ 0.95."""
+    """Least-squares line through (x, y), and a verdict.
+
+    "flat" when the fitted line grows by less than a quarter of the mean over the
+    range (a fixed per-request cost dominates), "linear" when R² ≥ 0.9, otherwise
+    "not linear".
+    """
     points = [(x, y) for x, y in points if y is not None and y == y]  # drop empty runs (NaN)
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     if len(points) < 3 or len(set(xs)) < 2:
@@ -115,11 +122,17 @@ def linearity(points: list[tuple[float, float]]) -> dict[str, Any]:
     total = sum((y - mean_y) ** 2 for y in ys)
     residual = sum((y - (intercept + slope * x)) ** 2 for x, y in points)
     r_squared = 1 - residual / total if total else 1.0
+    growth = slope * (max(xs) - min(xs)) / mean_y if mean_y else 0.0
+    if abs(growth) < FLAT_GROWTH:
+        verdict = "flat (fixed cost dominates)"
+    else:
+        verdict = "linear" if r_squared >= LINEAR_R_SQUARED else "not linear"
     return {
         "slope_per_unit": slope,
         "intercept": intercept,
         "r_squared": r_squared,
-        "verdict": "linear" if r_squared >= 0.95 else "not linear",
+        "growth_over_range": growth,
+        "verdict": verdict,
     }
 
 
