@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,19 @@ ALLOW_ALL_POLICY = Path(__file__).resolve().parent / "policy_allow_all"
 
 
 def simulators_of(world: DemoWorld) -> list[SimulatorProcess]:
-    """Every agency simulator process the launcher started, whatever the world holds."""
-    return [value for value in vars(world).values() if isinstance(value, SimulatorProcess)]
+    """Every agency simulator process the launcher started, whatever the world holds.
+
+    Found by type, as attributes of the world or inside a mapping or list attribute,
+    so the harness keeps working as the launcher grows from two agencies to seven.
+    """
+    found: list[SimulatorProcess] = []
+    for value in vars(world).values():
+        if isinstance(value, SimulatorProcess):
+            found.append(value)
+        elif isinstance(value, Mapping | list | tuple):
+            members = value.values() if isinstance(value, Mapping) else value
+            found += [m for m in members if isinstance(m, SimulatorProcess)]
+    return found
 
 
 def set_agency_latency(world: DemoWorld, latency_ms: float, jitter_ms: float) -> list[str]:
