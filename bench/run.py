@@ -34,7 +34,13 @@ from bench.queries import (
     person_query,
     person_sections,
 )
-from bench.stack import JoinedupGateway, allow_all_policy_dir, set_agency_latency, start_joinedup
+from bench.stack import (
+    JoinedupGateway,
+    allow_all_policy_dir,
+    serve_options,
+    set_agency_latency,
+    start_joinedup,
+)
 from gateway.config import REPO_ROOT
 from resolvers.schema import MAX_PEOPLE
 from simulators.launcher import DemoWorld, running_world
@@ -196,8 +202,13 @@ class Bench:
                 f"{AGENCIES_IN_PRODUCT} agencies ({', '.join(self.agencies)}); scenarios "
                 "defined over seven agencies ran over these"
             )
-        if self.gateway.workers is None:
+        if "workers" not in serve_options():
             self.notes.append("joinedup serve has no --workers option yet: one worker process")
+        else:
+            self.notes.append(
+                f"joinedup serve ran {self.gateway.workers} worker process(es)"
+                + ("" if args.workers else " (its default)")
+            )
 
     def run_joinedup(
         self, name: str, operations: Operations, load: Load, gateway: JoinedupGateway | None = None
@@ -293,7 +304,7 @@ class Bench:
         if not peer_dir.exists():
             self.notes.append("peer_full skipped: run `npm ci` in bench/peer (make bench does)")
             return None
-        forks = self.gateway.workers or 1
+        forks = self.gateway.workers
         peer = start_peer(self.world, self.scratch, forks)
         allow_all = start_joinedup(
             self.world, self.scratch, allow_all_policy_dir(self.scratch), self.args.workers

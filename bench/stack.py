@@ -169,7 +169,7 @@ class ServerProcess:
 class JoinedupGateway:
     server: ServerProcess
     state_dir: Path
-    workers: int | None
+    workers: int  # processes serving requests, as counted after start-up
 
     def headers(
         self, role: str = "social_worker", purpose: str = "safeguarding_children"
@@ -212,10 +212,10 @@ def start_joinedup(
             command += [f"--{simulator.name}-url", simulator.url]
     if policy_dir is not None:
         command += ["--policy-dir", str(policy_dir)]
-    used_workers = None
-    if workers is not None and "workers" in options:
+    if workers is not None:
+        if "workers" not in options:
+            raise SystemExit("this joinedup serve has no --workers option")
         command += ["--workers", str(workers)]
-        used_workers = workers
     log_path = state_dir / "gateway.log"
     process = subprocess.Popen(
         command,
@@ -225,4 +225,15 @@ def start_joinedup(
     )
     server = ServerProcess("joinedup", f"http://127.0.0.1:{port}", process, log_path)
     server.wait_ready("/healthz")
-    return JoinedupGateway(server, state_dir, used_workers)
+    return JoinedupGateway(server, state_dir, _worker_count(server, workers))
+
+
+def _worker_count(server: ServerProcess, asked: int | None, timeout_s: float = 10.0) -> int:
+    """Worker processes serving: the children of a multi-worker server, else the process."""
+    root = psutil.Process(server.process.pid)
+    deadline = time.monotonic() + timeout_s
+    count = len(root.children())
+    while asked is not None and count < asked and time.monotonic() < deadline:
+        time.sleep(0.1)
+        count = len(root.children())
+    return max(1, count)
