@@ -9,7 +9,7 @@ OPA := .tools/bin/opa
 # The probation simulator (graphene) needs an older graphql-core than the gateway.
 PROBATION_VENV := .venv-probation
 
-.PHONY: run test lint typecheck policy-test pytest install install-test opa clean bench-policy docs-images
+.PHONY: run test bench lint typecheck policy-test pytest install install-test opa clean bench-policy docs-images
 
 run: $(VENV)/.installed $(PROBATION_VENV)/.installed
 	$(BIN)/joinedup serve
@@ -30,6 +30,20 @@ $(PROBATION_VENV)/.installed: simulators/probation/requirements.txt
 	test -x $(PROBATION_VENV)/bin/python || $(PYTHON) -m venv $(PROBATION_VENV)
 	$(PROBATION_VENV)/bin/pip install --quiet -r simulators/probation/requirements.txt
 	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+# The peer gateway (GraphQL Mesh + Hive Gateway) at the versions in its lockfile.
+bench/peer/node_modules/.installed: bench/peer/package-lock.json
+	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Not part of `make test`: about ten minutes on 2 cores; BENCH_ARGS=--help lists options.
+bench: $(VENV)/.installed-bench $(PROBATION_VENV)/.installed $(OPA) bench/peer/node_modules/.installed
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.profile --out bench/results/profile.json > bench/results/profile.txt
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

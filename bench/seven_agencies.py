@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 import httpx
+from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.auth import issue_dev_token, load_dev_key
@@ -36,13 +37,13 @@ ALL_SEVEN = (
 
 
 async def _timings(
-    app: object, token: str, query: str, refs: list[str], rounds: int
+    app: Starlette, token: str, query: str, refs: list[str], rounds: int
 ) -> list[float]:
     headers = {"Authorization": f"Bearer {token}", PURPOSE_HEADER: "safeguarding_children"}
     timings = []
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
-        base_url="http://gateway",  # type: ignore[arg-type]
+        base_url="http://gateway",
     ) as client:
         for i in range(rounds):
             variables = {"ref": {"scheme": "NI_NUMBER", "value": refs[i % len(refs)]}}

@@ -375,17 +375,9 @@ def _json(raw: str | bytes, what: str) -> Any:
 
 
 def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str) -> DocumentNode:
-    limits = gateway.config.limits
-    try:
-        document = parse(operation.query, no_location=False, max_tokens=limits.max_tokens)
-    except GraphQLError as exc:
-        raise RequestRejected(
-            400, "GRAPHQL_PARSE_FAILED", _parse_message(exc, limits.max_tokens), graphql_error=True
-        ) from None
-    except RecursionError:
-        raise RequestRejected(
-            400, "GRAPHQL_PARSE_FAILED", "the query is nested too deeply", graphql_error=True
-        ) from None
+    """The document to run, checked once per distinct query (see gateway/documents.py)."""
+    checked = gateway.documents.get(operation.query)
+    document = checked or _parse(operation.query, gateway.config.limits.max_tokens)
     selected = get_operation_ast(document, operation.operation_name)
     if selected is None:
         raise RequestRejected(
@@ -398,6 +390,27 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
         raise RequestRejected(
             405, "BAD_REQUEST", "only queries may be sent with GET", headers={"Allow": "POST"}
         )
+    if checked is None:
+        _check_limits_and_validate(gateway, document)
+        gateway.documents.put(operation.query, document)
+    return document
+
+
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    try:
+        return parse(query, no_location=False, max_tokens=max_tokens)
+    except GraphQLError as exc:
+        raise RequestRejected(
+            400, "GRAPHQL_PARSE_FAILED", _parse_message(exc, max_tokens), graphql_error=True
+        ) from None
+    except RecursionError:
+        raise RequestRejected(
+            400, "GRAPHQL_PARSE_FAILED", "the query is nested too deeply", graphql_error=True
+        ) from None
+
+
+def _check_limits_and_validate(gateway: Gateway, document: DocumentNode) -> None:
+    limits = gateway.config.limits
     rules = (
         (*specified_rules, NoSchemaIntrospectionCustomRule)
         if gateway.config.production
@@ -419,7 +432,6 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
             "; ".join(e.message for e in errors),
             graphql_error=True,
         )
-    return document
 
 
 def _parse_message(error: GraphQLError, max_tokens: int) -> str:

@@ -12,6 +12,7 @@ from gateway.audit import AuditStore, open_store
 from gateway.audit.decision_log import DecisionLog, new_instance_id
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
+from gateway.documents import DocumentCache
 from gateway.persisted import PersistedQueries
 from gateway.person_context import CaseRegister
 from gateway.policy import PolicyEngine
@@ -30,6 +31,7 @@ class Gateway:
     adapters: Mapping[str, Adapter]
     purposes: Mapping[str, Purpose]
     schema: GatewaySchema
+    documents: DocumentCache
     policy: PolicyEngine
     policy_filter: PolicyFilter
     authenticator: Authenticator
@@ -50,6 +52,7 @@ class Gateway:
             adapters=adapters,
             purposes=purposes,
             schema=schema,
+            documents=DocumentCache(),
             policy=_policy_engine(config),
             policy_filter=PolicyFilter(schema.governed_types, schema.agency_of),
             authenticator=Authenticator(

@@ -1,0 +1,132 @@
+"""Closed-loop load generator, run as its own process so it does not share the gateway's CPU.
+
+``python -m bench.loadgen SPEC.json OUT.json``. The spec names a URL, headers, a
+list of operations (each a list of GraphQL request bodies sent one after another,
+so a query over more people than one request may carry is sent in chunks), a
+concurrency, a warm-up and a measured duration. Each of ``concurrency`` workers
+sends operations back to back; one record per operation completed inside the
+measured window (after warm-up, before the end):
+its latency, whether every reply was HTTP 200 without errors, and, from
+``extensions.joinedup.upstream`` when the target is joinedup, per agency the
+number of calls by kind and the wall time the agency was busy (the union of its
+call intervals, so concurrent lookups are not counted twice). The generator's
+own CPU time is reported too, so a run can show the generator was not the
+bottleneck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class OperationRecord:
+    latency_ms: float
+    ok: bool
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)
+    busy_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def busy_wall_ms(intervals: list[tuple[float, float]]) -> float:
+    """Length of the union of [start, end] intervals: how long an agency kept us waiting."""
+    total, current_start, current_end = 0.0, None, None
+    for start, end in sorted(intervals):
+        if current_end is None or start > current_end:
+            if current_end is not None and current_start is not None:
+                total += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None and current_start is not None:
+        total += current_end - current_start
+    return total
+
+
+def _record_reply(reply: dict[str, Any], offset_ms: float, into: dict[str, Any]) -> bool:
+    """Fold one reply's upstream calls into ``into``; True if the reply had no errors."""
+    upstream = reply.get("extensions", {}).get("joinedup", {}).get("upstream", [])
+    for call in upstream:
+        agency, operation = call["agency"], call["operation"]
+        by_kind = into["calls"].setdefault(agency, {})
+        by_kind[operation] = by_kind.get(operation, 0) + 1
+        start = offset_ms + call["startedMs"]
+        into["intervals"].setdefault(agency, []).append((start, start + call["ms"]))
+    return not reply.get("errors")
+
+
+async def _operation(
+    client: httpx.AsyncClient, url: str, bodies: list[dict[str, Any]]
+) -> OperationRecord:
+    started = time.perf_counter()
+    seen: dict[str, Any] = {"calls": {}, "intervals": {}}
+    error = None
+    for body in bodies:
+        sent = time.perf_counter()
+        response = await client.post(url, json=body)
+        offset_ms = (sent - started) * 1000
+        reply = response.json() if response.status_code == 200 else None
+        if reply is None:
+            error = error or f"HTTP {response.status_code}: {response.text[:200]}"
+        elif not _record_reply(reply, offset_ms, seen):
+            error = error or json.dumps(reply["errors"][0])[:200]
+    latency_ms = (time.perf_counter() - started) * 1000
+    return OperationRecord(
+        latency_ms,
+        error is None,
+        seen["calls"],
+        {agency: busy_wall_ms(spans) for agency, spans in seen["intervals"].items()},
+        error,
+    )
+
+
+async def run(spec: dict[str, Any]) -> dict[str, Any]:
+    operations: list[list[dict[str, Any]]] = spec["operations"]
+    concurrency: int = spec["concurrency"]
+    records: list[OperationRecord] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        headers=spec["headers"], limits=limits, timeout=spec.get("timeout_s", 30.0)
+    ) as client:
+        print("ready", flush=True)  # the harness times its CPU samples from here
+        loop = asyncio.get_running_loop()
+        measure_from = loop.time() + spec["warmup_s"]
+        stop_at = measure_from + spec["duration_s"]
+        next_index = 0
+
+        async def worker() -> None:
+            nonlocal next_index
+            while loop.time() < stop_at:
+                bodies = operations[next_index % len(operations)]
+                next_index += 1
+                record = await _operation(client, spec["url"], bodies)
+                if measure_from <= loop.time() <= stop_at:
+                    records.append(record)
+
+        cpu_before = time.process_time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        cpu_ms = (time.process_time() - cpu_before) * 1000
+    return {
+        "measured_s": spec["duration_s"],
+        "loadgen_cpu_ms": cpu_ms,
+        "loadgen_wall_ms": (spec["warmup_s"] + spec["duration_s"]) * 1000,
+        "operations": [record.__dict__ for record in records],
+    }
+
+
+def main() -> None:
+    spec_path, out_path = Path(sys.argv[1]), Path(sys.argv[2])
+    result = asyncio.run(run(json.loads(spec_path.read_text())))
+    out_path.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

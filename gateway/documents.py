@@ -1,0 +1,40 @@
+"""Checked GraphQL documents, kept by query text for the gateway's lifetime.
+
+Clients send the same few queries over and over; parsing and validating them
+took about half the gateway's CPU per request (profile of the full-person
+view, bench/README.md). Parsing, the query limits and validation are pure
+functions of the query text, the schema and the configuration, all fixed for
+the gateway's life, so a query that passed them once passes again: it is kept.
+The cache is bounded in entries and only holds queries up to
+``MAX_CACHED_QUERY_CHARS``; queries that fail are never kept (and are answered
+with their error every time).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from graphql import DocumentNode
+
+MAX_CACHED_DOCUMENTS = 256
+MAX_CACHED_QUERY_CHARS = 16_384
+
+
+class DocumentCache:
+    def __init__(self, size: int = MAX_CACHED_DOCUMENTS) -> None:
+        self._size = size
+        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()
+
+    def get(self, query: str) -> DocumentNode | None:
+        document = self._documents.get(query)
+        if document is not None:
+            self._documents.move_to_end(query)
+        return document
+
+    def put(self, query: str, document: DocumentNode) -> None:
+        """Keep a document that passed every check (least recently used goes first)."""
+        if len(query) > MAX_CACHED_QUERY_CHARS:
+            return
+        self._documents[query] = document
+        if len(self._documents) > self._size:
+            self._documents.popitem(last=False)
