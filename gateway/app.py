@@ -1,40 +1,62 @@
-"""The ASGI application: routes and the gateway's lifetime."""
+"""The ASGI application: routes, observation and the gateway's lifetime.
+
+:func:`app_from_environment` is the import string uvicorn's worker processes
+use (``gateway.app:app_from_environment``, a factory): each worker reads the
+same configuration file and ``JOINEDUP_…`` environment the CLI validated.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway.config import GatewayConfig
+from gateway.health import healthz, readyz
 from gateway.http import STATIC_DIR, graphql_endpoint
+from gateway.observability.logs import configure_logging
+from gateway.observability.metrics import metrics_endpoint, report_agencies
+from gateway.observability.requests import ObserveRequests
+from gateway.observability.tracing import configure_tracing
 from gateway.runtime import Gateway
+from gateway.settings import gateway_config, load_settings
 
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+log = logging.getLogger(__name__)
 
 
 def create_app(config: GatewayConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway = Gateway.start(config)
+        report_agencies(gateway.adapters)
         app.state.gateway = gateway
         try:
             yield
         finally:
+            # uvicorn runs this only after in-flight requests have finished (or the
+            # shutdown grace period ran out), so every audit write has completed.
             await gateway.stop()
+            log.info("gateway stopped; audit store closed")
 
-    return Starlette(
-        routes=[
-            Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    if config.observability.metrics:
+        routes.append(Route("/metrics", metrics_endpoint))
+    return Starlette(routes=routes, middleware=[Middleware(ObserveRequests)], lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """Build the app from ``$JOINEDUP_CONFIG_FILE`` and ``JOINEDUP_…`` variables."""
+    config = gateway_config(load_settings())
+    configure_logging(config.observability)
+    configure_tracing(config.observability)
+    return create_app(config)

@@ -110,6 +110,15 @@ class AuditStore:
                     self._db.execute("ROLLBACK")
                 raise AuditUnavailable(f"audit store write failed: {type(exc).__name__}") from exc
 
+    def check(self) -> None:
+        """Raise :class:`AuditUnavailable` unless a write could be taken now (readiness)."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                raise AuditUnavailable(f"audit store is not writable: {exc}") from exc
+
     async def record(self, records: Iterable[AuditRecord]) -> None:
         batch = list(records)
         if batch:

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import shlex
+import shutil
 from pathlib import Path
 
 import click
 import uvicorn
 
+from gateway.audit import AuditStore
 from gateway.auth import issue_dev_token, load_dev_key
-from gateway.config import AgencyEndpoints, GatewayConfig
+from gateway.observability.metrics import MULTIPROC_ENV
 from gateway.purposes import PURPOSE_HEADER
+from gateway.settings import (
+    CONFIG_FILE_ENV,
+    ENV_PREFIX,
+    KNOWN_AGENCIES,
+    ConfigError,
+    Settings,
+    gateway_config,
+    load_settings,
+    missing_agencies,
+)
 
 DEFAULT_STATE = Path(".joinedup")
 state_option = click.option(
@@ -30,9 +44,22 @@ def main() -> None:
 
 
 @main.command()
-@state_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help=f"TOML configuration file (or ${CONFIG_FILE_ENV}); see docs/operations.md.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the dev key, audit store and demo world live [default: .joinedup].",
+)
+@click.option("--host", default=None, help="[default: 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="[default: 8000]")
+@click.option("--workers", type=int, default=None, help="Worker processes [default: 1].")
 @click.option(
     "--people",
     type=int,
@@ -55,55 +82,118 @@ def main() -> None:
 @click.option(
     "--agency-timeout",
     type=float,
-    default=2.0,
-    show_default=True,
-    help="Seconds each agency call may take before UPSTREAM_TIMEOUT.",
+    default=None,
+    help="Seconds each agency call may take before UPSTREAM_TIMEOUT [default: 2].",
 )
 def serve(
-    state_dir: Path,
-    host: str,
-    port: int,
+    config_file: Path | None,
+    state_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
     people: int,
     seed: int,
     council_db: Path | None,
     benefits_url: str | None,
-    agency_timeout: float,
+    agency_timeout: float | None,
 ) -> None:
     """Serve the gateway on the demo world (starts the agency simulators itself).
 
-    Given --council-db and --benefits-url, serve against those systems instead.
+    With the agencies configured (in the file, the environment, or by
+    --council-db and --benefits-url), serve against those systems instead.
+    Options given here override the file and the environment.
     """
-    from gateway.app import create_app
-
-    url = f"http://{host}:{port}/graphql"
-    if council_db is not None and benefits_url is not None:
-        config = GatewayConfig(
-            state_dir=state_dir,
-            agency_timeout_s=agency_timeout,
-            agencies=AgencyEndpoints(council_db, benefits_url),
-        )
-        click.echo(f"joinedup gateway: {url}")
-        uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    # Options travel to worker processes as environment variables.
+    _export(
+        {
+            CONFIG_FILE_ENV: config_file,
+            "STATE_DIR": state_dir,
+            "SERVER__HOST": host,
+            "SERVER__PORT": port,
+            "SERVER__WORKERS": workers,
+            "AGENCY_TIMEOUT_S": agency_timeout,
+            "AGENCIES__COUNCIL__URL": council_db.resolve() if council_db else None,
+            "AGENCIES__BENEFITS__URL": benefits_url,
+        }
+    )
+    settings = _settings_or_exit(None)
+    missing = missing_agencies(settings)
+    if not missing:
+        _serve(settings)
         return
-    if council_db is not None or benefits_url is not None:
-        raise click.UsageError("give both --council-db and --benefits-url, or neither")
+    if len(missing) < len(KNOWN_AGENCIES) or settings.profile != "demo":
+        raise click.UsageError(
+            "configure every agency ("
+            + ", ".join(f"agencies.{name}.url" for name in missing)
+            + " missing), or none to serve the demo world (demo profile only)"
+        )
 
     from simulators.launcher import example_reference, running_world
 
-    with running_world(state_dir / "world", people, seed) as world:
-        config = GatewayConfig(
-            state_dir=state_dir,
-            agency_timeout_s=agency_timeout,
-            agencies=AgencyEndpoints(
-                council_db=world.paths.council_db, benefits_url=world.benefits.url
-            ),
+    with running_world(settings.state_dir / "world", people, seed) as world:
+        _export(
+            {
+                "AGENCIES__COUNCIL__URL": world.paths.council_db.resolve(),
+                "AGENCIES__BENEFITS__URL": world.benefits.url,
+            }
         )
-        click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
+        settings = _settings_or_exit(None)
+        url = f"http://{settings.server.host}:{settings.server.port}/graphql"
+        click.echo(f"GraphiQL in a browser at {url}")
         click.echo(
             f"benefits simulator: {world.benefits.url}; council database: {world.paths.council_db}"
         )
-        click.echo("Try it:\n  " + _example_curl(url, state_dir, *example_reference(world.paths)))
-        uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+        click.echo(
+            "Try it:\n  " + _example_curl(url, settings.state_dir, *example_reference(world.paths))
+        )
+        _serve(settings)
+
+
+def _export(values: dict[str, object]) -> None:
+    for name, value in values.items():
+        if value is not None:
+            key = name if name.startswith(ENV_PREFIX) else ENV_PREFIX + name
+            os.environ[key] = str(value)
+
+
+def _settings_or_exit(path: Path | None) -> Settings:
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _serve(settings: Settings) -> None:
+    """Run uvicorn: N worker processes each build the app from the environment."""
+    try:
+        config = gateway_config(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    # Created here, once, so worker processes never race to create them.
+    load_dev_key(config.state_dir)
+    AuditStore(config.audit_db).close()
+    server = settings.server
+    if server.workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        metrics_dir = config.state_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ[MULTIPROC_ENV] = str(metrics_dir.resolve())
+    click.echo(
+        f"joinedup gateway ({settings.profile}): http://{server.host}:{server.port}/graphql"
+        f" with {server.workers} worker(s)"
+    )
+    uvicorn.run(
+        "gateway.app:app_from_environment",
+        factory=True,
+        host=server.host,
+        port=server.port,
+        workers=server.workers,
+        timeout_graceful_shutdown=math.ceil(server.shutdown_grace_s),
+        log_config=None,
+        # uvicorn's access log prints query strings, which may carry identifiers;
+        # gateway.observability.requests logs each request without them.
+        access_log=False,
+    )
 
 
 def _example_curl(url: str, state_dir: Path, scheme: str, value: str) -> str:
@@ -165,3 +255,28 @@ def generate(people: int, seed: int, out: Path) -> None:
 
     paths = generate_world(out, people=people, seed=seed)
     click.echo(f"wrote {paths.root} ({people} people, seed {seed})")
+
+
+@main.group()
+def config() -> None:
+    """Operator configuration (see docs/operations.md)."""
+
+
+@config.command("check")
+@click.argument(
+    "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
+)
+def check(config_file: Path | None) -> None:
+    """Validate CONFIG_FILE (or $JOINEDUP_CONFIG_FILE) with the environment's overrides."""
+    settings = _settings_or_exit(config_file)
+    if missing_agencies(settings) == list(KNOWN_AGENCIES) and settings.profile == "demo":
+        click.echo(f"ok ({settings.profile}): no agencies configured; serve starts the demo world")
+        return
+    try:
+        gateway_config(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"ok ({settings.profile}): agencies {', '.join(sorted(settings.agencies))}; "
+        f"{settings.server.workers} worker(s) on {settings.server.host}:{settings.server.port}"
+    )

@@ -19,12 +19,33 @@ class AgencyEndpoints:
 
 
 @dataclass(frozen=True)
+class ObservabilityConfig:
+    """How the gateway reports on itself: logs, traces and metrics.
+
+    Nothing here may carry personal data: spans, metrics and logs name agencies,
+    operations and outcomes, never people, identifiers or field values.
+    """
+
+    log_format: str = "text"  # "text" | "json"
+    log_level: str = "INFO"
+    traces: str = "none"  # "none" | "console" | "otlp"
+    otlp_endpoint: str | None = None
+    service_name: str = "joinedup"
+    metrics: bool = True
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     state_dir: Path
     agencies: AgencyEndpoints
     policy_dir: Path = REPO_ROOT / "policies"
     policy_timeout_s: float = 1.0
     agency_timeout_s: float = 2.0
+    graphiql: bool = True
+    introspection: bool = True
+    # Agencies whose outage makes /readyz fail; the others only show as degraded.
+    ready_requires_agencies: tuple[str, ...] = ()
+    observability: ObservabilityConfig = ObservabilityConfig()
 
     @property
     def audit_db(self) -> Path:

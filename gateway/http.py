@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,22 @@ from typing import Any
 from graphql import (
     ExecutionResult,
     GraphQLError,
+    NoSchemaIntrospectionCustomRule,
     OperationType,
     execute,
     get_operation_ast,
     parse,
+    specified_rules,
     validate,
 )
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from adapters.sdk.correlation import current_request_id
 from gateway.audit import AuditRecord, AuditUnavailable
 from gateway.auth import AuthError
+from gateway.observability.requests import name_operation
+from gateway.observability.steps import audit_write_step
 from gateway.policy import DecisionInput, decide_fail_closed
 from gateway.purposes import PURPOSE_HEADER
 from gateway.runtime import Gateway
@@ -61,9 +65,11 @@ class GraphQLRequest:
 
 async def graphql_endpoint(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
-    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+    graphiql = gateway.config.graphiql
+    if graphiql and request.method == "GET" and "text/html" in request.headers.get("accept", ""):
         return FileResponse(GRAPHIQL_PAGE, media_type="text/html")
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    request_id = current_request_id()  # bound by gateway.observability.requests.ObserveRequests
+    assert request_id is not None
     try:
         caller = gateway.authenticator.authenticate(request.headers.get("authorization"))
         purpose = _declared_purpose(request, gateway)
@@ -111,7 +117,8 @@ async def graphql_endpoint(request: Request) -> Response:
         await context.fanout.close()
 
     try:
-        await gateway.audit.record(_audit_records(context))
+        with audit_write_step():
+            await gateway.audit.record(_audit_records(context))
     except AuditUnavailable:
         log.error("request %s: audit store unavailable; response withheld", request_id)
         return _rejection(
@@ -191,7 +198,10 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
         document = parse(operation.query)
     except GraphQLError as exc:
         raise RequestRejected(400, "GRAPHQL_PARSE_FAILED", exc.message) from None
-    errors = validate(gateway.schema.graphql_schema, document)
+    rules = specified_rules
+    if not gateway.config.introspection:
+        rules = (*specified_rules, NoSchemaIntrospectionCustomRule)
+    errors = validate(gateway.schema.graphql_schema, document, rules)
     if errors:
         raise RequestRejected(
             400, "GRAPHQL_VALIDATION_FAILED", "; ".join(e.message for e in errors[:10])
@@ -199,6 +209,7 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
     selected = get_operation_ast(document, operation.operation_name)
     if selected is None:
         raise RequestRejected(400, "BAD_REQUEST", "name the operation to run (operationName)")
+    name_operation(selected)
     if method == "GET" and selected.operation is not OperationType.QUERY:
         raise RequestRejected(405, "BAD_REQUEST", "only queries may be sent with GET")
     return document

@@ -20,6 +20,7 @@ from adapters.sdk import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from adapters.sdk.correlation import propagate_correlation
 
 AGENCY = "benefits"
 
@@ -56,6 +57,7 @@ class BenefitsAdapter(Adapter):
             base_url=self.base_url,
             timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 1.0)),
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            event_hooks={"request": [propagate_correlation]},
         )
 
     def discover(self) -> SectionSpec:
