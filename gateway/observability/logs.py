@@ -15,7 +15,7 @@ from pythonjsonlogger.json import JsonFormatter
 from adapters.sdk.correlation import current_request_id
 from gateway.config import ObservabilityConfig
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d] [%(request_id)s] %(message)s"
 
 
 class RequestIdFilter(logging.Filter):
@@ -33,7 +33,7 @@ def configure_logging(config: ObservabilityConfig) -> None:
     if config.log_format == "json":
         handler.setFormatter(
             JsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s %(request_id)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             )
         )
@@ -45,3 +45,6 @@ def configure_logging(config: ObservabilityConfig) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # httpx logs every request URL at INFO, and agency lookup URLs carry identifiers.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
