@@ -22,7 +22,7 @@ from gateway.http import STATIC_DIR, graphql_endpoint
 from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import metrics_endpoint, report_agencies
 from gateway.observability.requests import ObserveRequests
-from gateway.observability.tracing import configure_tracing
+from gateway.observability.tracing import configure_tracing, flush_tracing
 from gateway.runtime import Gateway
 from gateway.settings import gateway_config, load_settings
 
@@ -41,6 +41,7 @@ def create_app(config: GatewayConfig) -> Starlette:
             # uvicorn runs this only after in-flight requests have finished (or the
             # shutdown grace period ran out), so every audit write has completed.
             await gateway.stop()
+            flush_tracing()
             log.info("gateway stopped; audit store closed")
 
     routes = [

@@ -68,8 +68,9 @@ async def graphql_endpoint(request: Request) -> Response:
     graphiql = gateway.config.graphiql
     if graphiql and request.method == "GET" and "text/html" in request.headers.get("accept", ""):
         return FileResponse(GRAPHIQL_PAGE, media_type="text/html")
-    request_id = current_request_id()  # bound by gateway.observability.requests.ObserveRequests
-    assert request_id is not None
+    request_id = current_request_id()
+    if request_id is None:
+        raise RuntimeError("no request id: the app must wrap this endpoint in ObserveRequests")
     try:
         caller = gateway.authenticator.authenticate(request.headers.get("authorization"))
         purpose = _declared_purpose(request, gateway)

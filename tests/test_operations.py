@@ -16,11 +16,13 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from simulators.launcher import SimulatorProcess, free_port
 from simulators.world import WorldPaths
@@ -221,3 +223,60 @@ def test_readiness_flips_when_a_required_agency_stops(
 
     own_benefits.start()
     assert wait_for_status(required, 200)["status"] == "ready"
+
+
+class _Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP traces endpoint that keeps what it is sent."""
+
+    received: list[bytes] = []  # noqa: RUF012 - shared with the test by design
+
+    def do_POST(self) -> None:
+        _Collector.received.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_workers_export_their_spans_over_otlp_before_exiting(
+    launch: Any, benefits: SimulatorProcess, person_in_both: dict[str, Any]
+) -> None:
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    _Collector.received.clear()
+    endpoint = f"http://127.0.0.1:{collector.server_address[1]}/v1/traces"
+    try:
+        gateway = launch(
+            benefits.url,
+            "--workers",
+            "2",
+            env={
+                "JOINEDUP_OBSERVABILITY__TRACES": "otlp",
+                "JOINEDUP_OBSERVABILITY__OTLP_ENDPOINT": endpoint,
+            },
+        )
+        response = gateway.query(ref("NI_NUMBER", person_in_both["ni_number"]))
+        assert response.status_code == 200
+        gateway.process.send_signal(signal.SIGTERM)
+        assert gateway.process.wait(timeout=20) == 0
+    finally:
+        collector.shutdown()
+
+    spans = [
+        (span.name, {a.key: a.value.string_value for a in span.attributes}, span.trace_id)
+        for body in _Collector.received
+        for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    [request_trace] = {
+        trace_id
+        for _, attributes, trace_id in spans
+        if attributes.get("joinedup.request_id") == response.headers["x-request-id"]
+    }
+    names = {name for name, _, trace_id in spans if trace_id == request_trace}
+    assert {"POST /graphql", "policy.decide", "identity.resolve", "agency.read"} <= names
+    assert "audit.write" in names

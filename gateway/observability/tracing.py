@@ -26,8 +26,12 @@ ENGINE = "joinedup.policy.engine"
 REQUEST_ID = "joinedup.request_id"
 
 
+_installed: TracerProvider | None = None
+
+
 def configure_tracing(config: ObservabilityConfig) -> None:
     """Install the process's tracer provider and exporter (once, at start-up)."""
+    global _installed
     exporter: SpanExporter
     if config.traces == "none":
         return
@@ -38,6 +42,13 @@ def configure_tracing(config: ObservabilityConfig) -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": config.service_name}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+    _installed = provider
+
+
+def flush_tracing() -> None:
+    """Export spans still batched: worker processes exit without running atexit hooks."""
+    if _installed is not None:
+        _installed.force_flush()
 
 
 def mark_outcome(span: trace.Span, outcome: str) -> None:
