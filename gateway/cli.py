@@ -7,6 +7,7 @@ import math
 import os
 import shlex
 import shutil
+import signal
 from pathlib import Path
 
 import click
@@ -130,6 +131,9 @@ def serve(
 
     from simulators.launcher import example_reference, running_world
 
+    # uvicorn re-raises SIGTERM once it has drained; exiting through Python lets
+    # running_world stop the simulators it started instead of leaving them behind.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with running_world(settings.state_dir / "world", people, seed) as world:
         _export(
             {
@@ -147,6 +151,10 @@ def serve(
             "Try it:\n  " + _example_curl(url, settings.state_dir, *example_reference(world.paths))
         )
         _serve(settings)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _export(values: dict[str, object]) -> None:

@@ -160,6 +160,9 @@ def test_sigterm_lets_an_in_flight_request_finish_and_audits_it(
     finally:
         db.close()
     assert agencies == {"council", "benefits"}, "the in-flight disclosure was audited"
+    log = gateway.log()
+    assert response.headers["x-request-id"] in log
+    assert person_in_both["ni_number"] not in log, "identifiers stay out of the logs"
     with pytest.raises(httpx.TransportError):
         httpx.get(gateway.url + "/healthz", timeout=2)
 
