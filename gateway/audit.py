@@ -111,13 +111,21 @@ class AuditStore:
                 raise AuditUnavailable(f"audit store write failed: {type(exc).__name__}") from exc
 
     def check(self) -> None:
-        """Raise :class:`AuditUnavailable` unless a write could be taken now (readiness)."""
+        """Raise :class:`AuditUnavailable` unless a write could be taken now (readiness).
+
+        Waits at most a second for another writer (e.g. another worker process),
+        so a probe reports a stuck store quickly but not a busy one.
+        """
         with self._lock:
+            (waits_ms,) = self._db.execute("PRAGMA busy_timeout").fetchone()
+            self._db.execute("PRAGMA busy_timeout = 1000")
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute("ROLLBACK")
             except sqlite3.Error as exc:
-                raise AuditUnavailable(f"audit store is not writable: {exc}") from exc
+                raise AuditUnavailable(f"not writable ({exc})") from exc
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {int(waits_ms)}")
 
     async def record(self, records: Iterable[AuditRecord]) -> None:
         batch = list(records)
