@@ -1,4 +1,9 @@
-"""The ASGI application: routes and the gateway's lifetime."""
+"""The ASGI application: routes, observation and the gateway's lifetime.
+
+:func:`app_from_environment` is the import string uvicorn's worker processes
+use (``gateway.app:app_from_environment``, a factory): each worker reads the
+same configuration file and ``JOINEDUP_…`` environment the CLI validated.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -14,15 +20,17 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.config import GatewayConfig
 from gateway.demo_login import demo_login_routes
+from gateway.health import healthz, readyz
 from gateway.http import STATIC_DIR, graphql_endpoint
+from gateway.observability.logs import configure_logging
+from gateway.observability.metrics import metrics_endpoint, report_agencies
+from gateway.observability.requests import ObserveRequests
+from gateway.observability.tracing import configure_tracing, flush_tracing
 from gateway.runtime import Gateway
+from gateway.settings import gateway_config, load_settings
 from gateway.ui import caseworker_page
 
 log = logging.getLogger(__name__)
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:
@@ -38,20 +46,38 @@ def create_app(config: GatewayConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway = Gateway.start(config)
+        report_agencies(gateway.adapters)
         app.state.gateway = gateway
         try:
             yield
         finally:
+            # uvicorn runs this only after in-flight requests have finished (or the
+            # shutdown grace period ran out), so every audit write has completed.
             await gateway.stop()
+            flush_tracing()
+            log.info("gateway stopped; audit store closed")
 
+    routes = [
+        Route("/", caseworker_page),
+        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        *(demo_login_routes() if not config.production else []),
+    ]
+    if config.observability.metrics:
+        routes.append(Route("/metrics", metrics_endpoint))
     return Starlette(
-        routes=[
-            Route("/", caseworker_page),
-            Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-            *(demo_login_routes() if not config.production else []),
-        ],
+        routes=routes,
+        middleware=[Middleware(ObserveRequests)],
         lifespan=lifespan,
         exception_handlers={Exception: internal_error},
     )
+
+
+def app_from_environment() -> Starlette:
+    """Build the app from ``$JOINEDUP_CONFIG_FILE`` and ``JOINEDUP_…`` variables."""
+    config = gateway_config(load_settings())
+    configure_logging(config.observability)
+    configure_tracing(config.observability)
+    return create_app(config)

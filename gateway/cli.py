@@ -3,31 +3,31 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import shlex
+import shutil
 import signal
-import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
 import uvicorn
 
+from gateway.audit import open_store
 from gateway.audit_cli import audit
 from gateway.auth import issue_dev_token, load_dev_key
-from gateway.config import (
-    REPO_ROOT,
-    AgencySettings,
-    AuthSettings,
-    ConfigError,
-    GatewayConfig,
-    RequestLimits,
-    ResilienceSettings,
-    agencies_toml,
-    agency_settings,
-    load_agencies,
-)
+from gateway.config import agencies_toml, agency_settings
+from gateway.observability.metrics import MULTIPROC_ENV
 from gateway.policy_cli import policy
 from gateway.purposes import PURPOSE_HEADER
+from gateway.settings import (
+    CONFIG_FILE_ENV,
+    ENV_PREFIX,
+    ConfigError,
+    Settings,
+    gateway_config,
+    load_settings,
+)
 
 DEFAULT_STATE = Path(".joinedup")
 state_option = click.option(
@@ -40,24 +40,29 @@ state_option = click.option(
 )
 
 
-audit_dsn_option = click.option(
-    "--audit-dsn",
-    default=None,
-    envvar="JOINEDUP_AUDIT_DSN",
-    help="Audit store: sqlite:///path or postgresql://user@host:port/db "
-    "(default: audit.sqlite in the state folder).",
-)
-
-
 @click.group()
 def main() -> None:
     """joinedup: a federated, policy-governed GraphQL gateway over agency systems."""
 
 
 @main.command()
-@state_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help=f"TOML configuration (or ${CONFIG_FILE_ENV}); see docs/operations.md. Without "
+    "[agencies.NAME] tables the demo world is started.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Dev key, audit store and demo world [default: .joinedup].",
+)
+@click.option("--host", default=None, help="[default: 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="[default: 8000]")
+@click.option("--workers", type=int, default=None, help="Worker processes [default: 1].")
 @click.option(
     "--people",
     type=int,
@@ -67,173 +72,204 @@ def main() -> None:
 )
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Agency systems to use ([agencies.NAME] tables) instead of starting the demo world.",
-)
-@click.option(
     "--agency-timeout",
     type=float,
-    default=2.0,
-    show_default=True,
-    help="Seconds each agency call may take before UPSTREAM_TIMEOUT (unless configured).",
+    default=None,
+    help="Seconds each agency call may take before UPSTREAM_TIMEOUT [default: 2].",
 )
-@audit_dsn_option
+@click.option(
+    "--audit-dsn",
+    default=None,
+    help="Audit store: sqlite:///path or postgresql://… [default: STATE_DIR/audit.sqlite].",
+)
 @click.option(
     "--decision-log",
     default=None,
-    envvar="JOINEDUP_DECISION_LOG",
     help="Write OPA-format decision log lines to this file ('-' for standard output).",
 )
 @click.option(
     "--policy-engine",
     type=click.Choice(["embedded", "opa"]),
-    default="embedded",
-    show_default=True,
-    envvar="JOINEDUP_POLICY_ENGINE",
-    help="embedded: Rego in-process (regopy); opa: an OPA server over its REST API.",
+    default=None,
+    help="embedded: Rego in-process (regopy); opa: an OPA server [default: embedded].",
 )
 @click.option(
     "--opa-url",
     default=None,
-    envvar="JOINEDUP_OPA_URL",
-    help="With --policy-engine opa: use this OPA server instead of starting one.",
+    help="With --policy-engine opa: this OPA server instead of starting one.",
 )
 @click.option(
     "--policy-dir",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
-    default=REPO_ROOT / "policies",
-    show_default=True,
-    help="The Rego policies and their data.",
+    default=None,
+    help="The Rego policies and their data [default: policies/].",
 )
 @click.option(
     "--request-deadline",
     type=float,
-    default=5.0,
-    show_default=True,
-    help="Seconds a whole request may spend on agency calls, retries included.",
+    default=None,
+    help="Seconds a whole request may spend on agency calls [default: 5].",
 )
 @click.option(
     "--mode",
     type=click.Choice(["demo", "production"]),
-    default="demo",
-    show_default=True,
-    envvar="JOINEDUP_MODE",
-    help="production: JWKS tokens only, no GraphiQL or introspection; with "
-    "--persisted-queries, only the listed queries run.",
+    default=None,
+    help="The profile: production means JWKS tokens only, no GraphiQL or "
+    "introspection, OPA server and PostgreSQL audit [default: demo].",
 )
-@click.option("--jwks-url", envvar="JOINEDUP_JWKS_URL", help="Identity provider's JWKS URL.")
-@click.option("--issuer", envvar="JOINEDUP_ISSUER", help="Expected token issuer (iss).")
-@click.option("--audience", default="joinedup", show_default=True, envvar="JOINEDUP_AUDIENCE")
+@click.option("--jwks-url", default=None, help="Identity provider's JWKS URL.")
+@click.option("--issuer", default=None, help="Expected token issuer (iss).")
+@click.option("--audience", default=None, help="Expected token audience [default: joinedup].")
 @click.option(
     "--persisted-queries",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    envvar="JOINEDUP_PERSISTED_QUERIES",
-    help="JSON manifest {sha256: query}; in production mode the only queries that run.",
+    default=None,
+    help="JSON manifest {sha256: query}; in production the only queries that run.",
 )
-@click.option(
-    "--rate-limit",
-    default=RequestLimits.rate_limit,
-    show_default=True,
-    envvar="JOINEDUP_RATE_LIMIT",
-    help="Requests per caller, e.g. '600/minute'.",
-)
+@click.option("--rate-limit", default=None, help="Requests per caller, e.g. '600/minute'.")
 @click.option(
     "--breaker-reset",
     type=float,
-    default=ResilienceSettings.breaker_reset_s,
-    show_default=True,
-    help="Seconds an agency's open circuit stays open before a probe.",
+    default=None,
+    help="Seconds an agency's open circuit stays open before a probe [default: 5].",
 )
 def serve(
-    state_dir: Path,
-    host: str,
-    port: int,
+    config_file: Path | None,
+    state_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
     people: int,
     seed: int,
-    config_file: Path | None,
-    agency_timeout: float,
+    agency_timeout: float | None,
     audit_dsn: str | None,
     decision_log: str | None,
-    policy_engine: str,
+    policy_engine: str | None,
     opa_url: str | None,
-    policy_dir: Path,
-    request_deadline: float,
-    mode: str,
+    policy_dir: Path | None,
+    request_deadline: float | None,
+    mode: str | None,
     jwks_url: str | None,
     issuer: str | None,
-    audience: str,
+    audience: str | None,
     persisted_queries: Path | None,
-    rate_limit: str,
-    breaker_reset: float,
+    rate_limit: str | None,
+    breaker_reset: float | None,
 ) -> None:
     """Serve the gateway on the demo world (starts all seven agency systems itself).
 
-    Given --config, serve against the agency systems it names instead.
+    With agencies configured (in the file or the environment), serve against those
+    systems instead. Options given here override the file and the environment.
     """
-    from gateway.app import create_app
-
-    url = f"http://{host}:{port}/graphql"
-
-    def make_config(agencies: Mapping[str, AgencySettings]) -> GatewayConfig:
-        try:
-            return GatewayConfig(
-                state_dir=state_dir,
-                agencies=agencies,
-                agency_timeout_s=agency_timeout,
-                audit_dsn=audit_dsn,
-                decision_log=decision_log,
-                policy_dir=policy_dir,
-                policy_engine=policy_engine,
-                opa_url=opa_url,
-                mode="production" if mode == "production" else "demo",
-                resilience=ResilienceSettings(
-                    request_deadline_s=request_deadline, breaker_reset_s=breaker_reset
-                ),
-                limits=RequestLimits(rate_limit=rate_limit),
-                auth=AuthSettings(jwks_url=jwks_url, issuer=issuer, audience=audience),
-                persisted_queries=persisted_queries,
-            )
-        except ConfigError as exc:
-            raise click.UsageError(str(exc)) from exc
-
-    if config_file is not None:
-        try:
-            agencies = load_agencies(config_file)
-        except ConfigError as exc:
-            raise click.UsageError(str(exc)) from exc
-        config = make_config(agencies)
-        click.echo(f"joinedup gateway: {url}")
-        uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    # Options travel to worker processes as environment variables.
+    _export(
+        {
+            CONFIG_FILE_ENV: config_file.resolve() if config_file else None,
+            "STATE_DIR": state_dir,
+            "SERVER__HOST": host,
+            "SERVER__PORT": port,
+            "SERVER__WORKERS": workers,
+            "AGENCY_TIMEOUT_S": agency_timeout,
+            "AUDIT__DSN": audit_dsn,
+            "AUDIT__DECISION_LOG": decision_log,
+            "POLICY__ENGINE": policy_engine,
+            "POLICY__OPA_URL": opa_url,
+            "POLICY__DIR": policy_dir.resolve() if policy_dir else None,
+            "RESILIENCE__REQUEST_DEADLINE_S": request_deadline,
+            "RESILIENCE__BREAKER_RESET_S": breaker_reset,
+            "PROFILE": mode,
+            "AUTH__JWKS_URL": jwks_url,
+            "AUTH__ISSUER": issuer,
+            "AUTH__AUDIENCE": audience,
+            "AUTH__DEV_TOKENS": "false" if mode == "production" else None,
+            "PERSISTED_QUERIES": persisted_queries.resolve() if persisted_queries else None,
+            "LIMITS__RATE_LIMIT": rate_limit,
+        }
+    )
+    settings = _settings_or_exit(None)
+    if settings.agencies:
+        _serve(settings)
         return
+    if settings.profile != "demo":
+        raise click.UsageError("the production profile serves configured agencies only")
 
     from simulators.launcher import example_reference, running_world
 
-    if mode == "production":
-        raise click.UsageError("production mode serves real agency systems: give --config")
-    # uvicorn re-raises SIGTERM after its graceful shutdown; the default action
-    # would kill this process before running_world stops the simulators.
+    # uvicorn re-raises SIGTERM once it has drained; exiting through Python lets
+    # running_world stop the simulators it started instead of leaving them behind.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with running_world(state_dir / "world", people, seed) as world:
-        agencies = {
-            name: agency_settings(name, endpoint) for name, endpoint in world.endpoints().items()
-        }
-        config_path = state_dir / "agencies.toml"
+    with running_world(settings.state_dir / "world", people, seed) as world:
+        agencies = {name: agency_settings(name, ep) for name, ep in world.endpoints().items()}
+        config_path = settings.state_dir / "agencies.toml"
         config_path.write_text(agencies_toml(agencies))
-        config = make_config(agencies)
-        click.echo(f"joinedup gateway: {url}  (GraphiQL in a browser at the same address)")
-        for name, settings in agencies.items():
-            click.echo(f"  {name:<10} {settings.endpoint}")
-        click.echo(f"agency configuration written to {config_path}")
-        click.echo(f"caseworker page: http://{host}:{port}/  (sign in as a demo user)")
-        click.echo("Try it:\n  " + _example_curl(url, state_dir, *example_reference(world.paths)))
-        uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+        _export({f"AGENCIES__{n.upper()}__ENDPOINT": a.endpoint for n, a in agencies.items()})
+        settings = _settings_or_exit(None)
+        url = f"http://{settings.server.host}:{settings.server.port}/graphql"
+        click.echo(
+            f"caseworker page: http://{settings.server.host}:{settings.server.port}/"
+            "  (sign in as a demo user)"
+        )
+        click.echo(f"GraphiQL in a browser at {url}")
+        for name, agency in agencies.items():
+            click.echo(f"  {name:<10} {agency.endpoint}")
+        click.echo(f"agency configuration written to {config_path} (serve --config it)")
+        click.echo(
+            "Try it:\n  " + _example_curl(url, settings.state_dir, *example_reference(world.paths))
+        )
+        _serve(settings)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    sys.exit(0)
+    raise SystemExit(0)
+
+
+def _export(values: dict[str, object]) -> None:
+    for name, value in values.items():
+        if value is not None:
+            key = name if name.startswith(ENV_PREFIX) else ENV_PREFIX + name
+            os.environ[key] = str(value)
+
+
+def _settings_or_exit(path: Path | None) -> Settings:
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _serve(settings: Settings) -> None:
+    """Run uvicorn: N worker processes each build the app from the environment."""
+    try:
+        config = gateway_config(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    # Created here, once, so worker processes never race to create them.
+    load_dev_key(config.state_dir)
+    open_store(
+        config.audit_store_dsn, config.state_dir, config.policy_dir, config.audit_checkpoint_every
+    ).close()
+    server = settings.server
+    if server.workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        metrics_dir = config.state_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ[MULTIPROC_ENV] = str(metrics_dir.resolve())
+    click.echo(
+        f"joinedup gateway ({settings.profile}): http://{server.host}:{server.port}/graphql"
+        f" with {server.workers} worker(s)"
+    )
+    uvicorn.run(
+        "gateway.app:app_from_environment",
+        factory=True,
+        host=server.host,
+        port=server.port,
+        workers=server.workers,
+        timeout_graceful_shutdown=math.ceil(server.shutdown_grace_s),
+        log_config=None,
+        # uvicorn's access log prints query strings, which may carry identifiers;
+        # gateway.observability.requests logs each request without them.
+        access_log=False,
+    )
 
 
 def _example_curl(url: str, state_dir: Path, scheme: str, value: str) -> str:
@@ -324,3 +360,28 @@ def postgres(dsn: str, world_dir: Path) -> None:
 
 
 main.add_command(audit)
+
+
+@main.group()
+def config() -> None:
+    """Operator configuration (see docs/operations.md)."""
+
+
+@config.command("check")
+@click.argument(
+    "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
+)
+def check(config_file: Path | None) -> None:
+    """Validate CONFIG_FILE (or $JOINEDUP_CONFIG_FILE) with the environment's overrides."""
+    settings = _settings_or_exit(config_file)
+    if not settings.agencies and settings.profile == "demo":
+        click.echo(f"ok ({settings.profile}): no agencies configured; serve starts the demo world")
+        return
+    try:
+        gateway_config(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"ok ({settings.profile}): agencies {', '.join(sorted(settings.agencies))}; "
+        f"{settings.server.workers} worker(s) on {settings.server.host}:{settings.server.port}"
+    )

@@ -99,6 +99,22 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class ObservabilityConfig:
+    """How the gateway reports on itself: logs, traces and metrics.
+
+    Nothing here may carry personal data: spans, metrics and logs name agencies,
+    operations and outcomes, never people, identifiers or field values.
+    """
+
+    log_format: str = "text"  # "text" | "json"
+    log_level: str = "INFO"
+    traces: str = "none"  # "none" | "console" | "otlp"
+    otlp_endpoint: str | None = None
+    service_name: str = "joinedup"
+    metrics: bool = True
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     state_dir: Path
     agencies: Mapping[str, AgencySettings] = field(default_factory=dict)
@@ -128,9 +144,23 @@ class GatewayConfig:
             if not self.auth.jwks_url or not self.auth.issuer:
                 raise ConfigError("production mode needs a JWKS URL and a token issuer")
 
+    graphiql: bool = True
+    introspection: bool = True
+    # Agencies whose outage makes /readyz fail; the others only show as degraded.
+    ready_requires_agencies: tuple[str, ...] = ()
+    observability: ObservabilityConfig = ObservabilityConfig()
+
     @property
     def production(self) -> bool:
         return self.mode == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql and not self.production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection and not self.production
 
     @property
     def audit_store_dsn(self) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import uuid
 from dataclasses import dataclass, replace
 from functools import partial
@@ -40,9 +39,12 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from adapters.sdk.correlation import current_request_id
 from adapters.sdk.deadline import request_deadline
 from gateway.audit import AuditRecord, AuditUnavailable
 from gateway.auth import AuthError, AuthUnavailable
+from gateway.observability.requests import name_operation
+from gateway.observability.steps import audit_write_step
 from gateway.persisted import PersistedQueryError
 from gateway.policy import (
     Decision,
@@ -70,7 +72,6 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 GRAPHIQL_PAGE = STATIC_DIR / "graphiql" / "index.html"
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestRejected(Exception):
@@ -110,11 +111,13 @@ async def graphql_endpoint(request: Request) -> Response:
     if (
         request.method == "GET"
         and "text/html" in accept
-        and not gateway.config.production
+        and gateway.config.graphiql_enabled
         and "query" not in request.query_params
     ):
         return FileResponse(GRAPHIQL_PAGE, media_type="text/html")
-    request_id = _request_id(request.headers.get("x-request-id", ""))
+    request_id = current_request_id()
+    if request_id is None:
+        raise RuntimeError("no request id: the app must wrap this endpoint in ObserveRequests")
     media_type = _response_media_type(accept)
     if media_type is None:
         return _rejection(
@@ -221,7 +224,10 @@ async def graphql_endpoint(request: Request) -> Response:
             await context.fanout.close()
 
     try:
-        await gateway.audit.record(_audit_records(context, gateway.purposes[purpose].lawful_basis))
+        with audit_write_step():
+            await gateway.audit.record(
+                _audit_records(context, gateway.purposes[purpose].lawful_basis)
+            )
     except AuditUnavailable:
         log.error("request %s: audit store unavailable; response withheld", request_id)
         return _rejection(
@@ -258,11 +264,6 @@ async def graphql_endpoint(request: Request) -> Response:
         headers={"X-Request-Id": request_id},
         media_type=media_type,
     )
-
-
-def _request_id(offered: str) -> str:
-    """The caller's request id if it is a plain token (it is logged and echoed), else a new one."""
-    return offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
 def _response_media_type(accept: str) -> str | None:
@@ -386,6 +387,7 @@ def _parse_and_validate(gateway: Gateway, operation: GraphQLRequest, method: str
             "name one operation of the document to run (operationName)",
             graphql_error=True,
         )
+    name_operation(selected)
     if method == "GET" and selected.operation is not OperationType.QUERY:
         raise RequestRejected(
             405, "BAD_REQUEST", "only queries may be sent with GET", headers={"Allow": "POST"}
@@ -413,7 +415,7 @@ def _check_limits_and_validate(gateway: Gateway, document: DocumentNode) -> None
     limits = gateway.config.limits
     rules = (
         (*specified_rules, NoSchemaIntrospectionCustomRule)
-        if gateway.config.production
+        if not gateway.config.introspection_enabled
         else specified_rules
     )
     try:

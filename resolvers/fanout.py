@@ -17,6 +17,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from adapters.sdk import Adapter, AdapterError, Identifier, Match
+from gateway.observability.steps import agency_call_step, identity_resolution_step
 
 # An agency found through identifiers learnt from another agency needs another
 # round of lookups. The longest chain in the demo world takes three: probation
@@ -62,29 +63,37 @@ class FanOut:
     async def _timed(self, agency: str, operation: str, call: Any) -> Any:
         started = time.perf_counter()
         outcome = "ok"
-        try:
-            return await call
-        except AdapterError as exc:
-            outcome = exc.code
-            raise
-        except asyncio.CancelledError:
-            outcome = "CANCELLED"
-            raise
-        finally:
-            self.calls.append(
-                UpstreamCall(
-                    agency, operation, started, (time.perf_counter() - started) * 1000, outcome
+        with agency_call_step(agency, operation) as step:
+            try:
+                return await call
+            except AdapterError as exc:
+                outcome = exc.code
+                raise
+            except asyncio.CancelledError:
+                outcome = "CANCELLED"
+                raise
+            finally:
+                step.outcome = outcome
+                self.calls.append(
+                    UpstreamCall(
+                        agency, operation, started, (time.perf_counter() - started) * 1000, outcome
+                    )
                 )
-            )
 
     async def find(self, reference: Identifier) -> PersonFetch:
         """Resolve a person once per request, however often the query names them."""
         task = self._found.get(reference)
         if task is None:
-            task = self._found[reference] = asyncio.ensure_future(self._find(reference))
+            task = self._found[reference] = asyncio.ensure_future(self._resolve_observed(reference))
         return await task
 
-    async def _find(self, reference: Identifier) -> PersonFetch:
+    async def _resolve_observed(self, reference: Identifier) -> PersonFetch:
+        with identity_resolution_step() as step:
+            person = await self._resolve(reference)
+            step.matched, step.failed = len(person.matches), len(person.lookup_errors)
+            return person
+
+    async def _resolve(self, reference: Identifier) -> PersonFetch:
         person = PersonFetch(reference)
         known = {reference}
         for _ in range(_LOOKUP_ROUNDS):

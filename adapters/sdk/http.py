@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from adapters.sdk.correlation import propagate_correlation
 from adapters.sdk.deadline import remaining_s
 from adapters.sdk.errors import UpstreamBadReply, UpstreamTimeout, UpstreamUnavailable
 
@@ -55,6 +56,8 @@ class HttpUpstream:
             ),
             follow_redirects=False,
             headers={"Accept-Encoding": "identity"},
+            # Every call carries the gateway's request id and trace context.
+            event_hooks={"request": [propagate_correlation]},
         )
 
     def is_own_url(self, url: str) -> bool:

@@ -72,6 +72,17 @@ class AuditStore:
         if batch:
             await asyncio.to_thread(self.append, batch)
 
+    def check(self) -> None:
+        """Raise :class:`AuditUnavailable` unless a write could be taken now (readiness).
+
+        Takes the chain lock as a write would, reads the head and writes nothing.
+        """
+        try:
+            with self._lock, self.backend.chain_lock():
+                self.backend.execute("SELECT seq FROM audit_head WHERE id = 1")
+        except self.backend.errors as exc:
+            raise AuditUnavailable(f"audit store not writable: {type(exc).__name__}") from exc
+
     def append(self, records: list[AuditRecord]) -> list[int]:
         try:
             with self._lock, self.backend.chain_lock():

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import Protocol
 
+from gateway.observability.steps import policy_decision_step
 from gateway.policy.decision import Decision, DecisionInput, LabelDecision, LabelInput
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,15 @@ class PolicyEngine(Protocol):
 async def decide_fail_closed(
     engine: PolicyEngine, request: DecisionInput, timeout_s: float
 ) -> Decision:
-    try:
-        return await asyncio.wait_for(engine.decide(request), timeout_s)
-    except Exception as exc:
-        log.error("policy engine %s failed (%s); denying", engine.name, type(exc).__name__)
-        return Decision.deny_all(request, ENGINE_FAILED)
+    with policy_decision_step(engine.name) as step:
+        try:
+            decision = await asyncio.wait_for(engine.decide(request), timeout_s)
+        except Exception as exc:
+            log.error("policy engine %s failed (%s); denying", engine.name, type(exc).__name__)
+            step.outcome = "failed_closed"
+            decision = Decision.deny_all(request, ENGINE_FAILED)
+        step.effects = tuple(decision.for_field(f.coordinate).effect for f in request.fields)
+        return decision
 
 
 async def decide_labels_fail_closed(
