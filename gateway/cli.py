@@ -17,6 +17,7 @@ from gateway.audit import open_store
 from gateway.audit_cli import audit
 from gateway.auth import issue_dev_token, load_dev_key
 from gateway.config import agencies_toml, agency_settings
+from gateway.identity_cli import identity
 from gateway.observability.metrics import MULTIPROC_ENV
 from gateway.policy_cli import policy
 from gateway.purposes import PURPOSE_HEADER
@@ -320,6 +321,7 @@ def token(state_dir: Path, user: str, role: str, org: str, team: str | None, ttl
 
 
 main.add_command(policy)
+main.add_command(identity)
 
 
 @main.group()
