@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.sdk.demographics import Demographics
+from gateway.identity.blocking import block_keys
 from simulators.faults import Faults, faults_endpoint
 
 MAX_BATCH = 100
@@ -33,6 +35,39 @@ class Collection:
     search_fields: tuple[str, ...]
     record_properties: Mapping[str, str]
     """Record field name → JSON type, for the OpenAPI document."""
+    demographic_search: bool = False
+    """Offer ``GET /{name}/search?family_name=&given_name=&date_of_birth=``; replies (and
+    identifier lookups) then carry each record's demographics too."""
+
+
+DEMOGRAPHIC_FIELDS = ("given_name", "family_name", "date_of_birth", "postcode")
+SEARCH_LIMIT = 50
+"""Most candidates one demographic search returns: blocking keeps a real search far below."""
+
+
+def demographics_of(record: Mapping[str, Any]) -> dict[str, str | None]:
+    """A record's demographics, whether it keeps the name whole or split."""
+    given: str | None
+    family: str | None
+    if "name" in record:
+        given, _, family = str(record["name"]).partition(" ")
+    else:
+        given, family = record.get("given_name"), record.get("family_name")
+    return {
+        "given_name": given,
+        "family_name": family,
+        "date_of_birth": record.get("date_of_birth"),
+        "postcode": record.get("postcode"),
+    }
+
+
+def _demographics(values: Mapping[str, Any]) -> Demographics:
+    return Demographics(
+        values.get("given_name"),
+        values.get("family_name"),
+        values.get("date_of_birth"),
+        values.get("postcode"),
+    )
 
 
 def _normalise(value: str) -> str:
@@ -137,6 +172,11 @@ def records_app(
         param: {_normalise(r[param]): r for r in records if r.get(param)}
         for param in collection.search_params
     }
+    blocks: dict[str, list[Mapping[str, Any]]] = {}
+    if collection.demographic_search:
+        for record in records:
+            for block in block_keys(_demographics(demographics_of(record))):
+                blocks.setdefault(block, []).append(record)
     rng = random.Random(seed)
     active_faults = faults or Faults()
     document = openapi_document(collection)
@@ -157,8 +197,26 @@ def records_app(
             )
         found = [indexes[p].get(_normalise(v)) for p, v in given.items()]
         unique = {id(r): r for r in found if r is not None}.values()
-        summaries = [{f: r.get(f) for f in collection.search_fields} for r in unique]
-        return JSONResponse({collection.name: summaries})
+        return JSONResponse({collection.name: [summary(r) for r in unique]})
+
+    def summary(record: Mapping[str, Any]) -> dict[str, Any]:
+        found = {f: record.get(f) for f in collection.search_fields}
+        if collection.demographic_search:
+            found |= demographics_of(record)
+        return found
+
+    async def demographic_search(request: Request) -> Response:
+        if failure := await active_faults.apply(rng):
+            return failure
+        wanted = {f: request.query_params.get(f) for f in DEMOGRAPHIC_FIELDS}
+        if not wanted["date_of_birth"] or not wanted["family_name"]:
+            return JSONResponse({"error": "search by family_name and date_of_birth"}, 400)
+        unique: dict[int, Mapping[str, Any]] = {}
+        for block in block_keys(_demographics(wanted)):
+            for record in blocks.get(block, ()):
+                unique[id(record)] = record
+        found = [summary(r) for r in list(unique.values())[:SEARCH_LIMIT]]
+        return JSONResponse({collection.name: found})
 
     async def batch(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
@@ -178,6 +236,11 @@ def records_app(
             Route("/health", health),
             Route("/openapi.json", openapi),
             Route(f"/{collection.name}", search),
+            *(
+                [Route(f"/{collection.name}/search", demographic_search)]
+                if collection.demographic_search
+                else []
+            ),
             Route(f"/{collection.name}/batch", batch, methods=["POST"]),
             Route("/_sim/faults", faults_endpoint, methods=["GET", "PUT"]),
         ]

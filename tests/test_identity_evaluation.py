@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from adapters.sdk import Identifier
+from adapters.sdk import Candidate, Identifier
+from adapters.sdk.demographics import Demographics
 from gateway.cli import main
-from gateway.identity.comparisons import Demographics
 from gateway.identity.evaluation import WorldIndex, evaluate, noise_kinds, resolve, train
-from gateway.identity.matching import Candidate, decide, load_model
+from gateway.identity.matching import decide, load_model
 from gateway.identity.model import LEVELS, MatchModel
 from gateway.identity.world import LoadedWorld, load_world
 from gateway.identity_cli import default_threshold

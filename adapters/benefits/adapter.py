@@ -13,6 +13,8 @@ from typing import Any
 from adapters.sdk import (
     Adapter,
     AdapterError,
+    Candidate,
+    Demographics,
     EventSpec,
     FieldSpec,
     Health,
@@ -22,6 +24,7 @@ from adapters.sdk import (
     SectionSpec,
     UpstreamBadReply,
 )
+from adapters.sdk.demographics import demographics_from, search_params
 
 AGENCY = "benefits"
 
@@ -35,6 +38,7 @@ SECTION = SectionSpec(
     agency=AGENCY,
     title="Benefits agency",
     lookup_schemes=("NI_NUMBER",),
+    demographic_search=True,
     fields=(
         FieldSpec("niNumber", "string", "National Insurance number."),
         FieldSpec("name", "string", "Claimant name."),
@@ -75,12 +79,29 @@ class BenefitsAdapter(Adapter):
                 continue
             reply = await self._call("GET", "/claimants", params={"ni_number": ident.value})
             try:
-                found = [c["ni_number"] for c in reply["claimants"]]
+                found = [(str(c["ni_number"]), demographics_from(c)) for c in reply["claimants"]]
             except (TypeError, KeyError) as exc:
                 raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
             if found:
-                return Match(AGENCY, found[0], (Identifier("NI_NUMBER", found[0]),))
+                ni_number, held = found[0]
+                return Match(
+                    AGENCY, ni_number, (Identifier("NI_NUMBER", ni_number),), demographics=held
+                )
         return None
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        reply = await self._call("GET", "/claimants/search", params=search_params(demographics))
+        try:
+            return [
+                Candidate(
+                    str(c["ni_number"]),
+                    demographics_from(c),
+                    (Identifier("NI_NUMBER", str(c["ni_number"])),),
+                )
+                for c in reply["claimants"]
+            ]
+        except (TypeError, KeyError) as exc:
+            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

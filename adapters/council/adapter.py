@@ -22,6 +22,8 @@ from adapters.sdk import (
     LABELS_KEY,
     Adapter,
     AdapterError,
+    Candidate,
+    Demographics,
     EventSpec,
     FieldSpec,
     Health,
@@ -33,6 +35,7 @@ from adapters.sdk import (
     UpstreamUnavailable,
 )
 from adapters.sdk.deadline import remaining_s
+from adapters.sdk.demographics import demographics_from
 
 AGENCY = "council"
 
@@ -61,6 +64,7 @@ SECTION = SectionSpec(
     agency=AGENCY,
     title="Council social care: cases, plans, referrals and consent.",
     lookup_schemes=("COUNCIL_ID", "NI_NUMBER", "NHS_NUMBER"),
+    demographic_search=True,
     fields=(
         FieldSpec("councilId", "string", "Council person id."),
         FieldSpec("name", "string", "Full name as recorded by the council."),
@@ -94,8 +98,23 @@ _COLUMN_OF_SCHEME = {
 }
 _SCHEME_OF_COLUMN = {column: scheme for scheme, column in _COLUMN_OF_SCHEME.items()}
 
+_IDENTITY_COLUMNS = (
+    "council_id, ni_number, nhs_number, given_name, family_name, date_of_birth, postcode"
+)
+_SEARCH_LIMIT = 50
+
 Rows = list[dict[str, Any]]
 Query = Callable[[str, Sequence[Any]], Rows]
+
+
+def _candidate(row: Mapping[str, Any]) -> Candidate:
+    """Identifiers and demographics of a person row (never the section's data)."""
+    held = tuple(
+        Identifier(_SCHEME_OF_COLUMN[col], row[col])
+        for col in ("council_id", "ni_number", "nhs_number")
+        if row[col]
+    )
+    return Candidate(row["council_id"], demographics_from(row), held)
 
 
 def _labels(stored: str | None) -> list[str]:
@@ -201,21 +220,38 @@ class CouncilAdapter(Adapter):
         def find(query: Query) -> Match | None:
             for ident in usable:
                 rows = query(
-                    "SELECT council_id, ni_number, nhs_number FROM person "
+                    f"SELECT {_IDENTITY_COLUMNS} FROM person "
                     f"WHERE {_COLUMN_OF_SCHEME[ident.scheme]} = ? LIMIT 1",
                     (ident.value,),
                 )
                 if rows:
-                    row = rows[0]
-                    held = tuple(
-                        Identifier(_SCHEME_OF_COLUMN[col], row[col])
-                        for col in ("council_id", "ni_number", "nhs_number")
-                        if row[col]
+                    found = _candidate(rows[0])
+                    return Match(
+                        AGENCY, found.local_id, found.identifiers, demographics=found.demographics
                     )
-                    return Match(AGENCY, row["council_id"], held)
             return None
 
         result: Match | None = await self._run(find)
+        return result
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        """People with the same date of birth (or day and month swapped), or the same
+        family-name initial and year of birth: the gateway's blocking keys."""
+        dob, family = demographics.date_of_birth or "", demographics.family_name or ""
+        if len(dob) != 10 or not family:
+            return []
+        swapped = f"{dob[:4]}-{dob[8:10]}-{dob[5:7]}"
+
+        def find(query: Query) -> list[Candidate]:
+            rows = query(
+                f"SELECT {_IDENTITY_COLUMNS} FROM person WHERE date_of_birth IN (?, ?)"
+                " OR (lower(substr(family_name, 1, 1)) = ? AND substr(date_of_birth, 1, 4) = ?)"
+                f" ORDER BY council_id LIMIT {_SEARCH_LIMIT}",
+                (dob, swapped, family[0].lower(), dob[:4]),
+            )
+            return [_candidate(row) for row in rows]
+
+        result: list[Candidate] = await self._run(find)
         return result
 
     async def read(

@@ -11,6 +11,8 @@ from adapters.sdk import (
     SENSITIVITY_LABELS,
     Adapter,
     AdapterError,
+    Candidate,
+    Demographics,
     EventSpec,
     FieldSpec,
     Health,
@@ -20,6 +22,7 @@ from adapters.sdk import (
     SectionSpec,
     UpstreamBadReply,
 )
+from adapters.sdk.demographics import demographics_from, search_params
 
 AGENCY = "housing"
 _PARAM_OF_SCHEME = {"HOUSING_REF": "housing_ref", "NI_NUMBER": "ni_number"}
@@ -34,6 +37,7 @@ SECTION = SectionSpec(
     agency=AGENCY,
     title="Housing: tenancy, homelessness applications and rent arrears.",
     lookup_schemes=("HOUSING_REF", "NI_NUMBER"),
+    demographic_search=True,
     fields=(
         FieldSpec("housingReference", "string", "Housing reference."),
         FieldSpec("name", "string", "Tenant or applicant name."),
@@ -108,10 +112,38 @@ class HousingAdapter(Adapter):
                     held = [Identifier("HOUSING_REF", str(tenant["housing_ref"]))]
                     if tenant.get("ni_number"):
                         held.append(Identifier("NI_NUMBER", str(tenant["ni_number"])))
-                    return Match(AGENCY, str(tenant["housing_ref"]), tuple(held))
+                    return Match(
+                        AGENCY,
+                        str(tenant["housing_ref"]),
+                        tuple(held),
+                        demographics=demographics_from(tenant),
+                    )
             except (TypeError, KeyError, IndexError) as exc:
                 raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
         return None
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        reply = await self._upstream.json(
+            "GET", "/tenants/search", params=search_params(demographics)
+        )
+        try:
+            return [
+                Candidate(
+                    str(tenant["housing_ref"]),
+                    demographics_from(tenant),
+                    tuple(
+                        Identifier(scheme, str(tenant[key]))
+                        for scheme, key in (
+                            ("HOUSING_REF", "housing_ref"),
+                            ("NI_NUMBER", "ni_number"),
+                        )
+                        if tenant.get(key)
+                    ),
+                )
+                for tenant in reply["tenants"]
+            ]
+        except (TypeError, KeyError) as exc:
+            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

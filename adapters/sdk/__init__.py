@@ -22,6 +22,7 @@ from adapters.sdk.contract import (
     Match,
     SectionSpec,
 )
+from adapters.sdk.demographics import Candidate, Demographics
 from adapters.sdk.errors import (
     AdapterError,
     UpstreamBadReply,
@@ -35,6 +36,8 @@ __all__ = [
     "SENSITIVITY_LABELS",
     "Adapter",
     "AdapterError",
+    "Candidate",
+    "Demographics",
     "EventSpec",
     "FieldSpec",
     "Health",

@@ -11,7 +11,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from adapters.sdk.demographics import Candidate, Demographics
 
 FieldKind = Literal["string", "date", "int", "float", "bool", "address", "list", "string_list"]
 """``list`` is a list of objects described by ``item_fields``; ``string_list`` a list of strings."""
@@ -83,6 +86,8 @@ class SectionSpec:
     labels: tuple[str, ...] = ()
     max_batch: int = 100
     events: tuple[EventSpec, ...] = ()
+    demographic_search: bool = False
+    """Whether :meth:`Adapter.search` finds records by name and date of birth."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,10 @@ class Match:
     confidence: float = 1.0
     """How sure the adapter is this record is the person (1.0: an exact identifier match).
     Policy sets the threshold below which nothing from the agency is disclosed."""
+    demographics: Demographics | None = None
+    """Who the agency records the person as (for demographic matching elsewhere), if it says."""
+    method: str = "identifier"
+    """How the gateway found the record: ``identifier`` or ``demographics``."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,13 @@ class Adapter(abc.ABC):
         never leave the adapter. One call should be one upstream request where
         the upstream allows it.
         """
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        """Records that could be the person described (only if ``demographic_search``).
+
+        Adapters that do not offer search are never asked; this default says so.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not offer demographic search")
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing
         """Release pooled connections."""

@@ -5,7 +5,7 @@ they are missing, demographics are compared with a Fellegi-Sunter model whose
 output is a calibrated match probability. Nothing here stores agency data.
 """
 
-from gateway.identity.comparisons import Demographics
+from adapters.sdk.demographics import Demographics
 from gateway.identity.model import MatchModel, MatchScore
 
 __all__ = ["Demographics", "MatchModel", "MatchScore"]

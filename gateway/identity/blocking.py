@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from gateway.identity.comparisons import Demographics
+from adapters.sdk.demographics import Demographics
 
 
 def _transposed(dob: str) -> str | None:

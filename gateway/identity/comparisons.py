@@ -8,24 +8,14 @@ day/month transposed or mistyped dates of birth, moves between postcodes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import jellyfish
 from nicknames import NickNamer
 
+from adapters.sdk.demographics import Demographics
+
 _NICKNAMES = NickNamer()
-
-
-@dataclass(frozen=True)
-class Demographics:
-    """What a person is recorded as, in one system (or in a search)."""
-
-    given_name: str | None = None
-    family_name: str | None = None
-    date_of_birth: str | None = None  # ISO yyyy-mm-dd
-    postcode: str | None = None
-    former_family_names: tuple[str, ...] = field(default=())
 
 
 def _norm(name: str | None) -> str:

@@ -14,10 +14,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from adapters.sdk import Identifier
+from adapters.sdk import Candidate, Identifier
+from adapters.sdk.demographics import Demographics
 from gateway.identity.blocking import block_keys
-from gateway.identity.comparisons import Demographics
-from gateway.identity.matching import Candidate, decide
+from gateway.identity.matching import decide
 from gateway.identity.model import MatchModel, estimate
 from gateway.identity.world import AgencyRecord, LoadedWorld, TruePerson
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.identity.comparisons import Demographics
+from adapters.sdk.demographics import Candidate, Demographics
 from gateway.identity.model import MatchModel
 
 PARAMS = Path(__file__).with_name("params.json")
@@ -21,14 +21,6 @@ PARAMS = Path(__file__).with_name("params.json")
 
 POSSIBLE_FLOOR = 0.5
 """Candidates at least this probable, but not accepted, are offered as possible matches."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A record an agency's demographic search returned: its local id and demographics."""
-
-    local_id: str
-    demographics: Demographics
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.identity.comparisons import COMPARISONS, Demographics, comparison_vector
+from adapters.sdk.demographics import Demographics
+from gateway.identity.comparisons import COMPARISONS, comparison_vector
 
 MISSING = "missing"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.sdk import Identifier
-from gateway.identity.comparisons import Demographics
+from adapters.sdk.demographics import Demographics
 from simulators.world.generate import WorldPaths
 
 

@@ -2,6 +2,8 @@
 
 - ``GET /claimants?ni_number=...`` → ``{"claimants": [{"ni_number": ...}]}`` (lookup)
 - ``POST /claimants/batch`` with ``{"ids": [...]}`` → ``{"claimants": [...]}``
+- ``GET /claimants/search?family_name=&given_name=&date_of_birth=`` → candidates with
+  identifiers and demographics (blocked on date of birth, or family initial and birth year)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ CLAIMANTS = Collection(
     key="ni_number",
     search_params=("ni_number",),
     search_fields=("ni_number",),
+    demographic_search=True,
     record_properties={
         "ni_number": "string",
         "name": "string",

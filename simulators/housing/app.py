@@ -2,6 +2,8 @@
 
 - ``GET /tenants?housing_ref=...`` or ``?ni_number=...`` → ``{"tenants": [identifiers]}``
 - ``POST /tenants/batch`` with ``{"ids": [...]}`` → ``{"tenants": [...]}``
+- ``GET /tenants/search?family_name=&given_name=&date_of_birth=`` → candidates with
+  identifiers and demographics (blocked on date of birth, or family initial and birth year)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ TENANTS = Collection(
     key="housing_ref",
     search_params=("housing_ref", "ni_number"),
     search_fields=("housing_ref", "ni_number"),
+    demographic_search=True,
     record_properties={
         "housing_ref": "string",
         "ni_number": "string",

@@ -1,0 +1,74 @@
+"""Demographic search, the optional part of the adapter contract, against the running
+simulators: council (SQL), benefits and housing (REST)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from adapters.benefits import BenefitsAdapter
+from adapters.council import CouncilAdapter
+from adapters.housing import HousingAdapter
+from adapters.nhs import NhsAdapter
+from adapters.schools import SchoolsAdapter
+from adapters.sdk import Adapter, Demographics, Identifier
+from gateway.identity.blocking import in_block
+from simulators.launcher import DemoWorld
+
+SEARCHABLE: dict[str, Callable[[str], Adapter]] = {
+    "council": CouncilAdapter,
+    "benefits": BenefitsAdapter,
+    "housing": HousingAdapter,
+}
+PRIMARY = {"council": "COUNCIL_ID", "benefits": "NI_NUMBER", "housing": "HOUSING_REF"}
+
+
+def _swapped(dob: str) -> str:
+    return f"{dob[:4]}-{dob[8:10]}-{dob[5:7]}"
+
+
+@pytest.mark.parametrize("agency", sorted(SEARCHABLE))
+async def test_search_finds_the_record_among_few_candidates(
+    agency: str, demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
+) -> None:
+    adapter = SEARCHABLE[agency](demo_world.endpoints()[agency])
+    people = [p for p in ground_truth if agency in p["records"]][:15]
+    try:
+        assert adapter.discover().demographic_search
+        for person in people:
+            local_id = person["records"][agency]
+            match = await adapter.lookup((Identifier(PRIMARY[agency], local_id),))
+            assert match is not None and match.demographics is not None
+            held = match.demographics
+            assert held.date_of_birth and held.family_name and held.given_name
+            candidates = await adapter.search(held)
+            assert local_id in {c.local_id for c in candidates}
+            assert len(candidates) < 50
+            assert all(in_block(held, c.demographics) for c in candidates)
+            found = next(c for c in candidates if c.local_id == local_id)
+            assert found.demographics == held
+            assert set(found.identifiers) == set(match.identifiers)
+            dob = held.date_of_birth
+            if int(dob[8:10]) <= 12:
+                swapped = await adapter.search(replace(held, date_of_birth=_swapped(dob)))
+                assert local_id in {c.local_id for c in swapped}
+    finally:
+        await adapter.aclose()
+
+
+async def test_search_needs_a_family_name_and_a_date_of_birth(demo_world: DemoWorld) -> None:
+    adapter = CouncilAdapter(demo_world.endpoints()["council"])
+    assert await adapter.search(Demographics("Olivia", None, "2010-01-01")) == []
+
+
+@pytest.mark.parametrize("adapter_class", [NhsAdapter, SchoolsAdapter])
+async def test_adapters_without_search_say_so(
+    adapter_class: Callable[[str], Adapter], demo_world: DemoWorld
+) -> None:
+    adapter = adapter_class("http://127.0.0.1:9")
+    assert not adapter.discover().demographic_search
+    with pytest.raises(NotImplementedError):
+        await adapter.search(Demographics("Olivia", "Smith", "2010-01-01"))
