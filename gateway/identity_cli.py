@@ -53,7 +53,14 @@ def train_command(people: int, seed: int, out: Path) -> None:
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--threshold", type=float, default=None, help="Default: the policy's.")
 @click.option("--params", type=click.Path(path_type=Path, exists=True), default=PARAMS)
-def evaluate_command(people: int, seed: int, threshold: float | None, params: Path) -> None:
+@click.option(
+    "--every-agency-searchable",
+    is_flag=True,
+    help="As if every agency offered demographic search (default: only those that do).",
+)
+def evaluate_command(
+    people: int, seed: int, threshold: float | None, params: Path, every_agency_searchable: bool
+) -> None:
     """Resolve every record of a generated world and score the matches against ground truth.
 
     Exits 1 if a target (precision >= 0.995, recall >= 0.97, no wrong-person
@@ -66,8 +73,10 @@ def evaluate_command(people: int, seed: int, threshold: float | None, params: Pa
     cutoff = default_threshold() if threshold is None else threshold
     with tempfile.TemporaryDirectory() as tmp:
         generate_world(Path(tmp), people=people, seed=seed)
-        result = evaluate(load_world(Path(tmp)), load_model(params), cutoff)
-    click.echo(f"world: {people} people, seed {seed}; model {params}")
+        world = load_world(Path(tmp))
+        result = evaluate(world, load_model(params), cutoff, every_agency_searchable)
+    scope = "every agency" if every_agency_searchable else "agencies that offer it"
+    click.echo(f"world: {people} people, seed {seed}; model {params}; search: {scope}")
     click.echo(format_table(result, cutoff))
     met = targets_met(result)
     for target, ok in met.items():

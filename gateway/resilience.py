@@ -35,6 +35,8 @@ from purgatory.domain.model import OpenedState
 
 from adapters.sdk import (
     Adapter,
+    Candidate,
+    Demographics,
     Health,
     Identifier,
     Match,
@@ -83,6 +85,9 @@ class ResilientAdapter(Adapter):
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
         return await self._call(lambda: self.inner.read(local_ids, fields))
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        return await self._call(lambda: self.inner.search(demographics))
 
     async def aclose(self) -> None:
         await self.inner.aclose()

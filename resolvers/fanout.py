@@ -1,6 +1,7 @@
 """Fan-out: find a person in every agency, then read the allowed sections concurrently.
 
-Identity resolution exchanges identifiers only. Reads start together as soon
+Identity resolution exchanges identifiers first, then (for agencies that offer
+it) demographics, scored by :mod:`gateway.identity.federated`. Reads start together as soon
 as the person is found, and go through one DataLoader per agency per request,
 so a query about many people makes one batched call per agency and the answer
 takes about as long as the slowest agency, not the sum of all of them.
@@ -16,7 +17,9 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from adapters.sdk import Adapter, AdapterError, Identifier, Match
+from adapters.sdk import Adapter, AdapterError, Candidate, Identifier, Match
+from gateway.identity.federated import FederatedMatcher
+from gateway.identity.matching import Scored
 from gateway.observability.steps import agency_call_step, identity_resolution_step
 
 # An agency found through identifiers learnt from another agency needs another
@@ -41,6 +44,8 @@ class PersonFetch:
     reference: Identifier
     matches: dict[str, Match] = field(default_factory=dict)
     lookup_errors: dict[str, AdapterError] = field(default_factory=dict)
+    possible: dict[str, tuple[Scored, ...]] = field(default_factory=dict)
+    """Per agency, candidates too close to call: offered for confirmation, never read."""
     reads: dict[str, Awaitable[Mapping[str, Any] | None]] = field(default_factory=dict)
 
     @property
@@ -52,8 +57,11 @@ class PersonFetch:
 class FanOut:
     """Calls the adapters for one request and records each call's timing."""
 
-    def __init__(self, adapters: Mapping[str, Adapter]) -> None:
+    def __init__(
+        self, adapters: Mapping[str, Adapter], matcher: FederatedMatcher | None = None
+    ) -> None:
         self.adapters = adapters
+        self.matcher = matcher or FederatedMatcher()
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
@@ -124,7 +132,43 @@ class FanOut:
                     known.update(result.identifiers)
             if not learnt:
                 break
+        await self._match_demographics(person)
         return person
+
+    async def _match_demographics(self, person: PersonFetch) -> None:
+        """Search the unmatched agencies that offer it by what the matched ones hold."""
+        known = list(
+            dict.fromkeys(m.demographics for m in person.matches.values() if m.demographics)
+        )
+        searchable = [
+            name
+            for name, adapter in self.adapters.items()
+            if name not in person.matches
+            and name not in person.lookup_errors  # it failed already: keep its error
+            and adapter.discover().demographic_search
+        ]
+        if not known or not searchable:
+            return
+        calls = [(name, who) for name in searchable for who in known]
+        results = await asyncio.gather(
+            *(self._timed(name, "search", self.adapters[name].search(who)) for name, who in calls),
+            return_exceptions=True,
+        )
+        candidates: dict[str, list[Candidate]] = {name: [] for name in searchable}
+        for (name, _), result in zip(calls, results, strict=True):
+            if isinstance(result, AdapterError):
+                person.lookup_errors[name] = result
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                candidates[name].extend(result)
+        for name, found in candidates.items():
+            match, possible = self.matcher.decide(name, known, found)
+            if match is not None:
+                person.lookup_errors.pop(name, None)
+                person.matches[name] = match
+            elif possible:
+                person.possible[name] = possible
 
     def _loader(
         self, agency: str, fields: frozenset[str]

@@ -36,8 +36,9 @@ class Collection:
     record_properties: Mapping[str, str]
     """Record field name → JSON type, for the OpenAPI document."""
     demographic_search: bool = False
-    """Offer ``GET /{name}/search?family_name=&given_name=&date_of_birth=``; replies (and
-    identifier lookups) then carry each record's demographics too."""
+    """Offer ``POST /{name}/search`` with ``{family_name, given_name, date_of_birth}`` (a
+    body, so personal details stay out of URLs and access logs); replies (and identifier
+    lookups) then carry each record's demographics too."""
 
 
 DEMOGRAPHIC_FIELDS = ("given_name", "family_name", "date_of_birth", "postcode")
@@ -208,8 +209,12 @@ def records_app(
     async def demographic_search(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
             return failure
-        wanted = {f: request.query_params.get(f) for f in DEMOGRAPHIC_FIELDS}
-        if not wanted["date_of_birth"] or not wanted["family_name"]:
+        try:
+            body = await request.json()
+            wanted = {f: body.get(f) for f in DEMOGRAPHIC_FIELDS}
+        except (ValueError, AttributeError):
+            wanted = {}
+        if not all(isinstance(wanted.get(f), str) for f in ("date_of_birth", "family_name")):
             return JSONResponse({"error": "search by family_name and date_of_birth"}, 400)
         unique: dict[int, Mapping[str, Any]] = {}
         for block in block_keys(_demographics(wanted)):
@@ -237,7 +242,7 @@ def records_app(
             Route("/openapi.json", openapi),
             Route(f"/{collection.name}", search),
             *(
-                [Route(f"/{collection.name}/search", demographic_search)]
+                [Route(f"/{collection.name}/search", demographic_search, methods=["POST"])]
                 if collection.demographic_search
                 else []
             ),

@@ -146,7 +146,9 @@ def endless_db(path: Path) -> Path:
     db = sqlite3.connect(path)
     db.executescript(
         "CREATE VIEW person AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
-        "SELECT 'C' || x AS council_id, 'QQ' || x AS ni_number, NULL AS nhs_number FROM n;"
+        "SELECT 'C' || x AS council_id, 'QQ' || x AS ni_number, NULL AS nhs_number,"
+        " 'A' AS given_name, 'B' AS family_name, '2000-01-01' AS date_of_birth,"
+        " NULL AS postcode FROM n;"
     )
     db.commit()
     db.close()

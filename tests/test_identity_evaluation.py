@@ -40,7 +40,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> LoadedWorld:
 
 
 def test_each_kind_of_noise_is_matched_without_a_wrong_person(world: LoadedWorld) -> None:
-    result = evaluate(world, load_model(), default_threshold())
+    """The matcher itself, as if every agency offered demographic search."""
+    result = evaluate(world, load_model(), default_threshold(), every_agency_searchable=True)
     assert NOISE_KINDS <= set(result.by_noise), "the generator stopped injecting a kind of noise"
     for kind in NOISE_KINDS:
         tally = result.by_noise[kind]
@@ -53,6 +54,14 @@ def test_each_kind_of_noise_is_matched_without_a_wrong_person(world: LoadedWorld
     assert result.by_method["demographics"] > 100, "demographic matching is doing the work"
 
 
+def test_only_agencies_that_offer_search_are_searched(world: LoadedWorld) -> None:
+    result = evaluate(world, load_model(), default_threshold())
+    assert result.wrong_disclosures == 0
+    assert result.overall.precision == 1.0
+    assert result.by_method["demographics"] > 0
+    assert result.by_agency["nhs"].accepted < result.by_agency["nhs"].expected
+
+
 def test_wrong_person_matches_are_counted(world: LoadedWorld) -> None:
     """A model that cannot tell people apart accepts lone candidates, and they are counted."""
     blind = MatchModel(
@@ -60,7 +69,7 @@ def test_wrong_person_matches_are_counted(world: LoadedWorld) -> None:
         u={name: dict.fromkeys(levels, 1.0) for name, levels in LEVELS.items()},
         prior=0.99,
     )
-    result = evaluate(world, blind, 0.9)
+    result = evaluate(world, blind, 0.9, every_agency_searchable=True)
     assert result.wrong_disclosures > 0
     assert result.overall.precision < 0.995
 
@@ -116,7 +125,8 @@ def test_committed_params_are_reproducible_and_hold_no_personal_data(tmp_path: P
 
 
 def test_evaluate_command_prints_the_table_and_meets_the_targets() -> None:
-    result = CliRunner().invoke(main, ["identity", "evaluate", "--people", "600", "--seed", "5"])
+    args = ["identity", "evaluate", "--people", "600", "--seed", "5", "--every-agency-searchable"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "precision" in result.output and "wrong-person matches accepted" in result.output
     for agency in ("council", "benefits", "nhs", "schools", "police", "probation", "housing"):

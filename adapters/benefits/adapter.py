@@ -90,7 +90,7 @@ class BenefitsAdapter(Adapter):
         return None
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
-        reply = await self._call("GET", "/claimants/search", params=search_params(demographics))
+        reply = await self._call("POST", "/claimants/search", json=search_params(demographics))
         try:
             return [
                 Candidate(

@@ -124,7 +124,7 @@ class HousingAdapter(Adapter):
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         reply = await self._upstream.json(
-            "GET", "/tenants/search", params=search_params(demographics)
+            "POST", "/tenants/search", json=search_params(demographics)
         )
         try:
             return [

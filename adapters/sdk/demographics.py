@@ -50,7 +50,7 @@ def demographics_from(reply: Mapping[str, Any]) -> Demographics:
 
 
 def search_params(demographics: Demographics) -> dict[str, str]:
-    """The query parameters of a REST demographic search (only those known)."""
+    """The body of a REST demographic search (only the details known)."""
     values = {
         "given_name": demographics.given_name,
         "family_name": demographics.family_name,

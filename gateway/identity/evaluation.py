@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from adapters.sdk import Candidate, Identifier
+from adapters.sdk import Candidate, Identifier, SectionSpec
 from adapters.sdk.demographics import Demographics
 from gateway.identity.blocking import block_keys
 from gateway.identity.matching import decide
@@ -24,8 +24,8 @@ from gateway.identity.world import AgencyRecord, LoadedWorld, TruePerson
 LOOKUP_ROUNDS = 3
 
 
-def _lookup_schemes() -> dict[str, tuple[str, ...]]:
-    """Each agency's identifier lookups, taken from its real adapter's section spec."""
+def _sections() -> dict[str, SectionSpec]:
+    """Each agency's real section spec: its identifier lookups and whether it offers search."""
     from adapters.benefits.adapter import SECTION as BENEFITS
     from adapters.council.adapter import SECTION as COUNCIL
     from adapters.housing.adapter import SECTION as HOUSING
@@ -35,15 +35,22 @@ def _lookup_schemes() -> dict[str, tuple[str, ...]]:
     from adapters.schools.adapter import SECTION as SCHOOLS
 
     sections = (COUNCIL, BENEFITS, NHS, SCHOOLS, POLICE, PROBATION, HOUSING)
-    return {s.agency: s.lookup_schemes for s in sections}
+    return {s.agency: s for s in sections}
 
 
 class WorldIndex:
     """Identifier and blocking-key indexes over every agency's records."""
 
-    def __init__(self, world: LoadedWorld) -> None:
+    def __init__(self, world: LoadedWorld, every_agency_searchable: bool = False) -> None:
         self.world = world
-        self.schemes = _lookup_schemes()
+        sections = _sections()
+        self.schemes = {agency: s.lookup_schemes for agency, s in sections.items()}
+        self.searchable = frozenset(
+            agency
+            for agency, section in sections.items()
+            if section.demographic_search or every_agency_searchable
+        )
+        """Agencies that answer demographic searches (and report demographics in lookups)."""
         self.by_identifier: dict[str, dict[Identifier, str]] = defaultdict(dict)
         self.by_block: dict[str, dict[str, list[AgencyRecord]]] = defaultdict(
             lambda: defaultdict(list)
@@ -100,9 +107,12 @@ def resolve(
                 known.update(found.identifiers)
         if not learnt:
             break
-    demographics = [r.demographics for r in matched.values()]
+    demographics = [r.demographics for a, r in matched.items() if a in index.searchable]
     for agency in index.schemes:
         if agency in matched:
+            continue
+        if agency not in index.searchable or not demographics:
+            yield Outcome(agency, "none", None, 0.0)
             continue
         candidates = [
             Candidate(r.local_id, r.demographics) for r in index.search(agency, demographics)
@@ -167,8 +177,14 @@ class Evaluation:
     starts: int = 0
 
 
-def evaluate(world: LoadedWorld, model: MatchModel, threshold: float) -> Evaluation:
-    index = WorldIndex(world)
+def evaluate(
+    world: LoadedWorld,
+    model: MatchModel,
+    threshold: float,
+    every_agency_searchable: bool = False,
+) -> Evaluation:
+    """Score the matcher; ``every_agency_searchable`` shows what search everywhere would add."""
+    index = WorldIndex(world, every_agency_searchable)
     result = Evaluation()
     for records in world.records.values():
         for start in records.values():
@@ -199,7 +215,7 @@ def training_pairs(
     world: LoadedWorld,
 ) -> tuple[list[tuple[Demographics, Demographics]], list[tuple[Demographics, Demographics]]]:
     """Labelled pairs as the matcher meets them: each record against its blocked candidates."""
-    index = WorldIndex(world)
+    index = WorldIndex(world, every_agency_searchable=True)
     matches: list[tuple[Demographics, Demographics]] = []
     non_matches: list[tuple[Demographics, Demographics]] = []
     for records in world.records.values():

@@ -2,7 +2,7 @@
 
 - ``GET /claimants?ni_number=...`` → ``{"claimants": [{"ni_number": ...}]}`` (lookup)
 - ``POST /claimants/batch`` with ``{"ids": [...]}`` → ``{"claimants": [...]}``
-- ``GET /claimants/search?family_name=&given_name=&date_of_birth=`` → candidates with
+- ``POST /claimants/search`` with ``{family_name, given_name, date_of_birth}`` → candidates with
   identifiers and demographics (blocked on date of birth, or family initial and birth year)
 """
 

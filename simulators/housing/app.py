@@ -2,7 +2,7 @@
 
 - ``GET /tenants?housing_ref=...`` or ``?ni_number=...`` → ``{"tenants": [identifiers]}``
 - ``POST /tenants/batch`` with ``{"ids": [...]}`` → ``{"tenants": [...]}``
-- ``GET /tenants/search?family_name=&given_name=&date_of_birth=`` → candidates with
+- ``POST /tenants/search`` with ``{family_name, given_name, date_of_birth}`` → candidates with
   identifiers and demographics (blocked on date of birth, or family initial and birth year)
 """
 
