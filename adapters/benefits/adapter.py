@@ -100,7 +100,7 @@ class BenefitsAdapter(Adapter):
                 )
                 for c in reply["claimants"]
             ]
-        except (TypeError, KeyError) as exc:
+        except (TypeError, KeyError, AttributeError) as exc:
             raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
 
     async def read(

@@ -142,7 +142,7 @@ class HousingAdapter(Adapter):
                 )
                 for tenant in reply["tenants"]
             ]
-        except (TypeError, KeyError) as exc:
+        except (TypeError, KeyError, AttributeError) as exc:
             raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
 
     async def read(

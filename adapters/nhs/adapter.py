@@ -17,6 +17,8 @@ from adapters.sdk import (
     SENSITIVITY_LABELS,
     Adapter,
     AdapterError,
+    Candidate,
+    Demographics,
     EventSpec,
     FieldSpec,
     Health,
@@ -26,6 +28,7 @@ from adapters.sdk import (
     SectionSpec,
     UpstreamBadReply,
 )
+from adapters.sdk.demographics import demographics_from
 from adapters.sdk.fhir import FHIR_JSON, operation_outcome_detail, search
 
 AGENCY = "nhs"
@@ -55,6 +58,7 @@ SECTION = SectionSpec(
     agency=AGENCY,
     title="NHS: GP registration, A&E attendances, mental-health contacts and flags.",
     lookup_schemes=("NHS_NUMBER",),
+    demographic_search=True,
     fields=(
         FieldSpec("nhsNumber", "string", "NHS number."),
         FieldSpec("name", "string", "Name on the NHS record."),
@@ -107,6 +111,21 @@ def _security_labels(resource: Mapping[str, Any]) -> list[str]:
 
 def _first_text(concepts: Any) -> str | None:
     return concepts[0].get("text") if concepts else None
+
+
+def _demographics(patient: Mapping[str, Any]) -> Demographics:
+    """Official name, birth date and first postcode of a Patient (absent parts stay None)."""
+    names = patient.get("name") or [{}]
+    name = next((n for n in names if n.get("use") == "official"), names[0])
+    addresses = patient.get("address") or [{}]
+    return demographics_from(
+        {
+            "given_name": (name.get("given") or [None])[0],
+            "family_name": name.get("family"),
+            "date_of_birth": patient.get("birthDate"),
+            "postcode": addresses[0].get("postalCode"),
+        }
+    )
 
 
 def _patient_record(patient: Mapping[str, Any]) -> dict[str, Any]:
@@ -201,12 +220,45 @@ class NhsAdapter(Adapter):
             )
             try:
                 patient = next(r for r in found if r["resourceType"] == "Patient")
+                held = _demographics(patient)
             except StopIteration:
                 continue
-            except (TypeError, KeyError) as exc:
+            except (TypeError, KeyError, AttributeError, IndexError) as exc:
                 raise UpstreamBadReply(AGENCY, "Patient search has an unexpected shape") from exc
-            return Match(AGENCY, str(patient["id"]), (ident,))
+            return Match(AGENCY, str(patient["id"]), (ident,), demographics=held)
         return None
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        form = {
+            "family": demographics.family_name,
+            "given": demographics.given_name,
+            "birthdate": demographics.date_of_birth,
+        }
+        bundle = await self._upstream.json(
+            "POST",
+            "/Patient/_search",
+            content_types=(FHIR_JSON,),
+            data={k: v for k, v in form.items() if v},
+        )
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            raise UpstreamBadReply(AGENCY, "search reply is not a FHIR Bundle")
+        try:
+            patients = [e["resource"] for e in bundle.get("entry", [])]
+            return [
+                Candidate(
+                    str(p["id"]),
+                    _demographics(p),
+                    tuple(
+                        Identifier("NHS_NUMBER", str(i["value"]))
+                        for i in p.get("identifier", [])
+                        if i.get("system") == NHS_NUMBER_SYSTEM
+                    ),
+                )
+                for p in patients
+                if p.get("resourceType") == "Patient"
+            ]
+        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise UpstreamBadReply(AGENCY, "Patient search has an unexpected shape") from exc
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

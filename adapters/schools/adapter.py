@@ -16,6 +16,8 @@ from adapters.sdk import (
     SENSITIVITY_LABELS,
     Adapter,
     AdapterError,
+    Candidate,
+    Demographics,
     EventSpec,
     FieldSpec,
     Health,
@@ -25,6 +27,7 @@ from adapters.sdk import (
     SectionSpec,
     UpstreamBadReply,
 )
+from adapters.sdk.demographics import demographics_from, search_params
 
 AGENCY = "schools"
 
@@ -39,6 +42,7 @@ SECTION = SectionSpec(
     agency=AGENCY,
     title="Schools: school attended, attendance, exclusions and special educational needs.",
     lookup_schemes=("NHS_NUMBER",),
+    demographic_search=True,
     fields=(
         FieldSpec("name", "string", "Pupil name as recorded by the school."),
         FieldSpec("dateOfBirth", "date", "Date of birth."),
@@ -102,13 +106,33 @@ class SchoolsAdapter(Adapter):
                 continue
             reply = await self._upstream.json("GET", "/pupils", params={"nhs_number": ident.value})
             try:
-                found = [str(p["pupil_id"]) for p in reply["pupils"]]
-            except (TypeError, KeyError) as exc:
+                found = [(str(p["pupil_id"]), demographics_from(p)) for p in reply["pupils"]]
+            except (TypeError, KeyError, AttributeError) as exc:
                 raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
             if found:
                 # Only the identifier we were given goes back: never the UPN.
-                return Match(AGENCY, found[0], (ident,))
+                pupil_id, held = found[0]
+                return Match(AGENCY, pupil_id, (ident,), demographics=held)
         return None
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        reply = await self._upstream.json(
+            "POST", "/pupils/search", json=search_params(demographics)
+        )
+        try:
+            return [
+                Candidate(
+                    str(p["pupil_id"]),
+                    demographics_from(p),
+                    # The NHS number only: the UPN is never a cross-agency join key.
+                    (Identifier("NHS_NUMBER", str(p["nhs_number"])),)
+                    if p.get("nhs_number")
+                    else (),
+                )
+                for p in reply["pupils"]
+            ]
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

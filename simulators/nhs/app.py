@@ -6,6 +6,9 @@ Speaks ``application/fhir+json``:
 - ``GET /Patient?_id=a,b&_revinclude=Encounter:patient&_revinclude=Flag:patient
   &_revinclude=Condition:patient&_count=N``: the patients with their encounters, flags
   and conditions, paged (``link`` relation ``next``).
+- ``POST /Patient/_search`` with form fields ``family``, ``given``, ``birthdate``: the
+  patients who could be that person (same birth date or day and month swapped, or same
+  family initial and birth year), as a searchset Bundle; a body keeps names out of URLs.
 Errors are OperationOutcome resources. Sensitivity labels travel as
 ``meta.security`` codings, as FHIR security labels do.
 """
@@ -17,12 +20,15 @@ import random
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.sdk.demographics import Demographics
+from gateway.identity.blocking import block_keys
 from simulators.faults import FaultReplies, Faults, faults_endpoint
 
 FHIR_JSON = "application/fhir+json"
@@ -199,11 +205,36 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
             }
         )
 
+    blocks: dict[str, list[str]] = defaultdict(list)
+    for p in data["patients"]:
+        held = Demographics(p["given"], p["family"], p["birth_date"], p["postcode"])
+        for block in block_keys(held):
+            blocks[block].append(p["id"])
+
+    async def demographic_search(request: Request) -> Response:
+        if failure := await active_faults.apply(rng):
+            return failure
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        if not form.get("family") or not form.get("birthdate"):
+            return FhirResponse(outcome("required", "search by family and birthdate"), 400)
+        wanted = Demographics(form.get("given"), form["family"], form["birthdate"])
+        found = list(dict.fromkeys(i for b in block_keys(wanted) for i in blocks.get(b, ())))
+        found = found[:MAX_COUNT]
+        return FhirResponse(
+            {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": len(found),
+                "entry": [{"resource": patients[i], "search": {"mode": "match"}} for i in found],
+            }
+        )
+
     app = Starlette(
         routes=[
             Route("/health", health),
             Route("/metadata", metadata),
             Route("/Patient", patient_search),
+            Route("/Patient/_search", demographic_search, methods=["POST"]),
             Route("/_sim/faults", faults_endpoint, methods=["GET", "PUT"]),
         ]
     )

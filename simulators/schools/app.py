@@ -23,6 +23,7 @@ PUPILS = Collection(
     key="pupil_id",
     search_params=("nhs_number",),
     search_fields=("pupil_id", "nhs_number"),
+    demographic_search=True,
     record_properties={
         "pupil_id": "string",
         "upn": "string",
