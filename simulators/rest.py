@@ -98,7 +98,7 @@ def openapi_document(collection: Collection) -> dict[str, Any]:
         }
 
     error = {"description": "Error", "content": {"application/json": {"schema": {}}}}
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": collection.title, "version": "1.0.0"},
         "paths": {
@@ -160,6 +160,35 @@ def openapi_document(collection: Collection) -> dict[str, Any]:
         },
         "components": {"schemas": {"Record": record, "Summary": summary}},
     }
+    if collection.demographic_search:
+        document["paths"][f"/{name}/search"] = {
+            "post": {
+                "summary": "Records that could be the person described (blocked on date of "
+                "birth, or family initial and birth year); identifiers and demographics only.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["family_name", "date_of_birth"],
+                                "properties": {f: {"type": "string"} for f in DEMOGRAPHIC_FIELDS},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": f"At most {SEARCH_LIMIT} candidates.",
+                        "content": {
+                            "application/json": {"schema": listing("#/components/schemas/Summary")}
+                        },
+                    },
+                    "400": error,
+                },
+            }
+        }
+    return document
 
 
 def records_app(

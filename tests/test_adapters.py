@@ -247,9 +247,9 @@ async def test_stopped_upstream_is_unavailable(world: WorldPaths) -> None:
 @pytest.mark.parametrize(
     ("agency", "paths"),
     [
-        ("benefits", {"/claimants", "/claimants/batch"}),
-        ("schools", {"/pupils", "/pupils/batch"}),
-        ("housing", {"/tenants", "/tenants/batch"}),
+        ("benefits", {"/claimants", "/claimants/batch", "/claimants/search"}),
+        ("schools", {"/pupils", "/pupils/batch", "/pupils/search"}),
+        ("housing", {"/tenants", "/tenants/batch", "/tenants/search"}),
     ],
 )
 def test_rest_systems_publish_an_openapi_document_for_what_adapters_call(
@@ -263,13 +263,13 @@ def test_rest_systems_publish_an_openapi_document_for_what_adapters_call(
     assert "upn" not in searchable
 
 
-def test_police_publishes_a_wsdl_naming_both_operations(
+def test_police_publishes_a_wsdl_naming_its_operations(
     own_systems: dict[str, SimulatorProcess],
 ) -> None:
     reply = httpx.get(own_systems["police"].url + "/NominalService?wsdl")
     wsdl = parse_xml("police", reply.content)
 
     operations = {op.get("name") for op in wsdl.iter("{http://schemas.xmlsoap.org/wsdl/}operation")}
-    assert operations == {"FindNominal", "GetNominals"}
+    assert operations == {"FindNominal", "GetNominals", "SearchNominals"}
     address = next(wsdl.iter("{http://schemas.xmlsoap.org/wsdl/soap/}address"))
     assert address.get("location") == own_systems["police"].url + "/NominalService"

@@ -26,6 +26,7 @@ SEARCHABLE: dict[str, Callable[[str], Adapter]] = {
     "housing": HousingAdapter,
     "nhs": NhsAdapter,
     "schools": SchoolsAdapter,
+    "police": PoliceAdapter,
 }
 LOOKUP = {
     "council": ("COUNCIL_ID", None),
@@ -33,6 +34,7 @@ LOOKUP = {
     "housing": ("HOUSING_REF", None),
     "nhs": ("NHS_NUMBER", "nhs_number"),
     "schools": ("NHS_NUMBER", "nhs_number"),
+    "police": ("PNC_ID", None),
 }
 """How to look each agency's record up: scheme, and the ground-truth key (None: local id)."""
 
@@ -46,7 +48,7 @@ async def test_search_finds_the_record_among_few_candidates(
     agency: str, demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
 ) -> None:
     adapter = SEARCHABLE[agency](demo_world.endpoints()[agency])
-    people = [p for p in ground_truth if agency in p["records"]][:20]
+    people = [p for p in ground_truth if agency in p["records"]][:25]
     scheme, truth_key = LOOKUP[agency]
     searched = 0
     try:
@@ -84,7 +86,7 @@ async def test_search_needs_a_family_name_and_a_date_of_birth(demo_world: DemoWo
     assert await adapter.search(Demographics("Olivia", None, "2010-01-01")) == []
 
 
-@pytest.mark.parametrize("adapter_class", [PoliceAdapter, ProbationAdapter])
+@pytest.mark.parametrize("adapter_class", [ProbationAdapter])
 async def test_adapters_without_search_say_so(
     adapter_class: Callable[[str], Adapter], demo_world: DemoWorld
 ) -> None:

@@ -13,7 +13,7 @@ from adapters.benefits import BenefitsAdapter
 from adapters.council import CouncilAdapter
 from adapters.housing import HousingAdapter
 from adapters.nhs import NhsAdapter
-from adapters.police import PoliceAdapter
+from adapters.probation import ProbationAdapter
 from adapters.sdk import Adapter, Identifier
 from gateway.identity.federated import FederatedMatcher
 from resolvers.fanout import FanOut
@@ -28,7 +28,7 @@ async def adapters(demo_world: DemoWorld) -> AsyncIterator[dict[str, Adapter]]:
         "benefits": BenefitsAdapter(endpoints["benefits"]),
         "nhs": NhsAdapter(endpoints["nhs"]),
         "housing": HousingAdapter(endpoints["housing"]),
-        "police": PoliceAdapter(endpoints["police"]),
+        "probation": ProbationAdapter(endpoints["probation"]),
     }
     yield built
     for adapter in built.values():
@@ -96,4 +96,4 @@ async def test_agencies_without_search_are_never_searched(
     searched = {c.agency for c in fanout.calls if c.operation == "search"}
     assert searched
     assert searched <= {n for n, a in adapters.items() if a.discover().demographic_search}
-    assert "police" not in searched
+    assert "probation" not in searched

@@ -20,6 +20,8 @@ from adapters.sdk import (
     SENSITIVITY_LABELS,
     Adapter,
     AdapterError,
+    Candidate,
+    Demographics,
     EventSpec,
     FieldSpec,
     Health,
@@ -29,6 +31,7 @@ from adapters.sdk import (
     SectionSpec,
     UpstreamBadReply,
 )
+from adapters.sdk.demographics import demographics_from
 from adapters.sdk.xml import parse_xml
 
 AGENCY = "police"
@@ -54,6 +57,7 @@ SECTION = SectionSpec(
     agency=AGENCY,
     title="Police: domestic-abuse incidents and missing-person episodes.",
     lookup_schemes=("PNC_ID", "NI_NUMBER"),
+    demographic_search=True,
     fields=(
         FieldSpec("pncId", "string", "Police National Computer id."),
         FieldSpec("name", "string", "Name on the police record."),
@@ -82,6 +86,26 @@ SECTION = SectionSpec(
 
 def _q(name: str) -> str:
     return f"{{{NS}}}{name}"
+
+
+def _nominal_ref(nominal: Element) -> Candidate:
+    """A FindNominal/SearchNominals reply entry: identifiers and demographics only."""
+    pnc, ni = nominal.findtext(_q("pncId")), nominal.findtext(_q("niNumber"))
+    if not pnc:
+        raise UpstreamBadReply(AGENCY, "reply has a nominal without pncId")
+    held = (Identifier("PNC_ID", pnc),) + ((Identifier("NI_NUMBER", ni),) if ni else ())
+    demographics = demographics_from(
+        {
+            name: nominal.findtext(_q(element))
+            for name, element in (
+                ("given_name", "givenName"),
+                ("family_name", "familyName"),
+                ("date_of_birth", "dateOfBirth"),
+                ("postcode", "postcode"),
+            )
+        }
+    )
+    return Candidate(pnc, demographics, held)
 
 
 def _envelope(operation: str, values: list[tuple[str, str]]) -> bytes:
@@ -193,11 +217,17 @@ class PoliceAdapter(Adapter):
         nominal = reply.find(_q("nominal"))
         if nominal is None:
             return None
-        pnc, ni = nominal.findtext(_q("pncId")), nominal.findtext(_q("niNumber"))
-        if not pnc:
-            raise UpstreamBadReply(AGENCY, "FindNominal reply has a nominal without pncId")
-        held = [Identifier("PNC_ID", pnc)] + ([Identifier("NI_NUMBER", ni)] if ni else [])
-        return Match(AGENCY, pnc, tuple(held))
+        found = _nominal_ref(nominal)
+        return Match(AGENCY, found.local_id, found.identifiers, demographics=found.demographics)
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        wanted = [
+            ("givenName", demographics.given_name),
+            ("familyName", demographics.family_name),
+            ("dateOfBirth", demographics.date_of_birth),
+        ]
+        reply = await self._call("SearchNominals", [(k, v) for k, v in wanted if v])
+        return [_nominal_ref(nominal) for nominal in reply.findall(_q("nominal"))]
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

@@ -2,7 +2,9 @@
 
 - ``GET /NominalService?wsdl``: the WSDL.
 - ``POST /NominalService`` (``text/xml``, ``SOAPAction``) with one of:
-  ``FindNominal`` (``niNumber`` and/or ``pncId``) → the matching nominals' identifiers;
+  ``FindNominal`` (``niNumber`` and/or ``pncId``) → the matching nominals' identifiers
+  and demographics; ``SearchNominals`` (``familyName``, ``dateOfBirth``, ``givenName``) →
+  the same for nominals who could be that person (the gateway's blocking keys);
   ``GetNominals`` (repeated ``pncId``, at most 100) → full nominal records with
   domestic-abuse incidents, missing episodes and ``sensitivity`` labels.
 Faults answer SOAP Faults, broken XML, or an entity-expansion bomb.
@@ -23,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.sdk.demographics import Demographics
+from gateway.identity.blocking import block_keys
 from simulators.faults import FaultReplies, Faults, faults_endpoint
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -82,9 +86,21 @@ def wsdl(location: str) -> str:
       <xsd:element name="GetNominalsResponse"><xsd:complexType><xsd:sequence>
         <xsd:element name="nominal" type="tns:Nominal" minOccurs="0" maxOccurs="unbounded"/>
       </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="SearchNominals"><xsd:complexType><xsd:sequence>
+        <xsd:element name="givenName" type="xsd:string" minOccurs="0"/>
+        <xsd:element name="familyName" type="xsd:string"/>
+        <xsd:element name="dateOfBirth" type="xsd:date"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="SearchNominalsResponse"><xsd:complexType><xsd:sequence>
+        <xsd:element name="nominal" type="tns:NominalRef" minOccurs="0" maxOccurs="unbounded"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:complexType name="NominalRef"><xsd:sequence>
         <xsd:element name="pncId" type="xsd:string"/>
         <xsd:element name="niNumber" type="xsd:string" minOccurs="0"/>
+        <xsd:element name="givenName" type="xsd:string" minOccurs="0"/>
+        <xsd:element name="familyName" type="xsd:string" minOccurs="0"/>
+        <xsd:element name="dateOfBirth" type="xsd:date" minOccurs="0"/>
+        <xsd:element name="postcode" type="xsd:string" minOccurs="0"/>
       </xsd:sequence></xsd:complexType>
       <xsd:complexType name="Nominal"><xsd:sequence>
         <xsd:element name="pncId" type="xsd:string"/>
@@ -120,12 +136,19 @@ def wsdl(location: str) -> str:
   <message name="GetNominalsOut">
     <part name="parameters" element="tns:GetNominalsResponse"/>
   </message>
+  <message name="SearchNominalsIn"><part name="parameters" element="tns:SearchNominals"/></message>
+  <message name="SearchNominalsOut">
+    <part name="parameters" element="tns:SearchNominalsResponse"/>
+  </message>
   <portType name="NominalPort">
     <operation name="FindNominal">
       <input message="tns:FindNominalIn"/><output message="tns:FindNominalOut"/>
     </operation>
     <operation name="GetNominals">
       <input message="tns:GetNominalsIn"/><output message="tns:GetNominalsOut"/>
+    </operation>
+    <operation name="SearchNominals">
+      <input message="tns:SearchNominalsIn"/><output message="tns:SearchNominalsOut"/>
     </operation>
   </portType>
   <binding name="NominalBinding" type="tns:NominalPort">
@@ -136,6 +159,10 @@ def wsdl(location: str) -> str:
     </operation>
     <operation name="GetNominals">
       <soap:operation soapAction="{NS}#GetNominals"/>
+      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
+    </operation>
+    <operation name="SearchNominals">
+      <soap:operation soapAction="{NS}#SearchNominals"/>
       <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
     </operation>
   </binding>
@@ -184,9 +211,29 @@ def _nominal(record: dict[str, Any]) -> Element:
     return nominal
 
 
+def _nominal_ref(record: dict[str, Any]) -> Element:
+    """Identifiers and demographics only: what lookups and searches return."""
+    ref = Element(_q("nominal"))
+    for name, key in [
+        ("pncId", "pnc_id"),
+        ("niNumber", "ni_number"),
+        ("givenName", "given_name"),
+        ("familyName", "family_name"),
+        ("dateOfBirth", "date_of_birth"),
+        ("postcode", "postcode"),
+    ]:
+        _text(ref, name, record[key])
+    return ref
+
+
 def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> Starlette:
     nominals = {n["pnc_id"]: n for n in json.loads(data_file.read_text())["nominals"]}
     by_ni = {n["ni_number"]: n for n in nominals.values() if n["ni_number"]}
+    blocks: dict[str, list[str]] = {}
+    for n in nominals.values():
+        held = Demographics(n["given_name"], n["family_name"], n["date_of_birth"], n["postcode"])
+        for block in block_keys(held):
+            blocks.setdefault(block, []).append(n["pnc_id"])
     rng = random.Random(seed)
     active_faults = faults or Faults()
     active_faults.replies = REPLIES
@@ -225,9 +272,20 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
                 record = by_ni[ni.replace(" ", "").upper()]
                 found[record["pnc_id"]] = record
             for record in found.values():
-                ref = SubElement(response, _q("nominal"))
-                _text(ref, "pncId", record["pnc_id"])
-                _text(ref, "niNumber", record["ni_number"])
+                response.append(_nominal_ref(record))
+            return soap(_envelope(response))
+        if operation is not None and operation.tag == _q("SearchNominals"):
+            described = Demographics(
+                operation.findtext(_q("givenName")),
+                operation.findtext(_q("familyName")),
+                operation.findtext(_q("dateOfBirth")),
+            )
+            if not described.family_name or not described.date_of_birth:
+                return client_fault("SearchNominals needs familyName and dateOfBirth")
+            response = Element(_q("SearchNominalsResponse"))
+            hits = dict.fromkeys(p for b in block_keys(described) for p in blocks.get(b, ()))
+            for pnc in list(hits)[:MAX_BATCH]:
+                response.append(_nominal_ref(nominals[pnc]))
             return soap(_envelope(response))
         if operation is not None and operation.tag == _q("GetNominals"):
             wanted = [e.text or "" for e in operation.findall(_q("pncId"))]
