@@ -41,10 +41,36 @@ class MatchStatus(enum.Enum):
     UNAVAILABLE = "unavailable"
 
 
+@strawberry.enum(description="How the gateway found the person's record in an agency.")
+class MatchMethod(enum.Enum):
+    IDENTIFIER = "identifier"
+    DEMOGRAPHICS = "demographics"
+
+
+@strawberry.type(
+    description="A record that may be the person but is too close to call: a person must "
+    "confirm it (e.g. by looking the person up by an identifier); nothing of it is disclosed."
+)
+class PossibleMatch:
+    probability: float
+
+
 @strawberry.type(description="How the person was found in one agency system.")
 class AgencyMatch:
     agency: str
     status: MatchStatus
+    method: MatchMethod | None = strawberry.field(
+        default=None, description="Identifier lookup, or demographic matching."
+    )
+    confidence: float | None = strawberry.field(
+        default=None,
+        description="Match probability (1.0 for an identifier). Below the policy's threshold "
+        "nothing from the agency is disclosed.",
+    )
+    possible_matches: list[PossibleMatch] = strawberry.field(
+        default_factory=list,
+        description="When not matched: candidates too close to call, needing confirmation.",
+    )
 
 
 @strawberry.type(name="Purpose", description="A purpose of use a request may declare.")
@@ -141,7 +167,20 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
                 return MatchStatus.UNAVAILABLE
             return MatchStatus.NOT_FOUND
 
-        return [AgencyMatch(agency=a, status=status(a)) for a in sections]
+        def agency_match(agency: str) -> AgencyMatch:
+            found = root.matches.get(agency)
+            return AgencyMatch(
+                agency=agency,
+                status=status(agency),
+                method=MatchMethod(found.method) if found else None,
+                confidence=found.confidence if found else None,
+                possible_matches=[
+                    PossibleMatch(probability=round(p.probability, 4))
+                    for p in root.possible.get(agency, ())
+                ],
+            )
+
+        return [agency_match(a) for a in sections]
 
     fields: list[Any] = [
         strawberry.field(
@@ -152,7 +191,7 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
         strawberry.field(
             resolver=matches,
             name="matches",
-            description="Per agency, whether the person was found.",
+            description="Per agency, whether the person was found, how and how surely.",
         ),
     ]
     fields += [

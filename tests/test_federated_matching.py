@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,8 +14,7 @@ from adapters.benefits import BenefitsAdapter
 from adapters.council import CouncilAdapter
 from adapters.housing import HousingAdapter
 from adapters.nhs import NhsAdapter
-from adapters.probation import ProbationAdapter
-from adapters.sdk import Adapter, Identifier
+from adapters.sdk import Adapter, Candidate, Demographics, Identifier, SectionSpec
 from gateway.identity.federated import FederatedMatcher
 from resolvers.fanout import FanOut
 from simulators.launcher import DemoWorld
@@ -28,7 +28,6 @@ async def adapters(demo_world: DemoWorld) -> AsyncIterator[dict[str, Adapter]]:
         "benefits": BenefitsAdapter(endpoints["benefits"]),
         "nhs": NhsAdapter(endpoints["nhs"]),
         "housing": HousingAdapter(endpoints["housing"]),
-        "probation": ProbationAdapter(endpoints["probation"]),
     }
     yield built
     for adapter in built.values():
@@ -87,13 +86,33 @@ async def test_a_higher_threshold_leaves_them_as_possible_matches_at_most(
     )
 
 
-async def test_agencies_without_search_are_never_searched(
-    adapters: dict[str, Adapter], ground_truth: list[dict[str, Any]]
+class UnsearchableHousing(HousingAdapter):
+    """Housing as if it did not offer demographic search."""
+
+    def discover(self) -> SectionSpec:
+        return replace(super().discover(), demographic_search=False)
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        raise AssertionError("an adapter without demographic search was asked to search")
+
+
+async def test_only_unmatched_agencies_that_offer_search_are_searched(
+    adapters: dict[str, Adapter], demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
 ) -> None:
-    person = next(p for p in ground_truth if "council" in p["records"])
-    fanout = FanOut(adapters)
-    await fanout.find(Identifier("COUNCIL_ID", person["records"]["council"]))
+    unlinked = _tenants_without_ni(demo_world)
+    person = next(
+        p
+        for p in ground_truth
+        if "council" in p["records"] and p["records"].get("housing") in unlinked
+    )
+    housing = UnsearchableHousing(demo_world.endpoints()["housing"])
+    try:
+        fanout = FanOut({**adapters, "housing": housing})
+        fetched = await fanout.find(Identifier("COUNCIL_ID", person["records"]["council"]))
+    finally:
+        await housing.aclose()
     searched = {c.agency for c in fanout.calls if c.operation == "search"}
-    assert searched
-    assert searched <= {n for n, a in adapters.items() if a.discover().demographic_search}
-    assert "probation" not in searched
+    assert "housing" not in fetched.matches
+    assert "housing" not in searched
+    by_identifier = {a for a, m in fetched.matches.items() if m.method == "identifier"}
+    assert not searched & by_identifier

@@ -54,13 +54,18 @@ def test_each_kind_of_noise_is_matched_without_a_wrong_person(world: LoadedWorld
     assert result.by_method["demographics"] > 100, "demographic matching is doing the work"
 
 
-def test_only_agencies_that_offer_search_are_searched(world: LoadedWorld) -> None:
+def test_evaluation_searches_as_the_gateway_does(world: LoadedWorld) -> None:
+    """Only agencies whose adapters offer demographic search are searched."""
+    from adapters.police.adapter import SECTION as POLICE
+
+    assert WorldIndex(world).searchable == {
+        agency for agency, records in world.records.items() if records
+    }, "every demo agency's adapter offers demographic search"
+    assert POLICE.demographic_search
     result = evaluate(world, load_model(), default_threshold())
     assert result.wrong_disclosures == 0
-    assert result.overall.precision == 1.0
+    assert result.overall.recall >= 0.97
     assert result.by_method["demographics"] > 0
-    everywhere = evaluate(world, load_model(), default_threshold(), every_agency_searchable=True)
-    assert result.by_method["demographics"] < everywhere.by_method["demographics"]
 
 
 def test_wrong_person_matches_are_counted(world: LoadedWorld) -> None:

@@ -17,6 +17,8 @@ from adapters.sdk import (
     SENSITIVITY_LABELS,
     Adapter,
     AdapterError,
+    Candidate,
+    Demographics,
     FieldSpec,
     Health,
     HttpUpstream,
@@ -25,13 +27,23 @@ from adapters.sdk import (
     SectionSpec,
     UpstreamBadReply,
 )
+from adapters.sdk.demographics import demographics_from
 
 AGENCY = "probation"
 _ARGUMENT_OF_SCHEME = {"CASE_REFERENCE": "crn", "PNC_ID": "pncId", "NI_NUMBER": "niNumber"}
 
 FIND_QUERY = """
 query Find($crn: String, $pncId: String, $niNumber: String) {
-  findOffenders(crn: $crn, pncId: $pncId, niNumber: $niNumber) { crn pncId niNumber }
+  findOffenders(crn: $crn, pncId: $pncId, niNumber: $niNumber) {
+    crn pncId niNumber givenName familyName dateOfBirth
+  }
+}"""
+
+SEARCH_QUERY = """
+query Search($familyName: String!, $dateOfBirth: String!, $givenName: String) {
+  searchOffenders(familyName: $familyName, dateOfBirth: $dateOfBirth, givenName: $givenName) {
+    crn pncId niNumber givenName familyName dateOfBirth
+  }
 }"""
 
 READ_QUERY = """
@@ -47,6 +59,7 @@ SECTION = SectionSpec(
     agency=AGENCY,
     title="Probation: supervision, practitioner, licence conditions and risk.",
     lookup_schemes=("CASE_REFERENCE", "PNC_ID", "NI_NUMBER"),
+    demographic_search=True,
     fields=(
         FieldSpec("caseReference", "string", "Probation case reference number (CRN)."),
         FieldSpec("name", "string", "Name on the probation case."),
@@ -84,6 +97,27 @@ def _record(offender: Mapping[str, Any]) -> dict[str, Any]:
             label for label in offender.get("labels") or [] if label in SENSITIVITY_LABELS
         ],
     }
+
+
+def _candidate(offender: Any) -> Candidate:
+    """An offender as findOffenders/searchOffenders return it: identifiers and demographics."""
+    try:
+        held = [Identifier("CASE_REFERENCE", str(offender["crn"]))]
+        held += [
+            Identifier(scheme, str(offender[key]))
+            for scheme, key in (("PNC_ID", "pncId"), ("NI_NUMBER", "niNumber"))
+            if offender.get(key)
+        ]
+        demographics = demographics_from(
+            {
+                "given_name": offender.get("givenName"),
+                "family_name": offender.get("familyName"),
+                "date_of_birth": offender.get("dateOfBirth"),
+            }
+        )
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise UpstreamBadReply(AGENCY, "offender reply has an unexpected shape") from exc
+    return Candidate(held[0].value, demographics, tuple(held))
 
 
 @dataclass
@@ -130,17 +164,23 @@ class ProbationAdapter(Adapter):
         found = await self._query(FIND_QUERY, variables, "findOffenders")
         if not found:
             return None
-        try:
-            offender = found[0]
-            held = [Identifier("CASE_REFERENCE", str(offender["crn"]))]
-            held += [
-                Identifier(scheme, str(offender[key]))
-                for scheme, key in (("PNC_ID", "pncId"), ("NI_NUMBER", "niNumber"))
-                if offender.get(key)
-            ]
-        except (TypeError, KeyError) as exc:
-            raise UpstreamBadReply(AGENCY, "findOffenders has an unexpected shape") from exc
-        return Match(AGENCY, held[0].value, tuple(held))
+        offender = _candidate(found[0])
+        return Match(
+            AGENCY, offender.local_id, offender.identifiers, demographics=offender.demographics
+        )
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        if not demographics.family_name or not demographics.date_of_birth:
+            return []
+        variables = {
+            "familyName": demographics.family_name,
+            "dateOfBirth": demographics.date_of_birth,
+            "givenName": demographics.given_name,
+        }
+        found = await self._query(SEARCH_QUERY, variables, "searchOffenders")
+        if not isinstance(found, list):
+            raise UpstreamBadReply(AGENCY, "searchOffenders did not return a list")
+        return [_candidate(offender) for offender in found]
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

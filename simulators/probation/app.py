@@ -1,7 +1,9 @@
 """The probation service's GraphQL API, built with graphene, as its own Starlette application.
 
 ``POST /graphql`` with ``{"query", "variables"}``:
-- ``findOffenders(pncId, niNumber, crn)`` → matching offenders (identifiers);
+- ``findOffenders(pncId, niNumber, crn)`` → matching offenders (identifiers, demographics);
+- ``searchOffenders(familyName, dateOfBirth, givenName)`` → offenders who could be that
+  person (same date of birth or day and month swapped, or same family initial and year);
 - ``offenders(crns: [String!]!)`` → up to 100 offender case records.
 It runs in its own virtualenv (``.venv-probation``): graphene pins an older
 graphql-core than the gateway's strawberry, and a separate agency system has
@@ -62,8 +64,27 @@ def _normalise(value: str | None) -> str:
     return (value or "").replace(" ", "").upper()
 
 
+def _block_keys(family_name: str | None, date_of_birth: str | None) -> set[str]:
+    """The gateway's blocking keys (gateway/identity/blocking.py), written out here because
+    this agency system runs in its own environment without the gateway's packages."""
+    dob, family = (
+        date_of_birth or "",
+        "".join(c for c in (family_name or "").lower() if c.isalpha()),
+    )
+    if len(dob) != 10:
+        return set()
+    keys = {f"dob:{dob}", f"dob:{dob[:4]}-{dob[8:10]}-{dob[5:7]}"}
+    if family:
+        keys.add(f"name:{family[0]}:{dob[:4]}")
+    return keys
+
+
 def build_schema(offenders: list[dict[str, Any]]) -> graphene.Schema:
     by_crn = {o["crn"]: o for o in offenders}
+    blocks: dict[str, list[dict[str, Any]]] = {}
+    for offender in offenders:
+        for key in _block_keys(offender["family_name"], offender["date_of_birth"]):
+            blocks.setdefault(key, []).append(offender)
     by_pnc = {o["pnc_id"]: o for o in offenders}
     by_ni = {o["ni_number"]: o for o in offenders if o["ni_number"]}
 
@@ -73,6 +94,13 @@ def build_schema(offenders: list[dict[str, Any]]) -> graphene.Schema:
             crn=graphene.String(),
             pnc_id=graphene.String(),
             ni_number=graphene.String(),
+            required=True,
+        )
+        search_offenders = graphene.List(
+            graphene.NonNull(Offender),
+            family_name=graphene.String(required=True),
+            date_of_birth=graphene.String(required=True),
+            given_name=graphene.String(),
             required=True,
         )
         offenders = graphene.List(
@@ -95,6 +123,21 @@ def build_schema(offenders: list[dict[str, Any]]) -> graphene.Schema:
                 by_ni.get(_normalise(ni_number)),
             ]
             return list({o["crn"]: o for o in found if o is not None}.values())
+
+        @staticmethod
+        def resolve_search_offenders(
+            root: Any,
+            info: Any,
+            family_name: str,
+            date_of_birth: str,
+            given_name: str | None = None,
+        ) -> list[dict[str, Any]]:
+            found = {
+                o["crn"]: o
+                for key in _block_keys(family_name, date_of_birth)
+                for o in blocks.get(key, ())
+            }
+            return list(found.values())[:MAX_BATCH]
 
         @staticmethod
         def resolve_offenders(root: Any, info: Any, crns: list[str]) -> list[dict[str, Any]]:
