@@ -149,6 +149,8 @@ class GatewayConfig:
     # Agencies whose outage makes /readyz fail; the others only show as degraded.
     ready_requires_agencies: tuple[str, ...] = ()
     observability: ObservabilityConfig = ObservabilityConfig()
+    link_cache_ttl_s: float | None = None
+    """Keep resolved identity links (identifiers only) this long; None: no link cache."""
 
     @property
     def production(self) -> bool:

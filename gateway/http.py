@@ -165,7 +165,7 @@ async def graphql_endpoint(request: Request) -> Response:
     requested = schema.requested_fields(document)
     # One deadline for everything the request asks of agencies (lookups, reads).
     with request_deadline(gateway.config.resilience.request_deadline_s):
-        fanout = FanOut(gateway.adapters)
+        fanout = FanOut(gateway.adapters, links=gateway.links)
         references = requested_references(
             schema.graphql_schema, document, operation.operation_name, operation.variables
         )

@@ -13,6 +13,7 @@ from gateway.audit.decision_log import DecisionLog, new_instance_id
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
 from gateway.documents import DocumentCache
+from gateway.identity.link_cache import LinkCache
 from gateway.persisted import PersistedQueries
 from gateway.person_context import CaseRegister
 from gateway.policy import PolicyEngine
@@ -40,6 +41,7 @@ class Gateway:
     audit: AuditStore
     decision_log: DecisionLog | None
     register: CaseRegister
+    links: LinkCache | None = None
 
     @classmethod
     def start(cls, config: GatewayConfig) -> Gateway:
@@ -74,6 +76,7 @@ class Gateway:
                 else None
             ),
             register=CaseRegister.for_adapters(direct),
+            links=LinkCache(config.link_cache_ttl_s) if config.link_cache_ttl_s else None,
         )
 
     async def stop(self) -> None:

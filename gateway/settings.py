@@ -137,6 +137,12 @@ class ObservabilitySettings(_Section):
     metrics: bool = Field(True, description="Serve Prometheus metrics on /metrics.")
 
 
+class IdentitySettings(_Section):
+    link_cache_ttl_s: float | None = Field(
+        None, gt=0, description="Keep identity links (identifiers only) this long; unset: off."
+    )
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. ``joinedup config check`` validates a file."""
 
@@ -159,6 +165,7 @@ class Settings(BaseSettings):
     )
     readiness: ReadinessSettings = ReadinessSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+    identity: IdentitySettings = IdentitySettings()
 
     @classmethod
     def settings_customise_sources(
@@ -283,6 +290,7 @@ def gateway_config(settings: Settings) -> GatewayConfig:
             graphiql=settings.server.graphiql,
             introspection=settings.server.introspection,
             ready_requires_agencies=tuple(settings.readiness.require_agencies),
+            link_cache_ttl_s=settings.identity.link_cache_ttl_s,
             observability=ObservabilityConfig(
                 log_format=observability.log_format,
                 log_level=observability.log_level,

@@ -19,6 +19,7 @@ from strawberry.dataloader import DataLoader
 
 from adapters.sdk import Adapter, AdapterError, Candidate, Identifier, Match
 from gateway.identity.federated import FederatedMatcher
+from gateway.identity.link_cache import LinkCache
 from gateway.identity.matching import Scored
 from gateway.observability.steps import agency_call_step, identity_resolution_step
 
@@ -58,10 +59,14 @@ class FanOut:
     """Calls the adapters for one request and records each call's timing."""
 
     def __init__(
-        self, adapters: Mapping[str, Adapter], matcher: FederatedMatcher | None = None
+        self,
+        adapters: Mapping[str, Adapter],
+        matcher: FederatedMatcher | None = None,
+        links: LinkCache | None = None,
     ) -> None:
         self.adapters = adapters
         self.matcher = matcher or FederatedMatcher()
+        self.links = links
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
@@ -102,6 +107,16 @@ class FanOut:
             return person
 
     async def _resolve(self, reference: Identifier) -> PersonFetch:
+        cached = self.links.get(reference) if self.links else None
+        if cached is not None:
+            return PersonFetch(reference, matches=dict(cached))
+        person = await self._resolve_afresh(reference)
+        # Only a complete, unambiguous resolution is worth keeping.
+        if self.links and not person.lookup_errors and not person.possible:
+            self.links.put(reference, person.matches)
+        return person
+
+    async def _resolve_afresh(self, reference: Identifier) -> PersonFetch:
         person = PersonFetch(reference)
         known = {reference}
         for _ in range(_LOOKUP_ROUNDS):
