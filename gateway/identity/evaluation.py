@@ -24,7 +24,7 @@ from gateway.identity.world import AgencyRecord, LoadedWorld, TruePerson
 LOOKUP_ROUNDS = 3
 
 
-def _sections() -> dict[str, SectionSpec]:
+def agency_sections() -> dict[str, SectionSpec]:
     """Each agency's real section spec: its identifier lookups and whether it offers search."""
     from adapters.benefits.adapter import SECTION as BENEFITS
     from adapters.council.adapter import SECTION as COUNCIL
@@ -43,7 +43,7 @@ class WorldIndex:
 
     def __init__(self, world: LoadedWorld, every_agency_searchable: bool = False) -> None:
         self.world = world
-        sections = _sections()
+        sections = agency_sections()
         self.schemes = {agency: s.lookup_schemes for agency, s in sections.items()}
         self.searchable = frozenset(
             agency
