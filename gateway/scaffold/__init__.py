@@ -1,0 +1,120 @@
+"""``joinedup new-adapter``: generate an adapter package that passes the conformance kit.
+
+The package is written from the templates beside this module (``string.Template``
+files, ``${name}`` placeholders), one folder per kind. What it contains - the
+adapter, a fixture server to develop against, its tests (the conformance kit)
+and the agency's policy field catalogue - is described in ``docs/adapters.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from resolvers.sections import section_type_name
+
+TEMPLATES = Path(__file__).resolve().parent
+KINDS = ("rest", "fhir", "sql", "soap", "graphql")
+AVAILABLE_KINDS = ("rest",)
+AGENCY_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+class ScaffoldError(ValueError):
+    """The adapter cannot be generated as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    """The names one generated package uses, derived from the agency name."""
+
+    agency: str
+    kind: str
+
+    @property
+    def package(self) -> str:
+        return f"{self.agency}_adapter"
+
+    @property
+    def type_prefix(self) -> str:
+        return section_type_name(self.agency).removesuffix("Section")
+
+    @property
+    def substitutions(self) -> dict[str, str]:
+        words = self.agency.split("_")
+        initials = "".join(w[0] for w in words).upper()
+        return {
+            "agency": self.agency,
+            "package": self.package,
+            "distribution": f"joinedup-{self.agency.replace('_', '-')}-adapter",
+            "class_name": f"{self.type_prefix}Adapter",
+            "type_prefix": self.type_prefix,
+            "title": " ".join(words).capitalize() + " service",
+            "scheme": f"{self.agency.upper()}_REF",
+            "ref_prefix": (initials + "X")[:2] if len(initials) < 2 else initials[:3],
+        }
+
+
+def generate(agency: str, kind: str, out: Path) -> Path:
+    """Write the package for ``agency`` into ``out/<agency>_adapter``; return that folder."""
+    if not AGENCY_NAME.match(agency):
+        raise ScaffoldError(
+            f"agency name {agency!r} must be lower_snake_case, e.g. youth_justice "
+            "(it becomes the GraphQL field Person.<name> and the policy folder name)"
+        )
+    if kind not in KINDS:
+        raise ScaffoldError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
+    if kind not in AVAILABLE_KINDS:
+        raise ScaffoldError(
+            f"kind {kind!r} is not available yet: only {', '.join(AVAILABLE_KINDS)} can be "
+            "generated. Start from 'rest' and the demo adapter that speaks "
+            f"{kind} ({_EXAMPLE[kind]}); docs/adapters.md explains the contract."
+        )
+    scaffold = Scaffold(agency, kind)
+    target = out / scaffold.package
+    if target.exists():
+        raise ScaffoldError(f"{target} already exists; choose another --out or remove it")
+    values = scaffold.substitutions
+    source = TEMPLATES / kind
+    for template in sorted(source.rglob("*.tmpl")):
+        relative = template.relative_to(source).with_suffix("")  # drop .tmpl
+        parts = [scaffold.package if part == "package" else part for part in relative.parts]
+        destination = target.joinpath(*parts)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(Template(template.read_text()).substitute(values))
+    return target
+
+
+_EXAMPLE = {
+    "fhir": "adapters/nhs, with adapters.sdk.fhir",
+    "sql": "adapters/council",
+    "soap": "adapters/police, with adapters.sdk.xml",
+    "graphql": "adapters/probation",
+}
+
+
+def next_steps(agency: str, target: Path) -> str:
+    """What to do after generating: printed by ``joinedup new-adapter``."""
+    scaffold = Scaffold(agency, "rest")
+    package = scaffold.package
+    return f"""Created {target} (a REST adapter for agency '{agency}').
+
+Next steps:
+  1. cd {target} && pip install -e .
+       registers the adapter as the '{agency}' entry point of joinedup.adapters
+  2. pytest
+       the conformance kit and the adapter's own tests, against the fixture server
+  3. Edit {package}/adapter.py (SECTION, _record, the API paths) and
+     {package}/simulator.py until they match the real system; keep pytest green.
+  4. cp policy/data.json <joinedup>/policies/agencies/{agency}/data.json
+       then grant its fields to roles and purposes (the 'agreements'); fields with no
+       catalogue entry are always denied. Check with: joinedup policy check --config gateway.toml
+  5. python -m {package}.simulator --port 9100 &   (or the real system) and add to gateway.toml:
+       [agencies.{agency}]
+       endpoint = "http://127.0.0.1:9100"
+  6. joinedup serve --config gateway.toml, then query:
+       {{ person(reference: {{scheme: "NI_NUMBER", value: "..."}}) {{
+           {agency} {{ name orders {{ orderType }} }} }} }}
+
+See docs/adapters.md for the whole tutorial."""
