@@ -369,7 +369,7 @@ main.add_command(audit)
     type=click.Choice(["rest", "fhir", "sql", "soap", "graphql"]),
     default="rest",
     show_default=True,
-    help="What the agency's system speaks (only rest can be generated so far).",
+    help="What the agency's system speaks (rest and sql can be generated so far).",
 )
 @click.option(
     "--out",
@@ -387,7 +387,7 @@ def new_adapter(name: str, kind: str, out: Path) -> None:
         target = generate(name, kind, out)
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(next_steps(name, target))
+    click.echo(next_steps(name, kind, target))
 
 
 @main.group()

@@ -155,3 +155,20 @@ def test_inconsistent_self_description_is_explained(broken: SectionSpec, problem
 
 def test_the_demo_section_descriptions_are_consistent() -> None:
     check_section_spec(SECTION)
+
+
+def test_a_section_with_labels_needs_someone_labelled_to_check(
+    demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
+) -> None:
+    from adapters.housing import HousingAdapter
+    from adapters.sdk.conformance.checks import check_labels
+
+    url = demo_world.systems["housing"].url
+    person = next(p for p in ground_truth if p["known_to_all"])
+    target = ConformanceTarget(
+        make_adapter=lambda timeout_s: HousingAdapter(url, timeout_s=timeout_s),
+        known=((Identifier("HOUSING_REF", person["records"]["housing"]),),),
+    )
+
+    with pytest.raises(ConformanceFailure, match="names nobody whose record carries one"):
+        asyncio.run(check_labels(target))

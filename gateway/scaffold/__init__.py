@@ -1,13 +1,15 @@
 """``joinedup new-adapter``: generate an adapter package that passes the conformance kit.
 
 The package is written from the templates beside this module (``string.Template``
-files, ``${name}`` placeholders), one folder per kind. What it contains - the
-adapter, a fixture server to develop against, its tests (the conformance kit)
-and the agency's policy field catalogue - is described in ``docs/adapters.md``.
+files, ``${name}`` placeholders): ``common/`` for every kind, then the kind's
+folder. What it contains - the adapter, a fixture server or database to develop
+against, its tests (the conformance kit) and the agency's policy field
+catalogue - is described in ``docs/adapters.md``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from resolvers.sections import section_type_name
 
 TEMPLATES = Path(__file__).resolve().parent
 KINDS = ("rest", "fhir", "sql", "soap", "graphql")
-AVAILABLE_KINDS = ("rest",)
+AVAILABLE_KINDS = ("rest", "sql")
 AGENCY_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
@@ -76,43 +78,51 @@ def generate(agency: str, kind: str, out: Path) -> Path:
     if target.exists():
         raise ScaffoldError(f"{target} already exists; choose another --out or remove it")
     values = scaffold.substitutions
-    source = TEMPLATES / kind
-    for template in sorted(source.rglob("*.tmpl")):
-        relative = template.relative_to(source).with_suffix("")  # drop .tmpl
-        parts = [scaffold.package if part == "package" else part for part in relative.parts]
-        destination = target.joinpath(*parts)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_text(Template(template.read_text()).substitute(values))
+    for source in (TEMPLATES / "common", TEMPLATES / kind):
+        for template in sorted(source.rglob("*.tmpl")):
+            relative = template.relative_to(source).with_suffix("")  # drop .tmpl
+            parts = [scaffold.package if part == "package" else part for part in relative.parts]
+            destination = target.joinpath(*parts)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_text(Template(template.read_text()).substitute(values))
     return target
 
 
 _EXAMPLE = {
     "fhir": "adapters/nhs, with adapters.sdk.fhir",
-    "sql": "adapters/council",
     "soap": "adapters/police, with adapters.sdk.xml",
     "graphql": "adapters/probation",
 }
 
 
-def next_steps(agency: str, target: Path) -> str:
+def next_steps(agency: str, kind: str, target: Path) -> str:
     """What to do after generating: printed by ``joinedup new-adapter``."""
-    scaffold = Scaffold(agency, "rest")
-    package = scaffold.package
-    return f"""Created {target} (a REST adapter for agency '{agency}').
+    package = Scaffold(agency, kind).package
+    if kind == "sql":
+        develop = "the fixture database (fixture.py)"
+        run = f"python -m {package}.fixture {agency}.sqlite   (or the real database)"
+        endpoint = f"/path/to/{agency}.sqlite"
+    else:
+        develop = "the fixture server (simulator.py)"
+        run = f"python -m {package}.simulator --port 9100 &   (or the real system)"
+        endpoint = "http://127.0.0.1:9100"
+    upstream = f"""{run} and add to
+     gateway.toml:
+       [agencies.{agency}]
+       endpoint = {json.dumps(endpoint)}"""
+    return f"""Created {target} (a {kind.upper()} adapter for agency '{agency}').
 
 Next steps:
   1. cd {target} && pip install -e .
        registers the adapter as the '{agency}' entry point of joinedup.adapters
   2. pytest
-       the conformance kit and the adapter's own tests, against the fixture server
-  3. Edit {package}/adapter.py (SECTION, _record, the API paths) and
-     {package}/simulator.py until they match the real system; keep pytest green.
+       the conformance kit and the adapter's own tests, against {develop}
+  3. Edit {package}/adapter.py (SECTION and how it reads the upstream) and
+     {develop} until they match the real system; keep pytest green.
   4. cp policy/data.json <joinedup>/policies/agencies/{agency}/data.json
        then grant its fields to roles and purposes (the 'agreements'); fields with no
        catalogue entry are always denied. Check with: joinedup policy check --config gateway.toml
-  5. python -m {package}.simulator --port 9100 &   (or the real system) and add to gateway.toml:
-       [agencies.{agency}]
-       endpoint = "http://127.0.0.1:9100"
+  5. {upstream}
   6. joinedup serve --config gateway.toml, then query:
        {{ person(reference: {{scheme: "NI_NUMBER", value: "..."}}) {{
            {agency} {{ name orders {{ orderType }} }} }} }}

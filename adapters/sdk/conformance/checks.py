@@ -418,10 +418,18 @@ def _labels_in(record: Mapping[str, Any]) -> Iterator[str]:
 
 async def check_labels(target: ConformanceTarget) -> None:
     """A record the upstream marks sensitive reaches the gateway with its label."""
-    if target.labelled is None:
-        raise NotApplicable("ConformanceTarget.labelled names nobody with a sensitive record")
     async with connected(target) as adapter:
         spec = adapter.discover()
+        if not spec.labels:
+            raise NotApplicable("the section declares no sensitivity labels")
+        fail_if(
+            target.labelled is None,
+            f"the section declares labels {list(spec.labels)}, but the conformance target "
+            "names nobody whose record carries one",
+            "put the identifiers of someone with a sensitive record in "
+            "ConformanceTarget.labelled, so the kit can check the label reaches the gateway",
+        )
+        assert target.labelled is not None
         match = await adapter.lookup(target.labelled)
         fail_if(
             match is None,
