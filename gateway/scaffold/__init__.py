@@ -19,7 +19,7 @@ from resolvers.sections import section_type_name
 
 TEMPLATES = Path(__file__).resolve().parent
 KINDS = ("rest", "fhir", "sql", "soap", "graphql")
-AVAILABLE_KINDS = ("rest", "sql")
+AVAILABLE_KINDS = ("rest", "sql", "graphql")
 AGENCY_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
@@ -78,20 +78,22 @@ def generate(agency: str, kind: str, out: Path) -> Path:
     if target.exists():
         raise ScaffoldError(f"{target} already exists; choose another --out or remove it")
     values = scaffold.substitutions
+    rendered: dict[Path, str] = {}  # all of it first: a template error writes nothing
     for source in (TEMPLATES / "common", TEMPLATES / kind):
         for template in sorted(source.rglob("*.tmpl")):
             relative = template.relative_to(source).with_suffix("")  # drop .tmpl
             parts = [scaffold.package if part == "package" else part for part in relative.parts]
-            destination = target.joinpath(*parts)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_text(Template(template.read_text()).substitute(values))
+            rendered[target.joinpath(*parts)] = Template(template.read_text()).substitute(values)
+    for destination, text in rendered.items():
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(text)
     return target
 
 
+_DISPLAY = {"rest": "REST/JSON", "sql": "SQL", "graphql": "GraphQL"}
 _EXAMPLE = {
     "fhir": "adapters/nhs, with adapters.sdk.fhir",
     "soap": "adapters/police, with adapters.sdk.xml",
-    "graphql": "adapters/probation",
 }
 
 
@@ -110,7 +112,7 @@ def next_steps(agency: str, kind: str, target: Path) -> str:
      gateway.toml:
        [agencies.{agency}]
        endpoint = {json.dumps(endpoint)}"""
-    return f"""Created {target} (a {kind.upper()} adapter for agency '{agency}').
+    return f"""Created {target} (a {_DISPLAY[kind]} adapter for agency '{agency}').
 
 Next steps:
   1. cd {target} && pip install -e .
