@@ -19,7 +19,7 @@ from resolvers.sections import section_type_name
 
 TEMPLATES = Path(__file__).resolve().parent
 KINDS = ("rest", "fhir", "sql", "soap", "graphql")
-AVAILABLE_KINDS = ("rest", "sql", "graphql")
+AVAILABLE_KINDS = ("rest", "sql", "graphql", "fhir")
 AGENCY_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
@@ -90,9 +90,8 @@ def generate(agency: str, kind: str, out: Path) -> Path:
     return target
 
 
-_DISPLAY = {"rest": "REST/JSON", "sql": "SQL", "graphql": "GraphQL"}
+_DISPLAY = {"rest": "REST/JSON", "sql": "SQL", "graphql": "GraphQL", "fhir": "FHIR R4"}
 _EXAMPLE = {
-    "fhir": "adapters/nhs, with adapters.sdk.fhir",
     "soap": "adapters/police, with adapters.sdk.xml",
 }
 
