@@ -1,4 +1,5 @@
-"""Build the enabled adapters from configuration: ``module:Class(endpoint, timeout_s=...)``."""
+"""Build the enabled adapters from configuration: ``module:Class(endpoint, timeout_s=...)``,
+or an installed adapter's entry-point name (see :mod:`gateway.adapter_registry`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,21 @@ import importlib
 from collections.abc import Callable, Mapping
 
 from adapters.sdk import Adapter
+from gateway.adapter_registry import ENTRY_POINT_GROUP, installed_adapters, is_entry_point_name
 from gateway.config import AgencySettings, ConfigError
 
 
 def adapter_class(reference: str) -> type[Adapter]:
+    """The adapter class ``reference`` names: ``module:Class`` or an entry-point name."""
+    if is_entry_point_name(reference):
+        installed = installed_adapters()
+        if reference not in installed:
+            raise ConfigError(
+                f"adapter {reference!r} is not installed: no {ENTRY_POINT_GROUP!r} entry point "
+                f"of that name (installed: {', '.join(sorted(installed)) or 'none'}); "
+                "install the adapter's package or give adapter = 'module:Class'"
+            )
+        reference = installed[reference]
     module_name, _, class_name = reference.partition(":")
     try:
         found = getattr(importlib.import_module(module_name), class_name)

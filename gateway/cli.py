@@ -364,6 +364,34 @@ def postgres(dsn: str, world_dir: Path) -> None:
 main.add_command(audit)
 
 
+@main.command("new-adapter")
+@click.argument("name")
+@click.option(
+    "--kind",
+    type=click.Choice(["rest", "fhir", "sql", "soap", "graphql"]),
+    default="rest",
+    show_default=True,
+    help="What the agency's system speaks (all but soap can be generated so far).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Folder to create the package in (as NAME_adapter/).",
+)
+def new_adapter(name: str, kind: str, out: Path) -> None:
+    """Generate an adapter package for agency NAME (lower_snake_case), with a fixture
+    server, the conformance kit as its tests and a policy field catalogue."""
+    from gateway.scaffold import ScaffoldError, generate, next_steps
+
+    try:
+        target = generate(name, kind, out)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(next_steps(name, kind, target))
+
+
 @main.group()
 def config() -> None:
     """Operator configuration (see docs/operations.md)."""

@@ -8,7 +8,9 @@ from a TOML file::
 
     [agencies.nhs]
     endpoint = "http://127.0.0.1:9002"
-    # adapter = "adapters.nhs:NhsAdapter"   (default for a known agency name)
+    # adapter = "adapters.nhs:NhsAdapter"   (or an installed adapter's entry-point name;
+    #                                        default: the demo adapter, or the installed
+    #                                        adapter named like the agency)
     # timeout_s = 2.0                       (default: the gateway's agency timeout)
     # enabled = true
 
@@ -26,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from gateway.adapter_registry import ENTRY_POINT_GROUP, installed_adapters
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -175,11 +179,20 @@ class GatewayConfig:
         return self.agency_timeout_s
 
 
+def default_adapter(name: str) -> str | None:
+    """The adapter agency ``name`` gets when its settings name none: the demo world's, or
+    an installed adapter (``joinedup.adapters`` entry point) of the same name."""
+    return DEFAULT_ADAPTERS.get(name) or (name if name in installed_adapters() else None)
+
+
 def agency_settings(name: str, endpoint: str, **options: Any) -> AgencySettings:
     """Settings for agency ``name``, with its default adapter unless ``adapter`` is given."""
-    adapter = options.pop("adapter", None) or DEFAULT_ADAPTERS.get(name)
+    adapter = options.pop("adapter", None) or default_adapter(name)
     if adapter is None:
-        raise ConfigError(f"agency {name!r}: no default adapter, give adapter = 'module:Class'")
+        raise ConfigError(
+            f"agency {name!r}: no default adapter, give adapter = 'module:Class' or the name "
+            f"of an installed adapter ({ENTRY_POINT_GROUP!r} entry point)"
+        )
     unknown = set(options) - {"timeout_s", "enabled"}
     if unknown:
         raise ConfigError(f"agency {name!r}: unknown setting(s) {sorted(unknown)}")

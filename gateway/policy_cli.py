@@ -69,8 +69,17 @@ def test_command(policy_dir: Path, coverage_threshold: float) -> None:
 
 @policy.command("check")
 @policy_dir_option
-def check_command(policy_dir: Path) -> None:
-    """opa fmt and opa check --strict, then compile with the embedded engine."""
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Agency configuration whose adapters' fields are checked against the field "
+    "catalogues [default: the demo world's seven agencies].",
+)
+def check_command(policy_dir: Path, config_file: Path | None) -> None:
+    """opa fmt and opa check --strict, then compile with the embedded engine; then list
+    the adapters' fields that have no field catalogue entry (they are always denied)."""
     if _opa("fmt", "--fail", "-l", str(policy_dir)) != 0:
         raise click.ClickException("files above are not 'opa fmt' formatted")
     try:
@@ -79,6 +88,25 @@ def check_command(policy_dir: Path) -> None:
     except PolicyRejected as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{policy_dir}: formatted, checked (strict) and compiled by both engines")
+    _report_catalogue_gaps(policy_dir, config_file)
+
+
+def _report_catalogue_gaps(policy_dir: Path, config_file: Path | None) -> None:
+    from gateway.adapters import build_adapters
+    from gateway.field_catalogue import catalogue_gaps
+
+    agencies = (
+        load_agencies(config_file)
+        if config_file is not None
+        else {name: agency_settings(name, "unused") for name in DEFAULT_ADAPTERS}
+    )
+    # Adapters describe themselves without their systems: nothing is called here.
+    sections = [adapter.discover() for adapter in build_adapters(agencies, 1.0).values()]
+    gaps = catalogue_gaps(sections, policy_dir)
+    for gap in gaps:
+        click.echo(f"warning: field catalogue: {gap.describe()}", err=True)
+    if not gaps:
+        click.echo(f"field catalogues cover every field of {', '.join(s.agency for s in sections)}")
 
 
 @policy.command("explain")

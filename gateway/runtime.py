@@ -13,6 +13,7 @@ from gateway.audit.decision_log import DecisionLog, new_instance_id
 from gateway.auth import Authenticator, load_dev_key
 from gateway.config import GatewayConfig
 from gateway.documents import DocumentCache
+from gateway.field_catalogue import warn_about_gaps
 from gateway.identity.link_cache import LinkCache
 from gateway.persisted import PersistedQueries
 from gateway.person_context import CaseRegister
@@ -49,6 +50,8 @@ class Gateway:
         adapters = make_resilient(direct, config.resilience, config.timeout_for)
         purposes = load_purposes(config.policy_dir)
         schema = build_schema(adapters, purposes)
+        # Fields with no policy catalogue entry are denied; say so, rather than silently.
+        warn_about_gaps((adapter.discover() for adapter in direct.values()), config.policy_dir)
         return cls(
             config=config,
             adapters=adapters,

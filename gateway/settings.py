@@ -27,6 +27,7 @@ from gateway.config import (
     GatewayConfig,
     ObservabilityConfig,
     agency_settings,
+    default_adapter,
 )
 
 CONFIG_FILE_ENV = "JOINEDUP_CONFIG_FILE"
@@ -233,8 +234,11 @@ def unsupported_options(settings: Settings) -> list[str]:
     """Settings that are valid alone but cannot be served together."""
     problems = []
     for name, agency in settings.agencies.items():
-        if agency.adapter is None and name not in DEFAULT_ADAPTERS:
-            problems.append(f"agencies.{name}: unknown agency; name its adapter = 'module:Class'")
+        if agency.adapter is None and default_adapter(name) is None:
+            problems.append(
+                f"agencies.{name}: unknown agency; name its adapter = 'module:Class' "
+                "or an installed adapter's entry-point name"
+            )
     for name in settings.readiness.require_agencies:
         if name not in settings.agencies and name not in DEFAULT_ADAPTERS:
             problems.append(f"readiness.require_agencies: unknown agency '{name}'")

@@ -94,6 +94,16 @@ class Faults:
     def settings(self) -> dict[str, float | bool | str]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "replies"}
 
+    def health_failure(self) -> Response | None:
+        """What ``/health`` answers: 503 during an outage, as every other route does.
+
+        The other faults leave ``/health`` alone, so a slow or broken simulator
+        still starts and tests can still tell it is running.
+        """
+        if self.outage:
+            return Response(self.replies.error_body, 503, media_type=self.replies.error_media_type)
+        return None
+
     async def apply(self, rng: random.Random) -> Response | None:
         """Sleep the injected latency; return a failure response if one is due."""
         delay = self.latency_ms + rng.uniform(-self.jitter_ms, self.jitter_ms)

@@ -212,6 +212,8 @@ def records_app(
     document = openapi_document(collection)
 
     async def health(request: Request) -> Response:
+        if failure := active_faults.health_failure():
+            return failure
         return JSONResponse({"status": "ok", collection.name: len(by_key)})
 
     async def openapi(request: Request) -> Response:

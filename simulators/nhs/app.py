@@ -134,9 +134,13 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
     active_faults.replies = REPLIES
 
     async def health(request: Request) -> Response:
+        if failure := active_faults.health_failure():
+            return failure
         return JSONResponse({"status": "ok", "patients": len(patients)})
 
     async def metadata(request: Request) -> Response:
+        if failure := active_faults.health_failure():
+            return failure
         return FhirResponse(
             {
                 "resourceType": "CapabilityStatement",

@@ -245,12 +245,16 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
         return soap(_fault_envelope("Client", message).encode(), 500)
 
     async def health(request: Request) -> Response:
+        if failure := active_faults.health_failure():
+            return failure
         return JSONResponse({"status": "ok", "nominals": len(nominals)})
 
     async def service(request: Request) -> Response:
         if request.method == "GET":
             if "wsdl" not in request.query_params:
                 return client_fault("POST a SOAP envelope, or GET ?wsdl")
+            if failure := active_faults.health_failure():
+                return failure
             location = str(request.url.replace(query=""))
             return Response(wsdl(location), media_type=SOAP_XML)
         if failure := await active_faults.apply(rng):

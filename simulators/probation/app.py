@@ -156,6 +156,8 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
     active_faults.replies = REPLIES
 
     async def health(request: Request) -> Response:
+        if failure := active_faults.health_failure():
+            return failure
         return JSONResponse({"status": "ok", "offenders": len(offenders)})
 
     async def graphql(request: Request) -> Response:

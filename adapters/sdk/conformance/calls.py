@@ -1,0 +1,63 @@
+"""Counting the calls an adapter makes to its upstream, to check batching.
+
+The kit does not trust an adapter's own account: it counts at the client
+library. :func:`count_http_requests` counts every request sent by any
+``httpx.AsyncClient`` in this process (what the SDK's ``HttpUpstream`` uses);
+:func:`count_sqlite_statements` counts every SQL statement run on a
+``sqlite3`` connection opened while counting.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import httpx
+
+
+@dataclass
+class CallCount:
+    """Calls seen so far; safe to bump from worker threads."""
+
+    count: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def bump(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+@contextmanager
+def count_http_requests() -> Iterator[CallCount]:
+    """Count requests sent through httpx's async client while the block runs."""
+    calls = CallCount()
+    send = httpx.AsyncClient.send
+
+    async def counting_send(
+        client: httpx.AsyncClient, request: httpx.Request, **kwargs: Any
+    ) -> httpx.Response:
+        calls.bump()
+        return await send(client, request, **kwargs)
+
+    with mock.patch.object(httpx.AsyncClient, "send", counting_send):
+        yield calls
+
+
+@contextmanager
+def count_sqlite_statements() -> Iterator[CallCount]:
+    """Count SQL statements on sqlite3 connections opened while the block runs."""
+    calls = CallCount()
+    connect = sqlite3.connect
+
+    def counting_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection: sqlite3.Connection = connect(*args, **kwargs)
+        connection.set_trace_callback(lambda _statement: calls.bump())
+        return connection
+
+    with mock.patch.object(sqlite3, "connect", counting_connect):
+        yield calls

@@ -1,0 +1,744 @@
+"""The conformance checks: each one part of the adapter contract, against a running upstream.
+
+Each check is an ``async`` function of a :class:`ConformanceTarget` that
+returns quietly or raises :class:`ConformanceFailure`, whose message says what
+is wrong and how to fix it. :class:`adapters.sdk.conformance.AdapterConformance`
+runs them all as pytest tests; they can also be called one by one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import fields as dataclass_fields
+from dataclasses import is_dataclass
+from typing import Any, get_args
+
+from adapters.sdk.conformance.target import ConformanceTarget, Fault
+from adapters.sdk.contract import (
+    LABELS_KEY,
+    SENSITIVITY_LABELS,
+    Adapter,
+    FieldKind,
+    FieldSpec,
+    Health,
+    Identifier,
+    Match,
+    SectionSpec,
+)
+from adapters.sdk.deadline import request_deadline
+from adapters.sdk.errors import AdapterError, UpstreamBadReply, UpstreamTimeout, UpstreamUnavailable
+
+AGENCY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+FIELD_NAME = re.compile(r"^[a-z][A-Za-z0-9]*$")
+SCHEME_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+KINDS: frozenset[str] = frozenset(get_args(FieldKind))
+CHECK_TIMEOUT_S = 0.5
+"""The adapter's own timeout in the fault checks: short, so the kit stays fast."""
+LATE_S = 3.0
+"""How late replies come under the ``latency`` fault: well past :data:`CHECK_TIMEOUT_S`."""
+SLACK_S = 1.0
+"""How long past its budget an adapter may take to give up before the kit calls it hung."""
+
+
+class ConformanceFailure(AssertionError):
+    """The adapter breaks the contract: ``problem`` says how, ``fix`` what to change."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}\n  how to fix: {fix}")
+        self.problem = problem
+        self.fix = fix
+
+
+class NotApplicable(Exception):
+    """The target cannot run this check (e.g. its upstream cannot be made slow)."""
+
+
+def fail_if(condition: bool, problem: str, fix: str) -> None:
+    if condition:
+        raise ConformanceFailure(problem, fix)
+
+
+@asynccontextmanager
+async def connected(target: ConformanceTarget, timeout_s: float = 5.0) -> AsyncIterator[Adapter]:
+    """A fresh adapter on the target's upstream, closed afterwards."""
+    adapter = target.make_adapter(timeout_s)
+    fail_if(
+        not isinstance(adapter, Adapter),
+        f"make_adapter returned {type(adapter).__name__}, not an adapters.sdk.Adapter",
+        "subclass adapters.sdk.Adapter and return an instance from make_adapter",
+    )
+    try:
+        yield adapter
+    finally:
+        await adapter.aclose()
+
+
+# --- self-description -------------------------------------------------------------------
+
+
+def check_section_spec(spec: SectionSpec) -> None:
+    """The section description is complete and consistent (no upstream needed)."""
+    fail_if(
+        not isinstance(spec, SectionSpec),
+        f"discover() returned {type(spec).__name__}, not a SectionSpec",
+        "return an adapters.sdk.SectionSpec from discover()",
+    )
+    fail_if(
+        not AGENCY_NAME.match(spec.agency),
+        f"agency name {spec.agency!r} is not lower_snake_case",
+        "name the agency in lower_snake_case (it becomes the GraphQL field Person.<agency> "
+        "and the policy folder policies/agencies/<agency>/)",
+    )
+    fail_if(not spec.title.strip(), "the section has no title", "give SectionSpec a title")
+    fail_if(
+        not spec.lookup_schemes,
+        "the section names no lookup scheme, so nobody can ever be found in it",
+        "list the identifier schemes lookup() accepts in SectionSpec.lookup_schemes",
+    )
+    for scheme in spec.lookup_schemes:
+        fail_if(
+            not SCHEME_NAME.match(scheme),
+            f"lookup scheme {scheme!r} is not UPPER_SNAKE_CASE",
+            "name identifier schemes like NI_NUMBER or NHS_NUMBER",
+        )
+    fail_if(not spec.fields, "the section has no fields", "declare its fields as FieldSpecs")
+    _check_fields(spec.fields, "the section", nested=False)
+    fail_if(
+        isinstance(spec.max_batch, bool)
+        or not isinstance(spec.max_batch, int)
+        or spec.max_batch < 1,
+        f"max_batch is {spec.max_batch!r}",
+        "set max_batch to the most local ids one read() call accepts (1 if the upstream "
+        "only reads one person per call)",
+    )
+    for label in spec.labels:
+        fail_if(
+            label not in SENSITIVITY_LABELS,
+            f"label {label!r} is not one the policies know, so records carrying it are denied",
+            f"use labels from adapters.sdk.SENSITIVITY_LABELS {SENSITIVITY_LABELS}, or add the "
+            "new label to the SDK and the policies together",
+        )
+    fail_if(
+        len(set(spec.labels)) != len(spec.labels),
+        "a label is declared twice",
+        "list each label once in SectionSpec.labels",
+    )
+    by_name = {f.name: f for f in spec.fields}
+    for event in spec.events:
+        source = by_name.get(event.list_field)
+        fail_if(
+            source is None or source.kind != "list",
+            f"event {event.kind!r} is built from {event.list_field!r}, which is not a list field",
+            f"point EventSpec.list_field at one of the list fields {_list_fields(spec)}",
+        )
+        assert source is not None
+        items = {f.name: f for f in source.item_fields}
+        date = items.get(event.date_field)
+        fail_if(
+            date is None or date.kind != "date",
+            f"event {event.kind!r} dates its items by {event.date_field!r}, which is not a date "
+            f"field of {event.list_field!r}",
+            f"name a date item field of {event.list_field!r} in EventSpec.date_field",
+        )
+        for name in event.summary_fields:
+            fail_if(
+                name not in items,
+                f"event {event.kind!r} summarises by {name!r}, which {event.list_field!r} items "
+                "do not have",
+                f"use item fields of {event.list_field!r}: {sorted(items)}",
+            )
+        fail_if(not event.kind.strip(), "an event has no kind", "say what the event is")
+
+
+def _list_fields(spec: SectionSpec) -> list[str]:
+    return [f.name for f in spec.fields if f.kind == "list"]
+
+
+def _check_fields(specs: tuple[FieldSpec, ...], where: str, nested: bool) -> None:
+    seen: set[str] = set()
+    for spec in specs:
+        fail_if(
+            not FIELD_NAME.match(spec.name),
+            f"field {spec.name!r} of {where} is not a lowerCamelCase name",
+            "name fields in lowerCamelCase (they become GraphQL fields and policy coordinates)",
+        )
+        fail_if(
+            spec.name in seen,
+            f"field {spec.name!r} of {where} is declared twice",
+            "declare each field once",
+        )
+        seen.add(spec.name)
+        fail_if(
+            spec.kind not in KINDS,
+            f"field {spec.name!r} has kind {spec.kind!r}",
+            f"use one of {sorted(KINDS)}",
+        )
+        fail_if(
+            not spec.description.strip(),
+            f"field {spec.name!r} of {where} has no description",
+            "describe every field: it is the schema's documentation for caseworkers' systems",
+        )
+        if spec.kind == "list":
+            fail_if(
+                nested,
+                f"list field {spec.name!r} is inside a list item",
+                "keep list items flat: a list field's items cannot hold lists of objects",
+            )
+            fail_if(
+                not spec.item_fields,
+                f"list field {spec.name!r} does not describe its items",
+                "give it item_fields, or make it kind 'string_list' for a list of strings",
+            )
+            _check_fields(spec.item_fields, f"the items of {spec.name!r}", nested=True)
+        else:
+            fail_if(
+                bool(spec.item_fields),
+                f"field {spec.name!r} has item_fields but kind {spec.kind!r}",
+                "only kind 'list' has item_fields",
+            )
+
+
+async def check_self_description(target: ConformanceTarget) -> None:
+    """discover() is complete, consistent, and the same on every call."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        check_section_spec(spec)
+        fail_if(
+            adapter.discover() != spec,
+            "discover() describes a different section on a second call",
+            "return one fixed SectionSpec (a module constant): the schema is built once",
+        )
+
+
+# --- lookups and reads -------------------------------------------------------------------
+
+
+async def find_known(adapter: Adapter, target: ConformanceTarget) -> list[Match]:
+    """Look up every known person; each must be found, as a well-formed Match."""
+    spec = adapter.discover()
+    fail_if(
+        len(target.known) < 1,
+        "the conformance target names nobody the upstream holds",
+        "put identifiers of two or more people in ConformanceTarget.known",
+    )
+    found = []
+    for identifiers in target.known:
+        match = await adapter.lookup(identifiers)
+        schemes = sorted({i.scheme for i in identifiers})
+        fail_if(
+            match is None,
+            f"lookup by {schemes} found nobody, though the upstream holds this person",
+            "check lookup() queries the upstream by each identifier in a scheme from "
+            "lookup_schemes, and that ConformanceTarget.known names people it holds",
+        )
+        assert match is not None
+        fail_if(
+            not isinstance(match, Match),
+            f"lookup() returned {type(match).__name__}, not a Match",
+            "return adapters.sdk.Match (or None when nobody is found)",
+        )
+        fail_if(
+            match.agency != spec.agency,
+            f"the Match names agency {match.agency!r}, not {spec.agency!r}",
+            "build Match(AGENCY, local_id, identifiers) with the agency from discover()",
+        )
+        fail_if(
+            not isinstance(match.local_id, str) or not match.local_id,
+            "the Match has no local id",
+            "set Match.local_id to the upstream's own key for the person, as a string",
+        )
+        fail_if(
+            not 0.0 <= match.confidence <= 1.0,
+            f"match confidence {match.confidence} is outside 0..1",
+            "use 1.0 for an exact identifier match, less for a fuzzier one",
+        )
+        for held in match.identifiers:
+            fail_if(
+                not isinstance(held, Identifier) or not SCHEME_NAME.match(held.scheme),
+                f"the Match carries {held!r}, not an Identifier(SCHEME, value)",
+                "carry only identifiers (Identifier('NI_NUMBER', ...)), never other data",
+            )
+        found.append(match)
+    return found
+
+
+async def check_lookup(target: ConformanceTarget) -> None:
+    """Known people are found; unknown ones and foreign identifier schemes find nobody."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        await find_known(adapter, target)
+        unknown = target.unknown or (Identifier(spec.lookup_schemes[0], "CONFORMANCE0UNKNOWN"),)
+        fail_if(
+            await adapter.lookup(unknown) is not None,
+            "lookup found someone for an identifier nobody holds",
+            "return None when the upstream finds no record; never guess",
+        )
+        foreign = (Identifier("CONFORMANCE_FOREIGN_SCHEME", "X1"),)
+        with target.count_calls() as calls:
+            found = await adapter.lookup(foreign)
+        fail_if(
+            found is not None,
+            "lookup found someone by an identifier scheme it does not hold",
+            "ignore identifiers whose scheme is not in lookup_schemes",
+        )
+        fail_if(
+            calls.count > 0,
+            f"lookup called the upstream {calls.count} time(s) for an identifier scheme it "
+            "does not hold",
+            "skip identifiers whose scheme is not in lookup_schemes before calling the upstream",
+        )
+
+
+def _field_names(spec: SectionSpec) -> frozenset[str]:
+    return frozenset(f.name for f in spec.fields)
+
+
+async def check_read(target: ConformanceTarget) -> None:
+    """read() returns each person's record, only the fields asked for, in their declared kinds."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        matches = await find_known(adapter, target)
+        ids = tuple(dict.fromkeys(m.local_id for m in matches))[: spec.max_batch]
+        records = await adapter.read(ids, _field_names(spec))
+        for local_id in ids:
+            fail_if(
+                local_id not in records,
+                f"read() returned no record for local id {local_id!r}, which lookup() found",
+                "key read()'s result by the same local ids lookup() returns in Match.local_id",
+            )
+        fail_if(
+            bool(set(records) - set(ids)),
+            "read() returned records for local ids it was not asked for",
+            "return only the records asked for",
+        )
+        for record in records.values():
+            _check_record(record, spec.fields, spec, "the section")
+        one = next(f.name for f in spec.fields if f.kind != "list")
+        narrow = await adapter.read(ids[:1], frozenset({one}))
+        for record in narrow.values():
+            extra = set(record) - {one, LABELS_KEY}
+            fail_if(
+                bool(extra),
+                f"read() asked only for {one!r} also returned {sorted(extra)}",
+                "drop every field not in `fields` before returning: fields the policy "
+                "withheld must never leave the adapter",
+            )
+        missing = await adapter.read(("conformance-no-such-id",), _field_names(spec))
+        fail_if(
+            bool(missing),
+            "read() returned a record for a local id that does not exist",
+            "leave ids the upstream does not hold out of the result",
+        )
+
+
+_PYTHON_TYPES: Mapping[str, tuple[type, ...]] = {
+    "string": (str,),
+    "date": (str,),
+    "address": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "list": (list, tuple),
+    "string_list": (list, tuple),
+}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _check_record(
+    record: Mapping[str, Any], specs: tuple[FieldSpec, ...], section: SectionSpec, where: str
+) -> None:
+    fail_if(
+        not isinstance(record, Mapping),
+        f"a record of {where} is a {type(record).__name__}, not a mapping",
+        "return each record as a dict of field name to value",
+    )
+    by_name = {s.name: s for s in specs}
+    for name, value in record.items():
+        if name == LABELS_KEY:
+            _check_labels(value, section, where)
+            continue
+        spec = by_name.get(name)
+        fail_if(
+            spec is None,
+            f"a record of {where} has {name!r}, which the section does not declare",
+            f"declare {name!r} as a FieldSpec, or stop returning it",
+        )
+        assert spec is not None
+        if value is None:
+            continue
+        wanted = _PYTHON_TYPES[spec.kind]
+        fail_if(
+            not isinstance(value, wanted) or (spec.kind in ("int", "float") and value is True),
+            f"{where} field {name!r} (kind {spec.kind}) holds a {type(value).__name__}",
+            f"convert {name!r} to {' or '.join(t.__name__ for t in wanted)} in read()",
+        )
+        if spec.kind == "date":
+            fail_if(
+                not ISO_DATE.match(value),
+                f"{where} field {name!r} (kind date) is not an ISO 8601 date",
+                "return dates as 'YYYY-MM-DD' strings",
+            )
+        if spec.kind == "string_list":
+            fail_if(
+                not all(isinstance(v, str) for v in value),
+                f"{where} field {name!r} (kind string_list) holds something other than strings",
+                "return a list of strings",
+            )
+        if spec.kind == "list":
+            for item in value:
+                _check_record(item, spec.item_fields, section, f"the items of {name!r}")
+
+
+def _check_labels(value: Any, section: SectionSpec, where: str) -> None:
+    fail_if(
+        not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value),
+        f"{LABELS_KEY} of a record of {where} is not a list of label names",
+        f"set {LABELS_KEY} to a list such as ['refuge_address'] (or leave it out)",
+    )
+    for label in value:
+        fail_if(
+            label not in section.labels,
+            f"a record of {where} carries label {label!r}, which the section does not declare",
+            "declare every label the upstream can emit in SectionSpec.labels "
+            "(and keep to adapters.sdk.SENSITIVITY_LABELS)",
+        )
+
+
+def _labels_in(record: Mapping[str, Any]) -> Iterator[str]:
+    yield from record.get(LABELS_KEY, ())
+    for value in record.values():
+        if isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, Mapping):
+                    yield from _labels_in(item)
+
+
+async def check_labels(target: ConformanceTarget) -> None:
+    """A record the upstream marks sensitive reaches the gateway with its label."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        if not spec.labels:
+            raise NotApplicable("the section declares no sensitivity labels")
+        fail_if(
+            target.labelled is None,
+            f"the section declares labels {list(spec.labels)}, but the conformance target "
+            "names nobody whose record carries one",
+            "put the identifiers of someone with a sensitive record in "
+            "ConformanceTarget.labelled, so the kit can check the label reaches the gateway",
+        )
+        assert target.labelled is not None
+        match = await adapter.lookup(target.labelled)
+        fail_if(
+            match is None,
+            "lookup found nobody for ConformanceTarget.labelled",
+            "name someone the upstream holds in ConformanceTarget.labelled",
+        )
+        assert match is not None
+        records = await adapter.read((match.local_id,), _field_names(spec))
+        labels = list(_labels_in(records.get(match.local_id, {})))
+        fail_if(
+            not labels,
+            "a record the upstream marks sensitive came back without a label",
+            f"copy the upstream's sensitivity markers into {LABELS_KEY} on the record (or the "
+            "list item) they apply to: without it the policy cannot protect the record",
+        )
+
+
+async def check_batching(target: ConformanceTarget) -> None:
+    """Reading N people costs no more upstream calls than reading one."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        if spec.max_batch < 2:
+            raise NotApplicable("the section declares max_batch = 1")
+        ids = tuple(dict.fromkeys(m.local_id for m in await find_known(adapter, target)))
+        fail_if(
+            len(ids) < 2,
+            "the conformance target names fewer than two distinct people",
+            "put two or more people in ConformanceTarget.known so batching can be checked",
+        )
+        ids = ids[: spec.max_batch]
+        fields = _field_names(spec)
+        with target.count_calls() as single:
+            await adapter.read(ids[:1], fields)
+        with target.count_calls() as batch:
+            await adapter.read(ids, fields)
+        fail_if(
+            single.count == 0,
+            "the kit counted no upstream calls for a read",
+            "set ConformanceTarget.count_calls to the counter for your upstream's client "
+            "(count_http_requests for httpx, count_sqlite_statements for sqlite3)",
+        )
+        fail_if(
+            batch.count > single.count,
+            f"reading {len(ids)} people took {batch.count} upstream calls, reading one took "
+            f"{single.count}: the adapter calls the upstream per person",
+            "fetch the whole batch of local ids in one upstream request (a batch endpoint, "
+            "an IN (...) query, a search on several ids), or declare max_batch = 1",
+        )
+
+
+# --- failures ------------------------------------------------------------------------------
+
+
+async def _expect_error(
+    target: ConformanceTarget, fault: Fault, expected: type[AdapterError], budget_s: float
+) -> None:
+    if target.faults is None or fault not in target.faults.supported:
+        raise NotApplicable(f"the target's upstream cannot be given the fault {fault!r}")
+    async with connected(target, timeout_s=CHECK_TIMEOUT_S) as adapter:
+        spec = adapter.discover()
+        matches = await find_known(adapter, target)
+        fields = _field_names(spec)
+        healthy = await adapter.read((matches[0].local_id,), fields)
+        values = set(_values_in(healthy))
+        await target.faults.inject(fault, latency_s=LATE_S)
+        try:
+            calls: dict[str, Callable[[], Awaitable[object]]] = {
+                "read": lambda: adapter.read((matches[0].local_id,), fields),
+                "lookup": lambda: adapter.lookup(target.known[0]),
+            }
+            for name, call in calls.items():
+                started = time.monotonic()
+                try:
+                    await call()
+                except AdapterError as exc:
+                    error: AdapterError | None = exc
+                except Exception as exc:  # the contract: only AdapterErrors escape
+                    raise ConformanceFailure(
+                        f"{name}() raised {type(exc).__name__} when the upstream had the fault "
+                        f"{fault!r}",
+                        f"catch it and raise adapters.sdk.{expected.__name__} (the SDK's "
+                        "HttpUpstream does this for HTTP upstreams)",
+                    ) from exc
+                else:
+                    error = None
+                took = time.monotonic() - started
+                fail_if(
+                    error is None,
+                    f"{name}() returned normally when the upstream had the fault {fault!r}",
+                    f"raise adapters.sdk.{expected.__name__} when the upstream answers like this",
+                )
+                assert error is not None
+                fail_if(
+                    not isinstance(error, expected),
+                    f"{name}() raised {type(error).__name__} for the fault {fault!r}",
+                    f"raise adapters.sdk.{expected.__name__} for this failure",
+                )
+                fail_if(
+                    error.agency != spec.agency,
+                    f"the error names agency {error.agency!r}, not {spec.agency!r}",
+                    "construct errors with the agency name from discover()",
+                )
+                leaked = sorted(v for v in values if v in str(error))
+                fail_if(
+                    bool(leaked),
+                    f"the {type(error).__name__} message contains agency data",
+                    "keep errors to what went wrong (status, timing), never record values: "
+                    "error messages reach callers and logs",
+                )
+                fail_if(
+                    took > budget_s + SLACK_S,
+                    f"{name}() took {took:.1f}s to fail with the fault {fault!r}, its budget "
+                    f"was {budget_s:.1f}s",
+                    "give every upstream call a timeout no longer than the adapter's timeout_s",
+                )
+        finally:
+            await target.faults.clear()
+
+
+async def check_timeout(target: ConformanceTarget) -> None:
+    """An upstream slower than the adapter's timeout gives UpstreamTimeout, on time."""
+    await _expect_error(target, "latency", UpstreamTimeout, CHECK_TIMEOUT_S)
+
+
+async def check_outage(target: ConformanceTarget) -> None:
+    """An upstream that is down or answers 5xx gives UpstreamUnavailable."""
+    await _expect_error(target, "outage", UpstreamUnavailable, CHECK_TIMEOUT_S)
+
+
+async def check_malformed(target: ConformanceTarget) -> None:
+    """An upstream reply that does not parse gives UpstreamBadReply."""
+    await _expect_error(target, "malformed", UpstreamBadReply, CHECK_TIMEOUT_S)
+
+
+async def check_deadline(target: ConformanceTarget) -> None:
+    """The request's deadline cuts the adapter's own timeout, before and during a call."""
+    async with connected(target, timeout_s=5.0) as adapter:
+        spec = adapter.discover()
+        matches = await find_known(adapter, target)
+        fields = _field_names(spec)
+        with target.count_calls() as calls, request_deadline(0.0):
+            try:
+                await adapter.read((matches[0].local_id,), fields)
+            except UpstreamTimeout:
+                pass
+            else:
+                raise ConformanceFailure(
+                    "read() ran although the request's deadline had passed",
+                    "start every upstream call with budget = adapters.sdk.deadline.remaining_s("
+                    "self.timeout_s) and raise UpstreamTimeout when it is 0",
+                )
+        fail_if(
+            calls.count > 0,
+            "read() called the upstream after the request's deadline had passed",
+            "check remaining_s() before calling the upstream",
+        )
+        if target.faults is None or "latency" not in target.faults.supported:
+            return  # the deadline was checked before the call; it cannot be checked during one
+        await target.faults.inject("latency", latency_s=LATE_S)
+        try:
+            started = time.monotonic()
+            with request_deadline(0.3):
+                try:
+                    await adapter.read((matches[0].local_id,), fields)
+                except UpstreamTimeout:
+                    pass
+                except AdapterError as exc:
+                    raise ConformanceFailure(
+                        f"read() past the request's deadline raised {type(exc).__name__}",
+                        "raise UpstreamTimeout when the call's time budget runs out",
+                    ) from exc
+                else:
+                    raise ConformanceFailure(
+                        "read() waited for a slow upstream past the request's deadline",
+                        "give each call remaining_s(self.timeout_s) as its timeout",
+                    )
+            took = time.monotonic() - started
+            fail_if(
+                took > 0.3 + SLACK_S,
+                f"read() gave up {took:.1f}s into a request with a 0.3s deadline (its own "
+                "timeout was 5s)",
+                "cut each call's timeout to adapters.sdk.deadline.remaining_s(self.timeout_s)",
+            )
+        finally:
+            await target.faults.clear()
+
+
+# --- health and retention -----------------------------------------------------------------
+
+
+async def check_health(target: ConformanceTarget) -> None:
+    """check() says ok for a healthy upstream and not ok, without raising, for a broken one."""
+    async with connected(target, timeout_s=CHECK_TIMEOUT_S) as adapter:
+        health = await adapter.check()
+        fail_if(
+            not isinstance(health, Health) or not health.ok,
+            f"check() reported {health!r} for a healthy upstream",
+            "return Health(True) when the upstream answers a cheap request",
+        )
+        if target.faults is None or "outage" not in target.faults.supported:
+            return
+        await target.faults.inject("outage")
+        try:
+            try:
+                broken = await adapter.check()
+            except Exception as exc:
+                raise ConformanceFailure(
+                    f"check() raised {type(exc).__name__} for an upstream that is down",
+                    "catch AdapterError in check() and return Health(False, exc.detail)",
+                ) from exc
+            fail_if(
+                broken.ok,
+                "check() reported ok for an upstream that is down",
+                "make check() call the upstream (e.g. GET /health) and report what it saw",
+            )
+            fail_if(
+                not broken.detail,
+                "check() gave no detail for an upstream that is down",
+                "say what failed in Health.detail (without agency data)",
+            )
+        finally:
+            await target.faults.clear()
+
+
+def _values_in(records: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
+    """Record values distinctive enough to spot if an adapter kept them (no short codes)."""
+
+    def walk(value: Any) -> Iterator[str]:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                if key != LABELS_KEY:
+                    yield from walk(inner)
+        elif isinstance(value, list | tuple):
+            for inner in value:
+                yield from walk(inner)
+        elif isinstance(value, str) and len(value) >= 6:
+            yield value
+
+    for record in records.values():
+        yield from walk(record)
+
+
+def _held_strings(root: object, depth: int = 5) -> Iterator[tuple[str, str]]:
+    """(path, string) for strings the adapter object holds, following its own attributes
+    and containers (not into library objects such as HTTP clients)."""
+    seen: set[int] = set()
+
+    def walk(value: object, path: str, depth: int) -> Iterator[tuple[str, str]]:
+        if depth < 0 or id(value) in seen:
+            return
+        seen.add(id(value))
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, Mapping):
+            for key, inner in value.items():
+                yield from walk(key, f"{path}[key]", depth - 1)
+                yield from walk(inner, f"{path}[{key!r}]", depth - 1)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for index, inner in enumerate(value):
+                yield from walk(inner, f"{path}[{index}]", depth - 1)
+        elif is_dataclass(value) and not isinstance(value, type):
+            for f in dataclass_fields(value):
+                yield from walk(getattr(value, f.name, None), f"{path}.{f.name}", depth - 1)
+        elif type(value).__module__.split(".")[0] in _own_packages(root):
+            for name, inner in vars(value).items() if hasattr(value, "__dict__") else ():
+                yield from walk(inner, f"{path}.{name}", depth - 1)
+
+    yield from walk(root, "adapter", depth)
+
+
+def _own_packages(root: object) -> set[str]:
+    return {type(root).__module__.split(".")[0], "adapters"}
+
+
+async def check_no_retention(target: ConformanceTarget) -> None:
+    """No agency data is left in the adapter after a call: it holds connections, not records."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        matches = await find_known(adapter, target)
+        records = await adapter.read(
+            tuple(dict.fromkeys(m.local_id for m in matches))[: spec.max_batch],
+            _field_names(spec),
+        )
+        values = set(_values_in(records))
+        fail_if(
+            not values,
+            "the known people's records hold no values long enough to trace",
+            "name people with fuller records in ConformanceTarget.known",
+        )
+        for path, held in _held_strings(adapter):
+            fail_if(
+                held in values,
+                f"after read() returned, {path} still holds a value from a record",
+                "do not cache or keep records on the adapter: the gateway must hold no agency "
+                "data beyond the life of a request (keep only configuration and connection pools)",
+            )
+
+
+ALL_CHECKS = (
+    check_self_description,
+    check_lookup,
+    check_read,
+    check_labels,
+    check_batching,
+    check_outage,
+    check_malformed,
+    check_timeout,
+    check_deadline,
+    check_health,
+    check_no_retention,
+)
+"""Every check, in the order a newcomer meets the contract."""

@@ -1,0 +1,174 @@
+"""The conformance kit catches broken adapters, and says what to fix.
+
+Each test breaks one part of the contract in a copy of a real adapter (the
+benefits adapter, on the session's benefits simulator) and checks the kit fails
+it with the right explanation. Without these, a kit that passed everything
+would look the same as a kit that works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from adapters.benefits import BenefitsAdapter
+from adapters.benefits.adapter import SECTION
+from adapters.sdk import Adapter, EventSpec, FieldSpec, Identifier, SectionSpec
+from adapters.sdk.conformance import ConformanceFailure, ConformanceTarget, SimulatorFaults
+from adapters.sdk.conformance.checks import (
+    check_batching,
+    check_deadline,
+    check_no_retention,
+    check_read,
+    check_section_spec,
+)
+from simulators.launcher import DemoWorld
+
+
+class PerPersonReads(BenefitsAdapter):
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        found: dict[str, Mapping[str, Any]] = {}
+        for local_id in local_ids:
+            found.update(await super().read((local_id,), fields))
+        return found
+
+
+class LeaksFields(BenefitsAdapter):
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        return await super().read(local_ids, frozenset(f.name for f in SECTION.fields))
+
+
+@dataclass
+class KeepsRecords(BenefitsAdapter):
+    _cache: dict[str, Mapping[str, Any]] = field(default_factory=dict, init=False)
+
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        found = await super().read(local_ids, fields)
+        self._cache.update(found)
+        return found
+
+
+class IgnoresDeadline(BenefitsAdapter):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._upstream.timeout_s = 5.0
+
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        from adapters.sdk import deadline
+
+        original = deadline._DEADLINE.set(None)  # forgets the request's deadline
+        try:
+            return await super().read(local_ids, fields)
+        finally:
+            deadline._DEADLINE.reset(original)
+
+
+def target_for(
+    adapter: type[Adapter], demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
+) -> ConformanceTarget:
+    url = demo_world.systems["benefits"].url
+    people = [p for p in ground_truth if p["known_to_all"]][:3]
+    return ConformanceTarget(
+        make_adapter=lambda timeout_s: adapter(url, timeout_s=timeout_s),
+        known=tuple((Identifier("NI_NUMBER", p["ni_number"]),) for p in people),
+        faults=SimulatorFaults(url),
+    )
+
+
+@pytest.mark.parametrize(
+    ("adapter", "check", "problem"),
+    [
+        (PerPersonReads, check_batching, "the adapter calls the upstream per person"),
+        (LeaksFields, check_read, "asked only for"),
+        (KeepsRecords, check_no_retention, "adapter._cache"),
+        (IgnoresDeadline, check_deadline, "read() ran although the request's deadline had passed"),
+    ],
+    ids=["per-person-reads", "leaks-fields", "keeps-records", "ignores-deadline"],
+)
+def test_kit_fails_a_broken_adapter_saying_what_to_fix(
+    adapter: type[Adapter],
+    check: Any,
+    problem: str,
+    demo_world: DemoWorld,
+    ground_truth: list[dict[str, Any]],
+) -> None:
+    with pytest.raises(ConformanceFailure) as failure:
+        asyncio.run(check(target_for(adapter, demo_world, ground_truth)))
+    assert problem in failure.value.problem
+    assert failure.value.fix
+    assert "how to fix:" in str(failure.value)
+
+
+def test_the_unbroken_adapter_passes_the_same_checks(
+    demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
+) -> None:
+    target = target_for(BenefitsAdapter, demo_world, ground_truth)
+    for check in (check_batching, check_read, check_no_retention, check_deadline):
+        asyncio.run(check(target))
+
+
+@pytest.mark.parametrize(
+    ("broken", "problem"),
+    [
+        (dataclasses.replace(SECTION, labels=("top_secret",)), "'top_secret' is not one"),
+        (
+            dataclasses.replace(SECTION, events=(EventSpec("claims", "status", "x", ()),)),
+            "which is not a date field",
+        ),
+        (
+            dataclasses.replace(SECTION, events=(EventSpec("workCoach", "startDate", "x", ()),)),
+            "which is not a list field",
+        ),
+        (
+            dataclasses.replace(
+                SECTION, fields=(*SECTION.fields, FieldSpec("claims", "list", "Again."))
+            ),
+            "declared twice",
+        ),
+        (
+            dataclasses.replace(SECTION, fields=(FieldSpec("cases", "list", "No items."),)),
+            "does not describe its items",
+        ),
+        (dataclasses.replace(SECTION, lookup_schemes=()), "names no lookup scheme"),
+        (dataclasses.replace(SECTION, agency="Benefits Agency"), "is not lower_snake_case"),
+        (dataclasses.replace(SECTION, max_batch=0), "max_batch is 0"),
+    ],
+)
+def test_inconsistent_self_description_is_explained(broken: SectionSpec, problem: str) -> None:
+    with pytest.raises(ConformanceFailure) as failure:
+        check_section_spec(broken)
+    assert problem in failure.value.problem
+
+
+def test_the_demo_section_descriptions_are_consistent() -> None:
+    check_section_spec(SECTION)
+
+
+def test_a_section_with_labels_needs_someone_labelled_to_check(
+    demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
+) -> None:
+    from adapters.housing import HousingAdapter
+    from adapters.sdk.conformance.checks import check_labels
+
+    url = demo_world.systems["housing"].url
+    person = next(p for p in ground_truth if p["known_to_all"])
+    target = ConformanceTarget(
+        make_adapter=lambda timeout_s: HousingAdapter(url, timeout_s=timeout_s),
+        known=((Identifier("HOUSING_REF", person["records"]["housing"]),),),
+    )
+
+    with pytest.raises(ConformanceFailure, match="names nobody whose record carries one"):
+        asyncio.run(check_labels(target))
