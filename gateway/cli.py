@@ -371,7 +371,7 @@ main.add_command(audit)
     type=click.Choice(["rest", "fhir", "sql", "soap", "graphql"]),
     default="rest",
     show_default=True,
-    help="What the agency's system speaks (all but soap can be generated so far).",
+    help="What the agency's system speaks.",
 )
 @click.option(
     "--out",

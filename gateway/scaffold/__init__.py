@@ -19,7 +19,6 @@ from resolvers.sections import section_type_name
 
 TEMPLATES = Path(__file__).resolve().parent
 KINDS = ("rest", "fhir", "sql", "soap", "graphql")
-AVAILABLE_KINDS = ("rest", "sql", "graphql", "fhir")
 AGENCY_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
@@ -67,12 +66,6 @@ def generate(agency: str, kind: str, out: Path) -> Path:
         )
     if kind not in KINDS:
         raise ScaffoldError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
-    if kind not in AVAILABLE_KINDS:
-        raise ScaffoldError(
-            f"kind {kind!r} is not available yet: only {', '.join(AVAILABLE_KINDS)} can be "
-            "generated. Start from 'rest' and the demo adapter that speaks "
-            f"{kind} ({_EXAMPLE[kind]}); docs/adapters.md explains the contract."
-        )
     scaffold = Scaffold(agency, kind)
     target = out / scaffold.package
     if target.exists():
@@ -90,9 +83,12 @@ def generate(agency: str, kind: str, out: Path) -> Path:
     return target
 
 
-_DISPLAY = {"rest": "REST/JSON", "sql": "SQL", "graphql": "GraphQL", "fhir": "FHIR R4"}
-_EXAMPLE = {
-    "soap": "adapters/police, with adapters.sdk.xml",
+_DISPLAY = {
+    "rest": "REST/JSON",
+    "sql": "SQL",
+    "graphql": "GraphQL",
+    "fhir": "FHIR R4",
+    "soap": "SOAP 1.1",
 }
 
 
