@@ -7,18 +7,15 @@ anything that is not a JSON object of the expected shape is ``UPSTREAM_BAD_REPLY
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.sdk import (
-    Adapter,
-    AdapterError,
     Candidate,
     Demographics,
     EventSpec,
     FieldSpec,
-    Health,
-    HttpUpstream,
+    HttpAdapter,
     Identifier,
     Match,
     SectionSpec,
@@ -53,25 +50,12 @@ SECTION = SectionSpec(
 
 
 @dataclass
-class BenefitsAdapter(Adapter):
-    base_url: str
-    _upstream: HttpUpstream = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._upstream = HttpUpstream(AGENCY, self.base_url, self.timeout_s)
-
+class BenefitsAdapter(HttpAdapter):
     def discover(self) -> SectionSpec:
         return SECTION
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return await self._upstream.json(method, path, not_found_is_none=True, **kwargs)
-
-    async def check(self) -> Health:
-        try:
-            await self._call("GET", "/health")
-        except AdapterError as exc:
-            return Health(False, exc.detail)
-        return Health(True)
 
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         for ident in identifiers:
@@ -113,9 +97,6 @@ class BenefitsAdapter(Adapter):
             }
         except (TypeError, KeyError, ValueError) as exc:
             raise UpstreamBadReply(AGENCY, "claimant reply has an unexpected shape") from exc
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()
 
 
 def _section(claimant: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.sdk import (
     LABELS_KEY,
     SENSITIVITY_LABELS,
-    Adapter,
-    AdapterError,
     Candidate,
     Demographics,
     EventSpec,
     FieldSpec,
-    Health,
-    HttpUpstream,
+    HttpAdapter,
     Identifier,
     Match,
     SectionSpec,
@@ -82,22 +79,9 @@ def _record(tenant: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class HousingAdapter(Adapter):
-    base_url: str
-    _upstream: HttpUpstream = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._upstream = HttpUpstream(AGENCY, self.base_url, self.timeout_s)
-
+class HousingAdapter(HttpAdapter):
     def discover(self) -> SectionSpec:
         return SECTION
-
-    async def check(self) -> Health:
-        try:
-            await self._upstream.json("GET", "/health")
-        except AdapterError as exc:
-            return Health(False, exc.detail)
-        return Health(True)
 
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         for ident in identifiers:
@@ -157,6 +141,3 @@ class HousingAdapter(Adapter):
             local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
             for local_id, record in records.items()
         }
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()

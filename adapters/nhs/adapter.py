@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from adapters.sdk import (
     LABELS_KEY,
     SENSITIVITY_LABELS,
-    Adapter,
-    AdapterError,
     Candidate,
     Demographics,
     EventSpec,
     FieldSpec,
-    Health,
-    HttpUpstream,
+    HttpAdapter,
     Identifier,
     Match,
     SectionSpec,
@@ -188,28 +187,20 @@ def _add_related(record: dict[str, Any], resource: Mapping[str, Any]) -> None:
 
 
 @dataclass
-class NhsAdapter(Adapter):
-    base_url: str
-    _upstream: HttpUpstream = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._upstream = HttpUpstream(
-            AGENCY, self.base_url, self.timeout_s, error_detail=operation_outcome_detail
-        )
+class NhsAdapter(HttpAdapter):
+    def upstream_error_detail(self, response: httpx.Response) -> str | None:
+        return operation_outcome_detail(response)
 
     def discover(self) -> SectionSpec:
         return SECTION
 
-    async def check(self) -> Health:
-        try:
-            statement = await self._upstream.json("GET", "/metadata", content_types=(FHIR_JSON,))
-        except AdapterError as exc:
-            return Health(False, exc.detail)
+    async def probe(self) -> str | None:
+        statement = await self._upstream.json("GET", "/metadata", content_types=(FHIR_JSON,))
         if not isinstance(statement, dict) or statement.get("resourceType") != (
             "CapabilityStatement"
         ):
-            return Health(False, "metadata is not a CapabilityStatement")
-        return Health(True)
+            return "metadata is not a CapabilityStatement"
+        return None
 
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         for ident in identifiers:
@@ -301,6 +292,3 @@ class NhsAdapter(Adapter):
             local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
             for local_id, record in records.items()
         }
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()

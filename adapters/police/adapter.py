@@ -9,7 +9,7 @@ reaching out. ``GetNominals`` reads a batch of PNC ids in one call.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -18,14 +18,11 @@ import httpx
 from adapters.sdk import (
     LABELS_KEY,
     SENSITIVITY_LABELS,
-    Adapter,
-    AdapterError,
     Candidate,
     Demographics,
     EventSpec,
     FieldSpec,
-    Health,
-    HttpUpstream,
+    HttpAdapter,
     Identifier,
     Match,
     SectionSpec,
@@ -167,14 +164,9 @@ def _nominal(element: Element) -> dict[str, Any]:
 
 
 @dataclass
-class PoliceAdapter(Adapter):
-    base_url: str
-    _upstream: HttpUpstream = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._upstream = HttpUpstream(
-            AGENCY, self.base_url, self.timeout_s, error_detail=soap_fault_detail
-        )
+class PoliceAdapter(HttpAdapter):
+    def upstream_error_detail(self, response: httpx.Response) -> str | None:
+        return soap_fault_detail(response)
 
     def discover(self) -> SectionSpec:
         return SECTION
@@ -194,16 +186,14 @@ class PoliceAdapter(Adapter):
             raise UpstreamBadReply(AGENCY, f"reply has no {operation}Response")
         return reply
 
-    async def check(self) -> Health:
-        try:
-            response = await self._upstream.request(
-                "GET", SERVICE_PATH, content_types=SOAP_CONTENT_TYPES, params={"wsdl": ""}
-            )
-            assert response is not None
-            parse_xml(AGENCY, response.content)
-        except AdapterError as exc:
-            return Health(False, exc.detail)
-        return Health(True)
+    async def probe(self) -> str | None:
+        response = await self._upstream.request(
+            "GET", SERVICE_PATH, content_types=SOAP_CONTENT_TYPES, params={"wsdl": ""}
+        )
+        if response is None:
+            return "the WSDL is missing"
+        parse_xml(AGENCY, response.content)
+        return None
 
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         values = [
@@ -244,6 +234,3 @@ class PoliceAdapter(Adapter):
             for record in records
             if record["pncId"]
         }
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()

@@ -9,19 +9,16 @@ passed on).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.sdk import (
     LABELS_KEY,
     SENSITIVITY_LABELS,
-    Adapter,
-    AdapterError,
     Candidate,
     Demographics,
     FieldSpec,
-    Health,
-    HttpUpstream,
+    HttpAdapter,
     Identifier,
     Match,
     SectionSpec,
@@ -121,13 +118,7 @@ def _candidate(offender: Any) -> Candidate:
 
 
 @dataclass
-class ProbationAdapter(Adapter):
-    base_url: str
-    _upstream: HttpUpstream = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._upstream = HttpUpstream(AGENCY, self.base_url, self.timeout_s)
-
+class ProbationAdapter(HttpAdapter):
     def discover(self) -> SectionSpec:
         return SECTION
 
@@ -146,12 +137,9 @@ class ProbationAdapter(Adapter):
             raise UpstreamBadReply(AGENCY, f"GraphQL reply has no {root_field} list")
         return data[root_field]
 
-    async def check(self) -> Health:
-        try:
-            await self._query(READ_QUERY, {"crns": []}, "offenders")
-        except AdapterError as exc:
-            return Health(False, exc.detail)
-        return Health(True)
+    async def probe(self) -> str | None:
+        await self._query(READ_QUERY, {"crns": []}, "offenders")
+        return None
 
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         variables = {
@@ -194,6 +182,3 @@ class ProbationAdapter(Adapter):
             local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
             for local_id, record in records.items()
         }
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()

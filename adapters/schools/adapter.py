@@ -8,20 +8,17 @@ it as an identifier to other agencies and never puts it in the section.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.sdk import (
     LABELS_KEY,
     SENSITIVITY_LABELS,
-    Adapter,
-    AdapterError,
     Candidate,
     Demographics,
     EventSpec,
     FieldSpec,
-    Health,
-    HttpUpstream,
+    HttpAdapter,
     Identifier,
     Match,
     SectionSpec,
@@ -83,22 +80,9 @@ def _record(pupil: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class SchoolsAdapter(Adapter):
-    base_url: str
-    _upstream: HttpUpstream = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._upstream = HttpUpstream(AGENCY, self.base_url, self.timeout_s)
-
+class SchoolsAdapter(HttpAdapter):
     def discover(self) -> SectionSpec:
         return SECTION
-
-    async def check(self) -> Health:
-        try:
-            await self._upstream.json("GET", "/health")
-        except AdapterError as exc:
-            return Health(False, exc.detail)
-        return Health(True)
 
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         for ident in identifiers:
@@ -146,6 +130,3 @@ class SchoolsAdapter(Adapter):
             local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
             for local_id, record in records.items()
         }
-
-    async def aclose(self) -> None:
-        await self._upstream.aclose()

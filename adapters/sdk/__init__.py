@@ -30,6 +30,7 @@ from adapters.sdk.errors import (
     UpstreamUnavailable,
 )
 from adapters.sdk.http import HttpUpstream
+from adapters.sdk.http_adapter import HttpAdapter
 
 __all__ = [
     "LABELS_KEY",
@@ -41,6 +42,7 @@ __all__ = [
     "EventSpec",
     "FieldSpec",
     "Health",
+    "HttpAdapter",
     "HttpUpstream",
     "Identifier",
     "Match",
