@@ -18,6 +18,7 @@ from adapters.sdk import (
     Match,
     SectionSpec,
     UpstreamBadReply,
+    requested_only,
 )
 from adapters.sdk.demographics import demographics_from, search_params
 
@@ -137,7 +138,4 @@ class HousingAdapter(HttpAdapter):
             records = {str(t["housing_ref"]): _record(t) for t in reply["tenants"]}
         except (TypeError, KeyError, ValueError) as exc:
             raise UpstreamBadReply(AGENCY, "tenant reply has an unexpected shape") from exc
-        return {
-            local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
-            for local_id, record in records.items()
-        }
+        return requested_only(records, fields)

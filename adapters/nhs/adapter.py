@@ -26,6 +26,7 @@ from adapters.sdk import (
     Match,
     SectionSpec,
     UpstreamBadReply,
+    requested_only,
 )
 from adapters.sdk.demographics import demographics_from
 from adapters.sdk.fhir import FHIR_JSON, operation_outcome_detail, search
@@ -288,7 +289,4 @@ class NhsAdapter(HttpAdapter):
         for record in records.values():
             for key, date_key in _DATED_LISTS:
                 record[key].sort(key=lambda item, d=date_key: str(item[d] or ""), reverse=True)
-        return {
-            local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
-            for local_id, record in records.items()
-        }
+        return requested_only(records, fields)

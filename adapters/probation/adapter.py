@@ -23,6 +23,7 @@ from adapters.sdk import (
     Match,
     SectionSpec,
     UpstreamBadReply,
+    requested_only,
 )
 from adapters.sdk.demographics import demographics_from
 
@@ -178,7 +179,4 @@ class ProbationAdapter(HttpAdapter):
             records = {str(o["crn"]): _record(o) for o in found}
         except (TypeError, KeyError, AttributeError) as exc:
             raise UpstreamBadReply(AGENCY, "offenders have an unexpected shape") from exc
-        return {
-            local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
-            for local_id, record in records.items()
-        }
+        return requested_only(records, fields)

@@ -23,6 +23,7 @@ from adapters.sdk import (
     Match,
     SectionSpec,
     UpstreamBadReply,
+    requested_only,
 )
 from adapters.sdk.demographics import demographics_from, search_params
 
@@ -126,7 +127,4 @@ class SchoolsAdapter(HttpAdapter):
             records = {str(p["pupil_id"]): _record(p) for p in reply["pupils"]}
         except (TypeError, KeyError, ValueError) as exc:
             raise UpstreamBadReply(AGENCY, "pupil reply has an unexpected shape") from exc
-        return {
-            local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
-            for local_id, record in records.items()
-        }
+        return requested_only(records, fields)

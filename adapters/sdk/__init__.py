@@ -21,6 +21,7 @@ from adapters.sdk.contract import (
     Identifier,
     Match,
     SectionSpec,
+    requested_only,
 )
 from adapters.sdk.demographics import Candidate, Demographics
 from adapters.sdk.errors import (
@@ -50,4 +51,5 @@ __all__ = [
     "UpstreamBadReply",
     "UpstreamTimeout",
     "UpstreamUnavailable",
+    "requested_only",
 ]

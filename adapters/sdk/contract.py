@@ -25,6 +25,20 @@ the record's sensitivity labels, e.g. ``{"address": ..., "@labels": ["refuge_add
 The gateway asks the policy about labelled records in one batched decision and
 strips the key before anything reaches a caller."""
 
+
+def requested_only(
+    records: Mapping[str, Mapping[str, Any]], fields: frozenset[str]
+) -> dict[str, dict[str, Any]]:
+    """Each record cut to the fields asked for (plus its labels): what ``read`` returns.
+
+    The policy withheld the other fields, so they never leave the adapter.
+    """
+    return {
+        local_id: {k: v for k, v in record.items() if k in fields or k == LABELS_KEY}
+        for local_id, record in records.items()
+    }
+
+
 SENSITIVITY_LABELS = (
     "refuge_address",
     "sealed_adoption",
