@@ -94,6 +94,22 @@ def test_the_generated_package_passes_its_own_tests_and_the_conformance_kit(
         assert skip_reason in result.stdout, "a skipped check says why"
 
 
+def test_the_generated_package_is_lint_clean_under_its_own_rules(
+    generated: tuple[Path, Path],
+) -> None:
+    """A new adapter starts clean, so the agency's first review is about their code."""
+    package, _ = generated
+    for command in (["check", "--no-cache", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command],
+            cwd=package,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.fixture
 def upstream(
     kind: str, generated: tuple[Path, Path], tmp_path: Path, person_in_both: dict[str, Any]
