@@ -92,6 +92,11 @@ class ResilientAdapter(Adapter):
     async def aclose(self) -> None:
         await self.inner.aclose()
 
+    async def guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Any other idempotent call on ``inner`` (e.g. an adapter's own extra capability),
+        under the same breaker, retries, bulkhead and timeout as the contract's calls."""
+        return await self._call(call)
+
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         """One idempotent upstream operation, through breaker, retries, bulkhead, timeout."""
         breaker = await self.breakers.get_breaker(self.agency, exclude=[asyncio.CancelledError])

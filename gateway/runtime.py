@@ -78,7 +78,7 @@ class Gateway:
                 if config.decision_log
                 else None
             ),
-            register=CaseRegister.for_adapters(direct),
+            register=CaseRegister.for_adapters(adapters),
             links=LinkCache(config.link_cache_ttl_s) if config.link_cache_ttl_s else None,
         )
 
