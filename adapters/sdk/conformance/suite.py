@@ -33,6 +33,7 @@ from adapters.sdk.conformance.checks import (
     check_no_retention,
     check_outage,
     check_read,
+    check_search,
     check_self_description,
     check_timeout,
 )
@@ -86,6 +87,9 @@ class AdapterConformance:
 
     def test_health_check(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_health, conformance_target)
+
+    def test_demographic_search(self, conformance_target: ConformanceTarget) -> None:
+        run_check(check_search, conformance_target)
 
     def test_no_agency_data_retained(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_no_retention, conformance_target)
