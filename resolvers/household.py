@@ -30,7 +30,7 @@ from strawberry.tools import create_type
 from adapters.sdk import AdapterError, Demographics, HouseholdLink, Match
 from gateway.policy import Decision
 from resolvers.context import Outcome, RequestContext
-from resolvers.errors import ForbiddenField, UpstreamFailure
+from resolvers.errors import ForbiddenField, HouseholdTooLarge, UpstreamFailure
 from resolvers.fanout import FanOut, PersonFetch
 from resolvers.masks import apply_mask
 from resolvers.sections import SectionType, household_coordinate
@@ -43,14 +43,6 @@ MAX_HOUSEHOLD_PEOPLE = 100
 _NO_JOIN = frozenset({"UPN"})
 """Identifiers never used to find someone across agencies (the UPN is for education only)."""
 _REFERENCE_ORDER = ("NHS_NUMBER", "NI_NUMBER", "COUNCIL_ID", "HOUSING_REF", "PNC_ID", "CRN")
-
-
-class HouseholdTooLarge(ForbiddenField):
-    """More household links than the gateway resolves for one person or one request."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__("Person.household", detail)
-        self.extensions = {"code": "HOUSEHOLD_TOO_LARGE", "reason": detail}
 
 
 @dataclass(frozen=True)
@@ -79,9 +71,10 @@ async def resolve_households(
     agencies = [name for name, a in fanout.adapters.items() if a.discover().household_links]
     replies = await asyncio.gather(*(_links_from(fanout, name, persons) for name in agencies))
     households: dict[str, HouseholdFetch] = {}
+    wanted: list[tuple[PersonFetch, HouseholdFetch, list[tuple[str, HouseholdLink]]]] = []
     budget = MAX_HOUSEHOLD_PEOPLE
-    for person in persons:
-        household = households.setdefault(person.key, HouseholdFetch())
+    for person in {p.key: p for p in persons}.values():
+        household = households[person.key] = HouseholdFetch()
         raw: list[tuple[str, HouseholdLink]] = []
         for agency, (links, error) in zip(agencies, replies, strict=True):
             match = person.matches.get(agency)
@@ -101,12 +94,17 @@ async def resolve_households(
             )
         else:
             budget -= len(raw)
-            found = await asyncio.gather(*(_member(fanout, link) for _, link in raw))
-            household.links = [
-                MemberLink(link.relationship, agency, member)
-                for (agency, link), member in zip(raw, found, strict=True)
-                if member is None or not _same_person(member, person)
-            ]
+            wanted.append((person, household, raw))
+    # Every member of every household at once: FanOut.find resolves each person once.
+    found = await asyncio.gather(
+        *(_member(fanout, link) for _, _, raw in wanted for _, link in raw)
+    )
+    members = iter(found)
+    for person, household, raw in wanted:
+        for agency, link in raw:
+            member = next(members)
+            if member is None or not _same_person(member, person):
+                household.links.append(MemberLink(link.relationship, agency, member))
     return households
 
 
