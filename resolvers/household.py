@@ -27,7 +27,7 @@ import strawberry
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.tools import create_type
 
-from adapters.sdk import AdapterError, Demographics, HouseholdLink, Match
+from adapters.sdk import AdapterError, Demographics, HouseholdLink, Identifier, Match
 from gateway.policy import Decision
 from resolvers.context import Outcome, RequestContext
 from resolvers.errors import ForbiddenField, HouseholdTooLarge, UpstreamFailure
@@ -177,12 +177,9 @@ async def _links_from(
 
 
 async def _member(fanout: FanOut, link: HouseholdLink) -> PersonFetch | None:
-    usable = sorted(
-        (i for i in link.identifiers if i.scheme not in _NO_JOIN),
-        key=lambda i: _REFERENCE_ORDER.index(i.scheme) if i.scheme in _REFERENCE_ORDER else 99,
-    )
-    if usable:
-        found = await fanout.find(usable[0])
+    reference = _join_key(link.identifiers)
+    if reference is not None:
+        found = await fanout.find(reference)
         return found if found.matches else None
     if link.demographics is not None:
         return await _described(fanout, link.demographics)
@@ -211,13 +208,10 @@ async def _described(fanout: FanOut, who: Demographics) -> PersonFetch | None:
         if match is not None:
             accepted.append(match)
     for match in sorted(accepted, key=lambda m: -m.confidence):
-        usable = sorted(
-            (i for i in match.identifiers if i.scheme not in _NO_JOIN),
-            key=lambda i: _REFERENCE_ORDER.index(i.scheme) if i.scheme in _REFERENCE_ORDER else 99,
-        )
-        if not usable:
+        reference = _join_key(match.identifiers)
+        if reference is None:
             continue
-        found = await fanout.find(usable[0])
+        found = await fanout.find(reference)
         if not found.matches:
             continue
         return PersonFetch(
@@ -232,11 +226,20 @@ async def _described(fanout: FanOut, who: Demographics) -> PersonFetch | None:
     return None
 
 
+def _join_key(identifiers: Iterable[Identifier]) -> Identifier | None:
+    """The strongest identifier to find someone by across agencies (never a UPN)."""
+    usable = [i for i in identifiers if i.scheme not in _NO_JOIN]
+    return min(
+        usable,
+        key=lambda i: _REFERENCE_ORDER.index(i.scheme) if i.scheme in _REFERENCE_ORDER else 99,
+        default=None,
+    )
+
+
 def _same_person(one: PersonFetch, other: PersonFetch) -> bool:
     """Whether two resolutions share a record (the same person found two ways)."""
     return any(
-        other.matches.get(agency, None) is not None
-        and other.matches[agency].local_id == match.local_id
+        agency in other.matches and other.matches[agency].local_id == match.local_id
         for agency, match in one.matches.items()
     )
 
