@@ -42,6 +42,16 @@ class TooManyPeople(GraphQLError):
         )
 
 
+class HouseholdTooLarge(GraphQLError):
+    """More household links than the gateway resolves for one person or one request."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The household is not shown: {detail}",
+            extensions={"code": "HOUSEHOLD_TOO_LARGE"},
+        )
+
+
 class InternalError(GraphQLError):
     def __init__(self) -> None:
         super().__init__("Internal error", extensions={"code": "INTERNAL"})
@@ -67,6 +77,7 @@ SAFE_ERRORS = (
     UpstreamFailure,
     PersonNotFound,
     TooManyPeople,
+    HouseholdTooLarge,
     BreakGlassNotFound,
     AuditLogUnavailable,
 )

@@ -21,8 +21,9 @@ from resolvers.context import RequestContext, person_key
 from resolvers.coordinates import requested_coordinates
 from resolvers.errors import ForbiddenField, PersonNotFound, TooManyPeople, UpstreamFailure
 from resolvers.fanout import PersonFetch
+from resolvers.household import build_household_types, household_field
 from resolvers.labels import apply_record_labels
-from resolvers.sections import SectionType, compose_section
+from resolvers.sections import SectionType, compose_section, household_coordinate
 from resolvers.timeline import build_timeline_field, implied_coordinates
 
 MAX_PEOPLE = 500
@@ -101,8 +102,14 @@ class GatewaySchema:
         """
         named = requested_coordinates(self.graphql_schema, document)
         wanted = {c: self.agency_of.get(c) for c in named if c.split(".")[0] in self.governed_types}
-        if "Person.timeline" in wanted:
+        if "Person.timeline" in wanted or "Household.timeline" in named:
             wanted.update(implied_coordinates(self.sections))
+        if "Person.household" in wanted:
+            wanted.update(
+                (household_coordinate(agency), agency)
+                for agency, section in self.sections.items()
+                if section.spec.household_links
+            )
         return tuple(RequestedField(c, agency) for c, agency in sorted(wanted.items()))
 
     def readable_fields(
@@ -203,7 +210,13 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
         for agency, s in sections.items()
     ]
     fields.append(build_timeline_field(sections))
-    return create_type("Person", fields, description="One person, seen across agency systems.")
+    household = build_household_types(sections)
+    fields.append(household_field(household.household))
+    person_type = create_type(
+        "Person", fields, description="One person, seen across agency systems."
+    )
+    household.complete(person_type)
+    return person_type
 
 
 def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose]) -> GatewaySchema:
