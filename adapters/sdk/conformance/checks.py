@@ -853,6 +853,7 @@ ALL_CHECKS = (
     check_deadline,
     check_health,
     check_search,
+    check_household,
     check_no_retention,
 )
 """Every check, in the order a newcomer meets the contract."""
