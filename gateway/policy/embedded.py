@@ -5,10 +5,14 @@ accepts some v0 syntax) and compiled once into a bundle; each decision
 evaluates a bundle entrypoint. regopy interpreters are not thread-safe, so
 this engine is only used from the event-loop thread.
 
-The field decisions of a request never depend on its persons (see
-``policies/joinedup/decision.rego``), so they are kept per request-without-
-persons (for the loaded revision only); a request asking the same fields
-again evaluates just the person gates and obligations (``joinedup.gates``).
+A request decision is assembled from parts the policy decided before
+(``gateway/policy/memo.py``): each field's decision per caller roles and
+purpose, each person's gates per request context and person context, the
+obligations per request context. Only what is not yet known is evaluated:
+the first request of a roles/purpose context evaluates the whole field
+catalogue (``joinedup.decision`` without persons), a new person context or
+break-glass/override evaluates only the gates (``joinedup.gates``). The memo
+belongs to the compiled revision, so a reload starts afresh.
 
 Hot reload: before each decision the folder's file times are compared with
 the loaded ones (a stat per file, see ``bench/policy_decision.py``); a changed
@@ -20,8 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,23 @@ from gateway.policy.bundle import (
     policy_files,
     policy_revision,
 )
-from gateway.policy.decision import Decision, DecisionInput, LabelDecision, LabelInput
+from gateway.policy.decision import (
+    Decision,
+    DecisionInput,
+    FieldDecision,
+    LabelDecision,
+    LabelInput,
+    read_field_decision,
+)
+from gateway.policy.memo import (
+    DecisionMemo,
+    FieldKey,
+    Obligations,
+    field_context,
+    gate_context,
+    key_of,
+    person_context,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +63,27 @@ OPA_CHECK = OpaCheck()
 DECISION = "joinedup/decision"
 GATES = "joinedup/gates"
 LABELS = "joinedup/labels"
-FIELD_CACHE_SIZE = 1024
 
 
 @dataclass
 class _Compiled:
     bundle: Any
     revision: str
-    fields: OrderedDict[str, Any] = field(default_factory=OrderedDict)
-    """Field decisions by request-without-persons: they never depend on the persons
-    (decision.rego), so a request asking the same again evaluates only the gates."""
+    catalogue: tuple[FieldKey, ...]
+    """Every catalogued field and agency section: decided at once for a new context."""
+    memo: DecisionMemo = field(default_factory=DecisionMemo)
+
+
+def field_catalogue(folder: Path) -> tuple[FieldKey, ...]:
+    agencies = data_document(folder).get("agencies", {})
+    return tuple(
+        key
+        for agency, document in sorted(agencies.items())
+        for key in [
+            (f"Person.{agency}", agency),
+            *((coordinate, agency) for coordinate in document.get("fields", {})),
+        ]
+    )
 
 
 def compile_folder(folder: Path) -> Any:
@@ -90,7 +120,11 @@ class EmbeddedEngine:
 
     def _load(self) -> _Compiled:
         self._check(self.folder)
-        return _Compiled(compile_folder(self.folder), policy_revision(self.folder))
+        return _Compiled(
+            compile_folder(self.folder),
+            policy_revision(self.folder),
+            field_catalogue(self.folder),
+        )
 
     def reload_if_changed(self) -> None:
         current = fingerprint(self.folder)
@@ -129,22 +163,72 @@ class EmbeddedEngine:
         return result
 
     async def decide(self, request: DecisionInput) -> Decision:
-        document = request.as_json()
         if self._hot_reload:
             self.reload_if_changed()
         compiled = self._compiled
-        key = json.dumps({k: v for k, v in document.items() if k != "persons"}, sort_keys=True)
-        fields = compiled.fields.get(key)
-        if fields is None:
-            result = self._evaluate(compiled, DECISION, document)
-            compiled.fields[key] = result.get("fields")
-            if len(compiled.fields) > FIELD_CACHE_SIZE:
-                compiled.fields.popitem(last=False)
-        else:
-            compiled.fields.move_to_end(key)
-            gates_input = {k: v for k, v in document.items() if k != "fields"}
-            result = self._evaluate(compiled, GATES, gates_input) | {"fields": fields}
-        return Decision.from_policy_result(result)
+        document = request.as_json()
+        fields = self._fields(compiled, document)
+        obligations, persons = self._persons(compiled, document)
+        return Decision(fields, persons, obligations.obligations, obligations.revision)
+
+    def _fields(self, compiled: _Compiled, document: dict[str, Any]) -> dict[str, FieldDecision]:
+        """Each requested field's decision; the unknown ones evaluated in one go."""
+        context = field_context(document)
+        key = key_of(context)
+        known = compiled.memo.fields_of(key) or {}
+        wanted = [(f["coordinate"], f["agency"]) for f in document["fields"]]
+        missing = [k for k in dict.fromkeys(wanted) if k not in known]
+        if missing:
+            if not known:
+                missing = list(dict.fromkeys([*missing, *compiled.catalogue]))
+            decided = self._decide_fields(compiled, context, missing)
+            compiled.memo.remember_fields(key, decided)
+            known = known | decided
+        return {coordinate: known[(coordinate, agency)] for coordinate, agency in wanted}
+
+    def _decide_fields(
+        self, compiled: _Compiled, context: dict[str, Any], fields: list[FieldKey]
+    ) -> dict[FieldKey, FieldDecision]:
+        document = context | {
+            "fields": [{"coordinate": c, "agency": a} for c, a in fields],
+            "persons": [],
+        }
+        entries = self._evaluate(compiled, DECISION, document).get("fields")
+        if not isinstance(entries, list) or len(entries) != len(fields):
+            raise ValueError("policy result 'fields' does not answer each field once")
+        decided = {}
+        for key, entry in zip(fields, entries, strict=True):
+            if not isinstance(entry, Mapping) or entry.get("coordinate") != key[0]:
+                raise ValueError("policy result 'fields' is not in the order asked")
+            decided[key] = read_field_decision(entry)
+        return decided
+
+    def _persons(
+        self, compiled: _Compiled, document: dict[str, Any]
+    ) -> tuple[Obligations, dict[str, Mapping[str, FieldDecision]]]:
+        """The obligations and each person's gates; unknown ones evaluated in one go."""
+        context = gate_context(document)
+        key = key_of(context)
+        memo = compiled.memo
+        contexts = [person_context(p) for p in document["persons"]]
+        remembered = {c: memo.gates_of(key, c) for c in contexts}
+        gates = {c: known for c, known in remembered.items() if known is not None}
+        missing = [c for c in remembered if c not in gates]
+        obligations = memo.obligations_of(key)
+        if obligations is None or missing:
+            asked = [json.loads(c) | {"key": str(n)} for n, c in enumerate(missing)]
+            decided = Decision.from_policy_result(
+                self._evaluate(compiled, GATES, context | {"persons": asked})
+            )
+            if set(decided.persons) != {str(n) for n in range(len(asked))}:
+                raise ValueError("policy result 'persons' does not answer each person once")
+            obligations = Obligations(decided.obligations, decided.revision)
+            memo.remember_obligations(key, obligations)
+            for n, person in enumerate(missing):
+                gates[person] = decided.persons[str(n)]
+                memo.remember_gates(key, person, decided.persons[str(n)])
+        persons = {p["key"]: gates[c] for c, p in zip(contexts, document["persons"], strict=True)}
+        return obligations, persons
 
     async def decide_labels(self, request: LabelInput) -> LabelDecision:
         return LabelDecision.from_policy_result(self.evaluate(LABELS, request.as_json()))

@@ -1,0 +1,131 @@
+"""Request decisions assembled from remembered parts, each evaluated once by the policy.
+
+The request decision (``policies/joinedup/decision.rego``) splits into parts
+that depend on less than the whole input:
+
+- a field's decision depends only on the caller's roles, the purpose and the
+  field itself (coordinate and agency), never on the other fields asked for,
+  the persons, break-glass or a consent override;
+- a person's gates depend only on the roles, purpose, break-glass and consent
+  override of the request and on the person's context (match confidence per
+  agency, relationship, consent), never on which reference named the person;
+- the obligations and revision depend only on the roles, purpose, break-glass
+  and consent override.
+
+The embedded engine evaluates each part with an input holding only what that
+part may depend on (so a remembered part is, by construction, the policy's
+answer for its key) and keeps the parts here, keyed by exactly that input.
+Everything is bounded (least recently used entries go first) and belongs to
+one compiled policy revision: a reload starts an empty memo.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.policy.decision import FieldDecision
+
+FieldKey = tuple[str, str | None]
+"""A requested field: its coordinate and agency."""
+
+MAX_CONTEXTS = 256
+"""Remembered (roles, purpose) contexts, each with its field decisions."""
+MAX_FIELDS_PER_CONTEXT = 4096
+"""Field decisions kept per context (the catalogue is ~100; schema coordinates are finite)."""
+MAX_GATE_CONTEXTS = 1024
+"""Remembered (roles, purpose, break-glass, override) contexts: obligations and revision."""
+MAX_PERSON_GATES = 16384
+"""Remembered person gates across all contexts."""
+
+
+POLICY_CALLER_CLAIMS = ("roles",)
+"""The caller's claims the policies read (tests/test_policy_memo.py checks the Rego)."""
+
+
+def policy_caller(caller: Mapping[str, Any]) -> dict[str, Any]:
+    """The caller as the policy sees it: only the claims it reads."""
+    return {claim: caller[claim] for claim in POLICY_CALLER_CLAIMS if claim in caller}
+
+
+def field_context(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything a field decision may read besides the field: the input it is evaluated with."""
+    return {"caller": policy_caller(document["caller"]), "purpose": document["purpose"]}
+
+
+def gate_context(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the gates and obligations read besides the person."""
+    context = field_context(document)
+    for part in ("break_glass", "consent_override"):
+        if part in document:
+            context[part] = document[part]
+    return context
+
+
+def key_of(context: Mapping[str, Any]) -> str:
+    return json.dumps(context, sort_keys=True)
+
+
+def person_context(person: Mapping[str, Any]) -> str:
+    """The key of a person's context: everything of it except the reference (``key``)."""
+    return json.dumps({k: v for k, v in person.items() if k != "key"}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Obligations:
+    obligations: Mapping[str, Any]
+    revision: str
+
+
+@dataclass
+class DecisionMemo:
+    """Remembered decision parts of one compiled policy (see the module docstring)."""
+
+    fields: OrderedDict[str, dict[FieldKey, FieldDecision]] = field(default_factory=OrderedDict)
+    obligations: OrderedDict[str, Obligations] = field(default_factory=OrderedDict)
+    persons: OrderedDict[tuple[str, str], Mapping[str, FieldDecision]] = field(
+        default_factory=OrderedDict
+    )
+
+    def fields_of(self, context: str) -> dict[FieldKey, FieldDecision] | None:
+        known = self.fields.get(context)
+        if known is not None:
+            self.fields.move_to_end(context)
+        return known
+
+    def remember_fields(self, context: str, decided: Mapping[FieldKey, FieldDecision]) -> None:
+        known = self.fields.setdefault(context, {})
+        self.fields.move_to_end(context)
+        for key, decision in decided.items():
+            if len(known) >= MAX_FIELDS_PER_CONTEXT:
+                break
+            known[key] = decision
+        _trim(self.fields, MAX_CONTEXTS)
+
+    def obligations_of(self, context: str) -> Obligations | None:
+        known = self.obligations.get(context)
+        if known is not None:
+            self.obligations.move_to_end(context)
+        return known
+
+    def remember_obligations(self, context: str, obligations: Obligations) -> None:
+        self.obligations[context] = obligations
+        _trim(self.obligations, MAX_GATE_CONTEXTS)
+
+    def gates_of(self, context: str, person: str) -> Mapping[str, FieldDecision] | None:
+        known = self.persons.get((context, person))
+        if known is not None:
+            self.persons.move_to_end((context, person))
+        return known
+
+    def remember_gates(self, context: str, person: str, gates: Mapping[str, FieldDecision]) -> None:
+        self.persons[(context, person)] = gates
+        _trim(self.persons, MAX_PERSON_GATES)
+
+
+def _trim(entries: OrderedDict[Any, Any], limit: int) -> None:
+    while len(entries) > limit:
+        entries.popitem(last=False)
