@@ -79,11 +79,16 @@ def corpus() -> list[dict[str, Any]]:
                 "relationship": variant % 2 == 0,
                 "consent": {purpose: consent} if consent else {},
             }
+            if variant == 1:  # consent recorded for other purposes must not matter
+                person["consent"] |= {p: "refused" for p in PURPOSES if p != purpose}
+            persons = [person]
+            if variant == 2:  # a second person: gates per person, not per request
+                persons.append(person | {"key": f"NHS_NUMBER:{index}", "relationship": False})
             document: dict[str, Any] = {
                 "caller": {"user": "u", "org": "o", "roles": roles, "team": "t"},
                 "purpose": purpose,
                 "fields": rng.sample(fields, rng.randint(1, len(fields))),
-                "persons": [person],
+                "persons": persons,
                 "records": [
                     {
                         "id": f"r{n}",
@@ -141,7 +146,7 @@ async def test_both_engines_decide_identically_on_the_corpus(
     for document, decision in zip(inputs, expected, strict=True):
         assert await remembering.decide(decision_input(document)) == decision, document
     memo = remembering._compiled.memo
-    assert memo.fields and memo.persons and memo.obligations
+    assert memo.fields and memo.gates and memo.obligations
 
 
 def decision_input(document: dict[str, Any]) -> DecisionInput:

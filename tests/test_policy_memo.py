@@ -83,7 +83,7 @@ async def test_people_with_the_same_context_share_gates_and_keep_their_own_keys(
     assert set(decision.persons) == {SOMEONE.key, twin.key, stranger.key}
     assert decision.for_person(twin.key, "council").effect == "allow"
     assert decision.for_person(stranger.key, "council").rule == "relationship.required"
-    assert len(engine._compiled.memo.persons) == 2
+    assert len(engine._compiled.memo.gates) == 2
 
 
 def test_the_policies_read_no_caller_claim_the_memo_does_not_key_by() -> None:
@@ -116,11 +116,11 @@ def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     allow = FieldDecision("allow")
     for context in ("a", "b", "c"):
         memo.remember_fields(context, {(f"T.f{n}", "x"): allow for n in range(5)})
-        memo.remember_gates(context, "p", {"x": allow})
+        memo.remember_gate(context, "p", allow)
 
     assert list(memo.fields) == ["b", "c"]
     assert all(len(known) == 3 for known in memo.fields.values())
-    assert list(memo.persons) == [("b", "p"), ("c", "p")]
+    assert list(memo.gates) == [("b", "p"), ("c", "p")]
 
 
 async def test_a_result_missing_a_field_is_denied_not_remembered(

@@ -51,10 +51,10 @@ from gateway.policy.memo import (
     DecisionMemo,
     FieldKey,
     Obligations,
+    agency_views,
     field_context,
     gate_context,
     key_of,
-    person_context,
 )
 
 log = logging.getLogger(__name__)
@@ -205,29 +205,31 @@ class EmbeddedEngine:
 
     def _persons(
         self, compiled: _Compiled, document: dict[str, Any]
-    ) -> tuple[Obligations, dict[str, Mapping[str, FieldDecision]]]:
+    ) -> tuple[Obligations, dict[str, dict[str, FieldDecision]]]:
         """The obligations and each person's gates; unknown ones evaluated in one go."""
         context = gate_context(document)
         key = key_of(context)
         memo = compiled.memo
-        contexts = [person_context(p) for p in document["persons"]]
-        remembered = {c: memo.gates_of(key, c) for c in contexts}
-        gates = {c: known for c, known in remembered.items() if known is not None}
-        missing = [c for c in remembered if c not in gates]
+        views = {p["key"]: agency_views(p, document["purpose"]) for p in document["persons"]}
+        wanted = dict.fromkeys(view for person in views.values() for view in person.values())
+        gates = {view: memo.gate_of(key, view) for view in wanted}
+        missing = [view for view, gate in gates.items() if gate is None]
         obligations = memo.obligations_of(key)
         if obligations is None or missing:
-            asked = [json.loads(c) | {"key": str(n)} for n, c in enumerate(missing)]
+            asked = [json.loads(view) | {"key": str(n)} for n, view in enumerate(missing)]
             decided = Decision.from_policy_result(
                 self._evaluate(compiled, GATES, context | {"persons": asked})
             )
-            if set(decided.persons) != {str(n) for n in range(len(asked))}:
-                raise ValueError("policy result 'persons' does not answer each person once")
             obligations = Obligations(decided.obligations, decided.revision)
             memo.remember_obligations(key, obligations)
-            for n, person in enumerate(missing):
-                gates[person] = decided.persons[str(n)]
-                memo.remember_gates(key, person, decided.persons[str(n)])
-        persons = {p["key"]: gates[c] for c, p in zip(contexts, document["persons"], strict=True)}
+            for n, view in enumerate(missing):
+                gate = _only_gate(decided.persons.get(str(n)), asked[n]["match_confidence"])
+                gates[view] = gate
+                memo.remember_gate(key, view, gate)
+        persons = {
+            person: {agency: _decided(gates[view]) for agency, view in per_agency.items()}
+            for person, per_agency in views.items()
+        }
         return obligations, persons
 
     async def decide_labels(self, request: LabelInput) -> LabelDecision:
@@ -235,3 +237,17 @@ class EmbeddedEngine:
 
     async def aclose(self) -> None:
         return None
+
+
+def _only_gate(
+    agencies: Mapping[str, FieldDecision] | None, asked: Mapping[str, Any]
+) -> FieldDecision:
+    if agencies is None or agencies.keys() != asked.keys():
+        raise ValueError("policy result 'persons' does not gate each agency asked once")
+    return next(iter(agencies.values()))
+
+
+def _decided(gate: FieldDecision | None) -> FieldDecision:
+    if gate is None:
+        raise ValueError("a person's gate was not decided")
+    return gate

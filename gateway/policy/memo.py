@@ -6,9 +6,11 @@ that depend on less than the whole input:
 - a field's decision depends only on the caller's roles, the purpose and the
   field itself (coordinate and agency), never on the other fields asked for,
   the persons, break-glass or a consent override;
-- a person's gates depend only on the roles, purpose, break-glass and consent
-  override of the request and on the person's context (match confidence per
-  agency, relationship, consent), never on which reference named the person;
+- a person's gate on one agency's section depends only on the roles, purpose,
+  break-glass and consent override of the request and on the person's
+  context for that agency (the match confidence in that agency, the
+  relationship, the consent state for the purpose), never on the person's
+  other agencies, other consents or on which reference named the person;
 - the obligations and revision depend only on the roles, purpose, break-glass
   and consent override.
 
@@ -39,7 +41,7 @@ MAX_FIELDS_PER_CONTEXT = 4096
 MAX_GATE_CONTEXTS = 1024
 """Remembered (roles, purpose, break-glass, override) contexts: obligations and revision."""
 MAX_PERSON_GATES = 16384
-"""Remembered person gates across all contexts."""
+"""Remembered gates (one agency of one person context) across all contexts."""
 
 
 POLICY_CALLER_CLAIMS = ("roles",)
@@ -69,9 +71,18 @@ def key_of(context: Mapping[str, Any]) -> str:
     return json.dumps(context, sort_keys=True)
 
 
-def person_context(person: Mapping[str, Any]) -> str:
-    """The key of a person's context: everything of it except the reference (``key``)."""
-    return json.dumps({k: v for k, v in person.items() if k != "key"}, sort_keys=True)
+def agency_views(person: Mapping[str, Any], purpose: str) -> dict[str, str]:
+    """Per agency the person was matched in, the person as that agency's gate sees them
+    (the key it is remembered by, and, without a reference, the input it is decided from)."""
+    consent = person.get("consent", {})
+    shared = {
+        "relationship": person.get("relationship", False),
+        "consent": {purpose: consent[purpose]} if purpose in consent else {},
+    }
+    return {
+        agency: json.dumps(shared | {"match_confidence": {agency: confidence}}, sort_keys=True)
+        for agency, confidence in person.get("match_confidence", {}).items()
+    }
 
 
 @dataclass(frozen=True)
@@ -86,9 +97,7 @@ class DecisionMemo:
 
     fields: OrderedDict[str, dict[FieldKey, FieldDecision]] = field(default_factory=OrderedDict)
     obligations: OrderedDict[str, Obligations] = field(default_factory=OrderedDict)
-    persons: OrderedDict[tuple[str, str], Mapping[str, FieldDecision]] = field(
-        default_factory=OrderedDict
-    )
+    gates: OrderedDict[tuple[str, str], FieldDecision] = field(default_factory=OrderedDict)
 
     def fields_of(self, context: str) -> dict[FieldKey, FieldDecision] | None:
         known = self.fields.get(context)
@@ -115,15 +124,15 @@ class DecisionMemo:
         self.obligations[context] = obligations
         _trim(self.obligations, MAX_GATE_CONTEXTS)
 
-    def gates_of(self, context: str, person: str) -> Mapping[str, FieldDecision] | None:
-        known = self.persons.get((context, person))
+    def gate_of(self, context: str, view: str) -> FieldDecision | None:
+        known = self.gates.get((context, view))
         if known is not None:
-            self.persons.move_to_end((context, person))
+            self.gates.move_to_end((context, view))
         return known
 
-    def remember_gates(self, context: str, person: str, gates: Mapping[str, FieldDecision]) -> None:
-        self.persons[(context, person)] = gates
-        _trim(self.persons, MAX_PERSON_GATES)
+    def remember_gate(self, context: str, view: str, gate: FieldDecision) -> None:
+        self.gates[(context, view)] = gate
+        _trim(self.gates, MAX_PERSON_GATES)
 
 
 def _trim(entries: OrderedDict[Any, Any], limit: int) -> None:
