@@ -69,7 +69,7 @@ def corpus() -> list[dict[str, Any]]:
     for index, (roles, purpose) in enumerate(itertools.product(role_sets, purposes)):
         for variant in range(6):
             consent = rng.choice(consent_states)
-            person = {
+            person: dict[str, Any] = {
                 "key": f"NI_NUMBER:QQ{index:04d}{variant}",
                 "match_confidence": {
                     "council": rng.choice([1.0, 0.95, 0.5]),
