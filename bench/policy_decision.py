@@ -7,7 +7,9 @@ Run with ``make bench-policy``. For each size, in the same run:
 - stream: a realistic mix of requests after a (re)load: different people
   (matched by identifier or by demographics, scored by the project's match
   model), different field selections, five roles each with its purpose,
-  occasional break-glass and consent overrides;
+  occasional break-glass and consent overrides; reported for its first
+  requests (the memo filling up) and for the same number after it has run
+  a while (steady);
 - repeat: one request asked again and again;
 - whole: the request decision evaluated at once, nothing remembered (what
   every decision cost before the embedded engine remembered decided parts);
@@ -49,6 +51,7 @@ POLICIES = Path(__file__).resolve().parent.parent / "policies"
 SIZES = (10, 30, 100, 300)
 COLD_ROUNDS = 15
 STREAM = 1500
+STEADY_AFTER = 4500
 OPA_ROUNDS = 300
 WHOLE_ROUNDS = 60
 REPEAT_ROUNDS = 500
@@ -161,6 +164,9 @@ class Row:
     stream_p50: float
     stream_p99: float
     evaluated: float
+    steady_p50: float
+    steady_p99: float
+    steady_evaluated: float
     repeat: float
     whole: float
     opa: float
@@ -173,7 +179,7 @@ async def measure_size(embedded: EmbeddedEngine, opa: OpaServerEngine, size: int
         cold.append(await timed(functools.partial(embedded.decide, request)))
 
     forget(embedded)
-    requests = list(itertools.islice(stream(size, seed=size + 1), STREAM))
+    requests = list(itertools.islice(stream(size, seed=size + 1), STEADY_AFTER + STREAM))
     evaluations = 0
     evaluate = embedded._evaluate
 
@@ -183,7 +189,12 @@ async def measure_size(embedded: EmbeddedEngine, opa: OpaServerEngine, size: int
         return evaluate(compiled, entrypoint, document)
 
     embedded._evaluate = counted  # type: ignore[method-assign]
-    mixed = [await timed(functools.partial(embedded.decide, r)) for r in requests]
+    mixed = [await timed(functools.partial(embedded.decide, r)) for r in requests[:STREAM]]
+    evaluated = evaluations / STREAM
+    for request in requests[STREAM:STEADY_AFTER]:
+        await embedded.decide(request)
+    evaluations = 0
+    steady = [await timed(functools.partial(embedded.decide, r)) for r in requests[STEADY_AFTER:]]
     embedded._evaluate = evaluate  # type: ignore[method-assign]
 
     repeated = requests[-1]
@@ -202,7 +213,10 @@ async def measure_size(embedded: EmbeddedEngine, opa: OpaServerEngine, size: int
         p50(cold),
         p50(mixed),
         p99(mixed),
-        evaluations / len(requests),
+        evaluated,
+        p50(steady),
+        p99(steady),
+        evaluations / STREAM,
         p50(repeat),
         p50(whole),
         p50(theirs),
@@ -228,23 +242,31 @@ async def measure() -> None:
         f" ({OPA_ROUNDS} of them to the OPA server); times in ms"
     )
     print(
-        f"{'fields':>6} {'cold':>7} {'stream p50':>10} {'p99':>7} {'evals/req':>9}"
-        f" {'repeat':>7} {'whole':>7} {'OPA p50':>8} {'stream/OPA':>10} {'whole/OPA':>9}"
+        f"{'':>6} {'':>7} {'stream from reload':>24} {'stream steady':>24}"
+        f" {'':>7} {'':>7} {'':>8} {'ratios to OPA p50':>23}"
+    )
+    print(
+        f"{'fields':>6} {'cold':>7} {'p50':>7} {'p99':>7} {'evals':>8} {'p50':>7} {'p99':>7}"
+        f" {'evals':>8} {'repeat':>7} {'whole':>7} {'OPA p50':>8}"
+        f" {'stream':>7} {'steady':>7} {'whole':>7}"
     )
     for r in rows:
         print(
-            f"{r.size:>6} {r.cold:>7.2f} {r.stream_p50:>10.3f} {r.stream_p99:>7.2f}"
-            f" {r.evaluated:>9.2f} {r.repeat:>7.3f} {r.whole:>7.2f} {r.opa:>8.2f}"
-            f" {r.stream_p50 / r.opa:>10.3f} {r.whole / r.opa:>9.2f}"
+            f"{r.size:>6} {r.cold:>7.2f} {r.stream_p50:>7.3f} {r.stream_p99:>7.2f}"
+            f" {r.evaluated:>8.2f} {r.steady_p50:>7.3f} {r.steady_p99:>7.2f}"
+            f" {r.steady_evaluated:>8.2f} {r.repeat:>7.3f} {r.whole:>7.2f} {r.opa:>8.2f}"
+            f" {r.stream_p50 / r.opa:>7.3f} {r.steady_p50 / r.opa:>7.3f} {r.whole / r.opa:>7.2f}"
         )
     print("  cold: first decision for a roles/purpose after a reload (whole catalogue decided);")
-    print("  stream: embedded decide() over the mixed stream from a reload; evals/req: Rego")
-    print("  evaluations per request; whole: the decision evaluated at once, nothing remembered")
+    print(f"  stream: embedded decide() over {STREAM} mixed requests from a reload; steady: the")
+    print(f"  {STREAM} after the first {STEADY_AFTER}; evals: Rego evaluations per request;")
+    print("  repeat: one request again; whole: the decision evaluated at once, nothing remembered")
     print("growth per step (time ratio / field ratio; 1.0 = linear):")
     for a, b in itertools.pairwise(rows):
         scale = b.size / a.size
         print(
             f"  {a.size}->{b.size}: stream {b.stream_p50 / a.stream_p50 / scale:.2f},"
+            f" steady {b.steady_p50 / a.steady_p50 / scale:.2f},"
             f" whole {b.whole / a.whole / scale:.2f}, OPA server {b.opa / a.opa / scale:.2f}"
         )
     print(
