@@ -72,18 +72,23 @@ async def test_a_rule_edit_reaches_remembered_person_gates(policies: Path) -> No
 
 
 async def test_people_with_the_same_context_share_gates_and_keep_their_own_keys() -> None:
+    """Confidences of the same class (here: both enough for the council) share a gate."""
     engine = EmbeddedEngine(POLICIES, hot_reload=False)
-    twin = PersonContext("NHS_NUMBER:9", SOMEONE.match_confidence, True, SOMEONE.consent)
+    twin = PersonContext("NHS_NUMBER:9", {"council": 1.0}, True, SOMEONE.consent)
     stranger = PersonContext("NHS_NUMBER:8", SOMEONE.match_confidence, False, SOMEONE.consent)
+    unsure = PersonContext("NHS_NUMBER:7", {"council": 0.5}, True, SOMEONE.consent)
 
     decision = await engine.decide(
-        DecisionInput(CALLER, "early_help", (TEAM,), (SOMEONE, twin, stranger))
+        DecisionInput(CALLER, "early_help", (TEAM,), (SOMEONE, twin, stranger, unsure))
     )
 
-    assert set(decision.persons) == {SOMEONE.key, twin.key, stranger.key}
+    assert set(decision.persons) == {SOMEONE.key, twin.key, stranger.key, unsure.key}
     assert decision.for_person(twin.key, "council").effect == "allow"
     assert decision.for_person(stranger.key, "council").rule == "relationship.required"
-    assert len(engine._compiled.memo.gates) == 2
+    assert decision.for_person(unsure.key, "council").rule == "identity.threshold"
+    memo = engine._compiled.memo
+    assert len(memo.gates) == 3
+    assert sorted(memo.classes.values()) == ["identity.threshold", "sufficient", "sufficient"]
 
 
 def test_the_policies_read_no_caller_claim_the_memo_does_not_key_by() -> None:
@@ -105,6 +110,7 @@ def test_the_policies_read_no_caller_claim_the_memo_does_not_key_by() -> None:
             "break_glass",
             "consent_override",
             "records",
+            "matches",
         }, (path, reads)
 
 

@@ -7,12 +7,14 @@ this engine is only used from the event-loop thread.
 
 A request decision is assembled from parts the policy decided before
 (``gateway/policy/memo.py``): each field's decision per caller roles and
-purpose, each person's gates per request context and person context, the
-obligations per request context. Only what is not yet known is evaluated:
-the first request of a roles/purpose context evaluates the whole field
-catalogue (``joinedup.decision`` without persons), a new person context or
-break-glass/override evaluates only the gates (``joinedup.gates``). The memo
-belongs to the compiled revision, so a reload starts afresh.
+purpose, each gate per request context and agency view of a person (the class
+of its match confidence, relationship, consent), the obligations per request
+context. Only what is not yet known is evaluated: the first request of a
+roles/purpose context evaluates the whole field catalogue
+(``joinedup.decision`` without persons); a match confidence not seen before
+is classed (``joinedup.confidence``); a new agency view or break-glass/override
+evaluates only the gates (``joinedup.gates``). The memo belongs to the
+compiled revision, so a reload starts afresh.
 
 Hot reload: before each decision the folder's file times are compared with
 the loaded ones (a stat per file, see ``bench/policy_decision.py``); a changed
@@ -51,10 +53,11 @@ from gateway.policy.memo import (
     DecisionMemo,
     FieldKey,
     Obligations,
-    agency_views,
     field_context,
     gate_context,
     key_of,
+    match_key,
+    shared_view,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ OPA_CHECK = OpaCheck()
 DECISION = "joinedup/decision"
 GATES = "joinedup/gates"
 LABELS = "joinedup/labels"
+CONFIDENCE = "joinedup/confidence"
 
 
 @dataclass
@@ -96,7 +100,7 @@ def compile_folder(folder: Path) -> Any:
         for module in modules:
             builder.add_module(str(module.relative_to(folder)), module.read_text())
         builder.add_data(data_document(folder))
-        return builder.build(None, [DECISION, GATES, LABELS])
+        return builder.build(None, [DECISION, GATES, LABELS, CONFIDENCE])
     except regopy.RegoError as exc:
         raise PolicyRejected(str(exc).splitlines()[0][:500]) from exc
 
@@ -210,13 +214,22 @@ class EmbeddedEngine:
         context = gate_context(document)
         key = key_of(context)
         memo = compiled.memo
-        views = {p["key"]: agency_views(p, document["purpose"]) for p in document["persons"]}
-        wanted = dict.fromkeys(view for person in views.values() for view in person.values())
-        gates = {view: memo.gate_of(key, view) for view in wanted}
+        classes = self._classes(compiled, document["persons"])
+        views: dict[str, dict[str, str]] = {}
+        view_inputs: dict[str, dict[str, Any]] = {}
+        for person in document["persons"]:
+            shared = shared_view(person, document["purpose"])
+            per_agency = views.setdefault(person["key"], {})
+            for agency, confidence in person["match_confidence"].items():
+                match_class = classes[match_key(agency, confidence)]
+                view = key_of(shared | {"agency": agency, "class": match_class})
+                per_agency[agency] = view
+                view_inputs.setdefault(view, shared | {"match_confidence": {agency: confidence}})
+        gates = {view: memo.gate_of(key, view) for view in view_inputs}
         missing = [view for view, gate in gates.items() if gate is None]
         obligations = memo.obligations_of(key)
         if obligations is None or missing:
-            asked = [json.loads(view) | {"key": str(n)} for n, view in enumerate(missing)]
+            asked = [view_inputs[view] | {"key": str(n)} for n, view in enumerate(missing)]
             decided = Decision.from_policy_result(
                 self._evaluate(compiled, GATES, context | {"persons": asked})
             )
@@ -231,6 +244,29 @@ class EmbeddedEngine:
             for person, per_agency in views.items()
         }
         return obligations, persons
+
+    def _classes(self, compiled: _Compiled, persons: list[dict[str, Any]]) -> dict[str, str]:
+        """The class of each (agency, match confidence) of the persons (joinedup.confidence)."""
+        matches = {
+            match_key(agency, confidence): {"agency": agency, "confidence": confidence}
+            for person in persons
+            for agency, confidence in person["match_confidence"].items()
+        }
+        known = {match: compiled.memo.class_of(match) for match in matches}
+        classes = {match: found for match, found in known.items() if found is not None}
+        unknown = [match for match in matches if match not in classes]
+        if unknown:
+            result = self._evaluate(
+                compiled, CONFIDENCE, {"matches": [matches[m] for m in unknown]}
+            ).get("classes")
+            if not isinstance(result, list) or len(result) != len(unknown):
+                raise ValueError("policy result 'classes' does not answer each match once")
+            for match, found in zip(unknown, result, strict=True):
+                if not isinstance(found, str):
+                    raise ValueError("policy result 'classes' holds a class that is no name")
+                classes[match] = found
+                compiled.memo.remember_class(match, found)
+        return classes
 
     async def decide_labels(self, request: LabelInput) -> LabelDecision:
         return LabelDecision.from_policy_result(self.evaluate(LABELS, request.as_json()))

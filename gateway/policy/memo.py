@@ -8,8 +8,9 @@ that depend on less than the whole input:
   the persons, break-glass or a consent override;
 - a person's gate on one agency's section depends only on the roles, purpose,
   break-glass and consent override of the request and on the person's
-  context for that agency (the match confidence in that agency, the
-  relationship, the consent state for the purpose), never on the person's
+  context for that agency: the class of the match confidence in that agency
+  (``joinedup.confidence``: sufficient, or the identity rule it fails), the
+  relationship and the consent state for the purpose; never on the person's
   other agencies, other consents or on which reference named the person;
 - the obligations and revision depend only on the roles, purpose, break-glass
   and consent override.
@@ -40,6 +41,8 @@ MAX_FIELDS_PER_CONTEXT = 4096
 """Field decisions kept per context (the catalogue is ~100; schema coordinates are finite)."""
 MAX_GATE_CONTEXTS = 1024
 """Remembered (roles, purpose, break-glass, override) contexts: obligations and revision."""
+MAX_CLASSES = 4096
+"""Remembered classes of (agency, match confidence)."""
 MAX_PERSON_GATES = 16384
 """Remembered gates (one agency of one person context) across all contexts."""
 
@@ -71,17 +74,18 @@ def key_of(context: Mapping[str, Any]) -> str:
     return json.dumps(context, sort_keys=True)
 
 
-def agency_views(person: Mapping[str, Any], purpose: str) -> dict[str, str]:
-    """Per agency the person was matched in, the person as that agency's gate sees them
-    (the key it is remembered by, and, without a reference, the input it is decided from)."""
+def match_key(agency: str, confidence: Any) -> str:
+    """The key of one agency's match confidence (its class is remembered by it)."""
+    return json.dumps([agency, confidence])
+
+
+def shared_view(person: Mapping[str, Any], purpose: str) -> dict[str, Any]:
+    """What every agency's gate reads of the person besides the match: the relationship
+    and the consent for the purpose (consents for other purposes are not read)."""
     consent = person.get("consent", {})
-    shared = {
+    return {
         "relationship": person.get("relationship", False),
         "consent": {purpose: consent[purpose]} if purpose in consent else {},
-    }
-    return {
-        agency: json.dumps(shared | {"match_confidence": {agency: confidence}}, sort_keys=True)
-        for agency, confidence in person.get("match_confidence", {}).items()
     }
 
 
@@ -98,6 +102,7 @@ class DecisionMemo:
     fields: OrderedDict[str, dict[FieldKey, FieldDecision]] = field(default_factory=OrderedDict)
     obligations: OrderedDict[str, Obligations] = field(default_factory=OrderedDict)
     gates: OrderedDict[tuple[str, str], FieldDecision] = field(default_factory=OrderedDict)
+    classes: OrderedDict[str, str] = field(default_factory=OrderedDict)
 
     def fields_of(self, context: str) -> dict[FieldKey, FieldDecision] | None:
         known = self.fields.get(context)
@@ -133,6 +138,16 @@ class DecisionMemo:
     def remember_gate(self, context: str, view: str, gate: FieldDecision) -> None:
         self.gates[(context, view)] = gate
         _trim(self.gates, MAX_PERSON_GATES)
+
+    def class_of(self, match: str) -> str | None:
+        known = self.classes.get(match)
+        if known is not None:
+            self.classes.move_to_end(match)
+        return known
+
+    def remember_class(self, match: str, confidence_class: str) -> None:
+        self.classes[match] = confidence_class
+        _trim(self.classes, MAX_CLASSES)
 
 
 def _trim(entries: OrderedDict[Any, Any], limit: int) -> None:

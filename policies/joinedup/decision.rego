@@ -21,8 +21,9 @@
 # - a field's entry: input.caller.roles, input.purpose and that field only
 #   (not the other fields, the persons, break-glass or a consent override);
 # - a person's gate on one agency: the request's roles, purpose, break-glass and
-#   consent override, and of the person only the confidence in that agency,
-#   the relationship and the consent for input.purpose (not p.key);
+#   consent override, and of the person only the confidence in that agency (and
+#   that only through identity.uncertain_match: see confidence.rego), the
+#   relationship and the consent for input.purpose (not p.key);
 # - obligations: the roles, purpose, break-glass and consent override.
 # tests/test_policy_memo.py checks which caller claims are read;
 # tests/test_policy_differential.py that remembered parts equal whole decisions.
