@@ -16,8 +16,9 @@ that depend on less than the whole input:
   and consent override.
 
 The embedded engine evaluates each part with an input holding only what that
-part may depend on (so a remembered part is, by construction, the policy's
-answer for its key) and keeps the parts here, keyed by exactly that input.
+part may depend on (so a remembered part is the policy's answer for its key;
+a gate is evaluated with the first confidence seen of its class) and keeps
+the parts here, keyed by that input.
 Everything is bounded (least recently used entries go first) and belongs to
 one compiled policy revision: a reload starts an empty memo.
 """
