@@ -65,13 +65,19 @@ def test_two_workers_serve_and_one_scrape_counts_both(
             access = [r for r in json_log(gateway) if r["logger"] == "joinedup.access"]
             if len({r["process"] for r in access}) == 2:
                 break
-    access = [r for r in json_log(gateway) if r["logger"] == "joinedup.access"]
-    assert len({r["process"] for r in access}) == 2, "both worker processes answered"
-    assert {r["request_id"] for r in access} >= set(sent), "each access log line has its request id"
-
-    metrics = httpx.get(gateway.url + "/metrics", timeout=5).text
+    # A worker logs and counts a request just after sending its response: allow a moment.
     count = 'joinedup_request_seconds_count{operation="purposes",status="200"}'
-    assert sample(metrics, count) == len(sent), "one scrape aggregates every worker"
+    deadline = time.monotonic() + 5
+    while True:
+        access = [r for r in json_log(gateway) if r["logger"] == "joinedup.access"]
+        logged = {r["request_id"] for r in access}
+        counted = sample(httpx.get(gateway.url + "/metrics", timeout=5).text, count)
+        if (logged >= set(sent) and counted == len(sent)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len({r["process"] for r in access}) == 2, "both worker processes answered"
+    assert logged >= set(sent), "each access log line has its request id"
+    assert counted == len(sent), "one scrape aggregates every worker"
 
 
 def test_sigterm_lets_an_in_flight_request_finish_and_audits_it(
