@@ -18,7 +18,7 @@ details := ["PersonCandidate.name", "PersonCandidate.yearOfBirth", "PersonCandid
 # The caller's roles that may search for the declared purpose.
 searching_roles contains role if {
 	some role in input.caller.roles
-	input.purpose in object.get(settings.roles, [role, "purposes"], [])
+	input.purpose in object.get(object.get(settings.roles, role, {}), "purposes", [])
 }
 
 permitted if count(searching_roles) > 0
@@ -32,7 +32,10 @@ governs(coordinate) if startswith(coordinate, "PersonCandidate.")
 # Per detail coordinate, the strongest effect any searching role has for it.
 detail_effect[coordinate] := effect if {
 	some coordinate in details
-	effects := {object.get(settings.roles, [role, "details", coordinate], "deny") | some role in searching_roles}
+	effects := {effect |
+		some role in searching_roles
+		effect := object.get(object.get(settings.roles[role], "details", {}), coordinate, "deny")
+	}
 	effect := strongest(effects)
 }
 
@@ -67,7 +70,7 @@ detail(coordinate, "deny") := denial(coordinate, "search.detail_withheld", sprin
 # identity threshold), how many to list, and the agencies whose records may be
 # searched and named (those the caller holds an agreement with for the purpose).
 limits := {
-	"min_probability": min({object.get(settings.roles, [role, "min_probability"], settings.min_probability) | some role in searching_roles}),
+	"min_probability": min({object.get(settings.roles[role], "min_probability", settings.min_probability) | some role in searching_roles}),
 	"likely_at": data.access.identity.min_confidence,
 	"max_candidates": settings.max_candidates,
 	"agencies": sort([name | some name in grants.person_data_agencies_with_agreement]),
