@@ -400,3 +400,21 @@ def test_bad_search_input_is_refused_clearly(gateway: GatewayProcess) -> None:
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "dateOfBirth" in error["message"]
+
+
+async def test_the_embedded_engine_keeps_the_search_limits_on_its_cached_path() -> None:
+    """A repeated request is answered from cached field decisions plus the gates entrypoint;
+    the search limits must come with both."""
+    from gateway.policy import DecisionInput, RequestedField
+    from gateway.policy.embedded import EmbeddedEngine
+
+    engine = EmbeddedEngine(REPO_ROOT / "policies", hot_reload=False)
+    request = DecisionInput(
+        {"user": "u", "org": "o", "roles": ["keyworker"], "team": "t"},
+        "early_help",
+        (RequestedField("Query.findPerson", None), RequestedField("PersonCandidate.name", None)),
+    )
+    first, cached = await engine.decide(request), await engine.decide(request)
+    assert first.search == cached.search
+    assert first.search["min_probability"] == POLICY["access"]["search"]["min_probability"]
+    assert cached.for_field("PersonCandidate.name").mask == "initials"
