@@ -59,6 +59,21 @@ class AuditEvent:
     review_note: str | None = None
 
 
+@dataclass(frozen=True)
+class SearchDisclosure:
+    """One demographic search and the candidates it listed, for the audit.
+
+    ``searched`` is the search as one string (hashed by the audit store, like a
+    reference); each candidate is the identifiers its records hold (always hashed).
+    """
+
+    searched: str
+    candidates: tuple[tuple[tuple[str, str], ...], ...]
+    disclosed: tuple[str, ...]
+    masked: tuple[str, ...]
+    withheld: Mapping[str, str]
+
+
 @dataclass
 class RequestContext:
     request_id: str
@@ -78,6 +93,7 @@ class RequestContext:
     """Per person key, the household resolved before the decision (``resolvers.household``)."""
     _members: set[str] = field(default_factory=set)
     """Keys of household members registered at nested paths (see :meth:`register_member`)."""
+    searches: list[SearchDisclosure] = field(default_factory=list)
 
     def start_reads(self, person: PersonFetch) -> None:
         """Read the person's allowed sections from agencies whose gate lets this person through."""

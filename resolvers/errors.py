@@ -52,6 +52,18 @@ class HouseholdTooLarge(GraphQLError):
         )
 
 
+class InvalidReference(GraphQLError):
+    """A reference that cannot be used as given (e.g. a forged or expired MATCH token)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, extensions={"code": "BAD_REFERENCE"})
+
+
+class InvalidSearch(GraphQLError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, extensions={"code": "BAD_USER_INPUT"})
+
+
 class InternalError(GraphQLError):
     def __init__(self) -> None:
         super().__init__("Internal error", extensions={"code": "INTERNAL"})
@@ -80,4 +92,6 @@ SAFE_ERRORS = (
     HouseholdTooLarge,
     BreakGlassNotFound,
     AuditLogUnavailable,
+    InvalidReference,
+    InvalidSearch,
 )

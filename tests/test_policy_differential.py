@@ -3,7 +3,8 @@
 The corpus crosses every role (alone, combined, unknown), every purpose (and an
 unknown one), person contexts (relationship, each consent state, low and
 unknown-agency confidence), break-glass and consent overrides, every catalogued
-field plus Person fields and an uncatalogued one, and every sensitivity label.
+field plus Person fields, an uncatalogued one and the demographic-search coordinates
+(with the search limits), and every sensitivity label.
 The test also checks the corpus reaches every rule the policy can name.
 """
 
@@ -50,7 +51,22 @@ EXPECTED_RULES = {
     "consent.override_required",
     "labels.record",
     "labels.unknown",
+    "search.permitted",
+    "search.not_permitted",
+    "search.detail",
+    "search.detail_masked",
+    "search.detail_withheld",
 }
+SEARCH_COORDINATES = (
+    "Query.findPerson",
+    "PersonSearch.candidates",
+    "PersonSearch.unavailable",
+    "PersonCandidate.reference",
+    "PersonCandidate.probability",
+    "PersonCandidate.name",
+    "PersonCandidate.yearOfBirth",
+    "PersonCandidate.postcodeDistrict",
+)
 
 
 def corpus() -> list[dict[str, Any]]:
@@ -64,6 +80,7 @@ def corpus() -> list[dict[str, Any]]:
         {"coordinate": "Person.reference", "agency": None},
         {"coordinate": "CouncilSection.secret", "agency": "council"},
     ]
+    fields += [{"coordinate": c, "agency": None} for c in SEARCH_COORDINATES]
     consent_states = ["given", "refused", "withdrawn", None]
     inputs = []
     for index, (roles, purpose) in enumerate(itertools.product(role_sets, purposes)):
@@ -146,7 +163,7 @@ async def test_both_engines_decide_identically_on_the_corpus(
     for document, decision in zip(inputs, expected, strict=True):
         assert await remembering.decide(decision_input(document)) == decision, document
     memo = remembering._compiled.memo
-    assert memo.fields and memo.gates and memo.obligations
+    assert memo.fields and memo.gates and memo.request_wide
 
 
 def decision_input(document: dict[str, Any]) -> DecisionInput:

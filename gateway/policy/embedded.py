@@ -8,8 +8,8 @@ this engine is only used from the event-loop thread.
 A request decision is assembled from parts the policy decided before
 (``gateway/policy/memo.py``): each field's decision per caller roles and
 purpose, each gate per request context and agency view of a person (the class
-of its match confidence, relationship, consent), the obligations per request
-context. Only what is not yet known is evaluated: the first request of a
+of its match confidence, relationship, consent), the request-wide parts
+(obligations, search limits) per request context. Only what is not yet known is evaluated: the first request of a
 roles/purpose context evaluates the whole field catalogue
 (``joinedup.decision`` without persons); a match confidence not seen before
 is classed (``joinedup.confidence``); a new agency view or break-glass/override
@@ -52,7 +52,7 @@ from gateway.policy.decision import (
 from gateway.policy.memo import (
     DecisionMemo,
     FieldKey,
-    Obligations,
+    RequestWide,
     field_context,
     gate_context,
     key_of,
@@ -172,8 +172,14 @@ class EmbeddedEngine:
         compiled = self._compiled
         document = request.as_json()
         fields = self._fields(compiled, document)
-        obligations, persons = self._persons(compiled, document)
-        return Decision(fields, persons, obligations.obligations, obligations.revision)
+        request_wide, persons = self._persons(compiled, document)
+        return Decision(
+            fields,
+            persons,
+            request_wide.obligations,
+            request_wide.revision,
+            search=request_wide.search,
+        )
 
     def _fields(self, compiled: _Compiled, document: dict[str, Any]) -> dict[str, FieldDecision]:
         """Each requested field's decision; the unknown ones evaluated in one go."""
@@ -209,8 +215,8 @@ class EmbeddedEngine:
 
     def _persons(
         self, compiled: _Compiled, document: dict[str, Any]
-    ) -> tuple[Obligations, dict[str, dict[str, FieldDecision]]]:
-        """The obligations and each person's gates; unknown ones evaluated in one go."""
+    ) -> tuple[RequestWide, dict[str, dict[str, FieldDecision]]]:
+        """The request-wide parts and each person's gates; unknown ones evaluated in one go."""
         context = gate_context(document)
         key = key_of(context)
         memo = compiled.memo
@@ -227,14 +233,14 @@ class EmbeddedEngine:
                 view_inputs.setdefault(view, shared | {"match_confidence": {agency: confidence}})
         gates = {view: memo.gate_of(key, view) for view in view_inputs}
         missing = [view for view, gate in gates.items() if gate is None]
-        obligations = memo.obligations_of(key)
-        if obligations is None or missing:
+        request_wide = memo.request_wide_of(key)
+        if request_wide is None or missing:
             asked = [view_inputs[view] | {"key": str(n)} for n, view in enumerate(missing)]
             decided = Decision.from_policy_result(
                 self._evaluate(compiled, GATES, context | {"persons": asked})
             )
-            obligations = Obligations(decided.obligations, decided.revision)
-            memo.remember_obligations(key, obligations)
+            request_wide = RequestWide(decided.obligations, decided.search, decided.revision)
+            memo.remember_request_wide(key, request_wide)
             for n, view in enumerate(missing):
                 gate = _only_gate(decided.persons.get(str(n)), asked[n]["match_confidence"])
                 gates[view] = gate
@@ -243,7 +249,7 @@ class EmbeddedEngine:
             person: {agency: _decided(gates[view]) for agency, view in per_agency.items()}
             for person, per_agency in views.items()
         }
-        return obligations, persons
+        return request_wide, persons
 
     def _classes(self, compiled: _Compiled, persons: list[dict[str, Any]]) -> dict[str, str]:
         """The class of each (agency, match confidence) of the persons (joinedup.confidence)."""

@@ -12,8 +12,8 @@ that depend on less than the whole input:
   (``joinedup.confidence``: sufficient, or the identity rule it fails), the
   relationship and the consent state for the purpose; never on the person's
   other agencies, other consents or on which reference named the person;
-- the obligations and revision depend only on the roles, purpose, break-glass
-  and consent override.
+- the obligations, the demographic search limits and the revision depend only
+  on the roles, purpose, break-glass and consent override.
 
 The embedded engine evaluates each part with an input holding only what that
 part may depend on (so a remembered part is the policy's answer for its key;
@@ -41,7 +41,7 @@ MAX_CONTEXTS = 256
 MAX_FIELDS_PER_CONTEXT = 4096
 """Field decisions kept per context (the catalogue is ~100; schema coordinates are finite)."""
 MAX_GATE_CONTEXTS = 1024
-"""Remembered (roles, purpose, break-glass, override) contexts: obligations and revision."""
+"""Remembered (roles, purpose, break-glass, override) contexts: their RequestWide parts."""
 MAX_CLASSES = 4096
 """Remembered classes of (agency, match confidence)."""
 MAX_PERSON_GATES = 16384
@@ -91,8 +91,11 @@ def shared_view(person: Mapping[str, Any], purpose: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Obligations:
+class RequestWide:
+    """What a request's context decides besides its fields and gates."""
+
     obligations: Mapping[str, Any]
+    search: Mapping[str, Any]
     revision: str
 
 
@@ -101,7 +104,7 @@ class DecisionMemo:
     """Remembered decision parts of one compiled policy (see the module docstring)."""
 
     fields: OrderedDict[str, dict[FieldKey, FieldDecision]] = field(default_factory=OrderedDict)
-    obligations: OrderedDict[str, Obligations] = field(default_factory=OrderedDict)
+    request_wide: OrderedDict[str, RequestWide] = field(default_factory=OrderedDict)
     gates: OrderedDict[tuple[str, str], FieldDecision] = field(default_factory=OrderedDict)
     classes: OrderedDict[str, str] = field(default_factory=OrderedDict)
 
@@ -120,15 +123,15 @@ class DecisionMemo:
             known[key] = decision
         _trim(self.fields, MAX_CONTEXTS)
 
-    def obligations_of(self, context: str) -> Obligations | None:
-        known = self.obligations.get(context)
+    def request_wide_of(self, context: str) -> RequestWide | None:
+        known = self.request_wide.get(context)
         if known is not None:
-            self.obligations.move_to_end(context)
+            self.request_wide.move_to_end(context)
         return known
 
-    def remember_obligations(self, context: str, obligations: Obligations) -> None:
-        self.obligations[context] = obligations
-        _trim(self.obligations, MAX_GATE_CONTEXTS)
+    def remember_request_wide(self, context: str, parts: RequestWide) -> None:
+        self.request_wide[context] = parts
+        _trim(self.request_wide, MAX_GATE_CONTEXTS)
 
     def gate_of(self, context: str, view: str) -> FieldDecision | None:
         known = self.gates.get((context, view))
