@@ -289,6 +289,24 @@ def test_a_lost_postgresql_connection_fails_one_write_then_reconnects(
     store.close()
 
 
+def test_a_readiness_check_that_finds_the_connection_lost_reconnects(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """After a database restart or failover the store is ready again at once: the check
+    reopens the connection it found lost (a write that finds it lost still fails)."""
+    dsn = postgres.create_database("audit_check_reconnect")
+    store = open_test_store(dsn, tmp_path)
+    raw(
+        dsn,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = 'audit_check_reconnect' AND pid <> pg_backend_pid()",
+    )
+
+    store.check()
+    assert store.append([disclosure(1)]) == [1]
+    store.close()
+
+
 class SilenceableProxy:
     """A TCP relay to PostgreSQL that can go silent, like a database host lost on the
     network: open relays are cut and new connections are accepted but never answered."""

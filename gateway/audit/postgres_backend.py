@@ -43,10 +43,14 @@ class PostgresBackend:
             self._dsn, autocommit=True, row_factory=dict_row, connect_timeout=timeout_s
         )
 
+    @property
+    def connection_lost(self) -> bool:
+        return self._db.broken or self._db.closed
+
     def _reconnect_if_lost(self) -> None:
         """After a server restart or a dropped connection the next transaction reconnects;
         the one that found it lost has already failed (and so refused to disclose)."""
-        if self._db.broken or self._db.closed:
+        if self.connection_lost:
             self._db = self._connect(RECONNECT_TIMEOUT_S)
 
     def create_schema(self) -> None:

@@ -9,11 +9,11 @@ A request decision is assembled from parts the policy decided before
 (``gateway/policy/memo.py``): each field's decision per caller roles and
 purpose, each gate per request context and agency view of a person (the class
 of its match confidence, relationship, consent), the request-wide parts
-(obligations, search limits) per request context. Only what is not yet known is evaluated: the first request of a
-roles/purpose context evaluates the whole field catalogue
-(``joinedup.decision`` without persons); a match confidence not seen before
-is classed (``joinedup.confidence``); a new agency view or break-glass/override
-evaluates only the gates (``joinedup.gates``). The memo belongs to the
+(obligations, search limits) per request context. Only what is not yet known
+is evaluated: the first request of a roles/purpose context evaluates the whole
+field catalogue (``joinedup.decision`` without persons); a match confidence
+not seen before is classed (``joinedup.confidence``); a new agency view or
+break-glass/override evaluates only the gates (``joinedup.gates``). The memo belongs to the
 compiled revision, so a reload starts afresh.
 
 Hot reload: before each decision the folder's file times are compared with
