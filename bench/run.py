@@ -313,12 +313,12 @@ class Bench:
             sections = [s for s in self.sections if s.agency in peer.query_fields]
             missing = sorted(REST_AGENCIES_IN_PRODUCT - set(peer.agencies))
             self.notes.append(
-                f"peer_full: the REST agencies running ({', '.join(peer.agencies)}; OpenAPI "
-                f"from {', '.join(peer.agencies.values())}); not yet in the world: "
-                f"{', '.join(missing) or 'none'}; agencies the peer can reach need an entry in "
-                "bench.peer.PEER_AGENCIES. Same query shape: every field of those "
+                f"peer_full: the REST agencies running ({', '.join(peer.agencies)}; each "
+                "composed by GraphQL Mesh from the simulator's GET /openapi.json, records "
+                "read through POST /<collection>/batch); missing from the world: "
+                f"{', '.join(missing) or 'none'}. Same query shape: every field of those "
                 "sections for one person; joinedup also resolves identity (lookup) and "
-                "decides policy, the peer is given each agency's own id. Hive Gateway "
+                "decides policy, the peer is given each agency's own key. Hive Gateway "
                 f"--fork {forks}, joinedup {forks} worker(s)"
             )
             people = [
