@@ -4,7 +4,9 @@ Identity resolution exchanges identifiers first, then (for agencies that offer
 it) demographics, scored by :mod:`gateway.identity.federated`. Reads start together as soon
 as the person is found, and go through one DataLoader per agency per request,
 so a query about many people makes one batched call per agency and the answer
-takes about as long as the slowest agency, not the sum of all of them.
+takes about as long as the slowest agency, not the sum of all of them. Lookups
+of agencies that declare ``batch_lookup`` go through a DataLoader too: the people
+of one query are looked up in one call per agency per identity round.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from adapters.sdk import Adapter, AdapterError, Candidate, Identifier, Match
+from adapters.sdk import Adapter, AdapterError, Candidate, Identifier, Match, UpstreamBadReply
 from gateway.identity.federated import FederatedMatcher
 from gateway.identity.link_cache import LinkCache
 from gateway.identity.matching import Scored
@@ -69,6 +71,7 @@ class FanOut:
         self.links = links
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
+        self._lookup_loaders: dict[str, DataLoader[tuple[Identifier, ...], Match | None]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
         self._found: dict[Identifier, asyncio.Task[PersonFetch]] = {}
         self.created = time.perf_counter()
@@ -128,10 +131,7 @@ class FanOut:
             ]
             identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
             results = await asyncio.gather(
-                *(
-                    self._timed(name, "lookup", self.adapters[name].lookup(identifiers))
-                    for name in pending
-                ),
+                *(self._lookup(name, identifiers) for name in pending),
                 return_exceptions=True,
             )
             learnt = False
@@ -149,6 +149,30 @@ class FanOut:
                 break
         await self._match_demographics(person)
         return person
+
+    def _lookup(self, agency: str, identifiers: tuple[Identifier, ...]) -> Awaitable[Match | None]:
+        """One person's lookup: batched with the query's other people where the agency can."""
+        adapter = self.adapters[agency]
+        if not adapter.discover().batch_lookup:
+            return self._timed(agency, "lookup", adapter.lookup(identifiers))
+        loader = self._lookup_loaders.get(agency)
+        if loader is None:
+
+            async def load(
+                batch: list[tuple[Identifier, ...]],
+            ) -> list[Match | BaseException | None]:
+                try:
+                    found = await self._timed(agency, "lookup", adapter.lookup_many(tuple(batch)))
+                except AdapterError as exc:
+                    return [exc] * len(batch)
+                if len(found) != len(batch):
+                    wrong = UpstreamBadReply(agency, "batch lookup answered the wrong count")
+                    return [wrong] * len(batch)
+                return list(found)
+
+            loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)
+            self._lookup_loaders[agency] = loader
+        return loader.load(identifiers)
 
     async def _match_demographics(self, person: PersonFetch) -> None:
         """Search the unmatched agencies that offer it by what the matched ones hold."""

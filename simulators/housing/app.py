@@ -1,6 +1,8 @@
 """The housing service's REST/JSON API (OpenAPI at ``/openapi.json``), keyed by housing reference.
 
 - ``GET /tenants?housing_ref=...`` or ``?ni_number=...`` → ``{"tenants": [identifiers]}``
+- ``POST /tenants/lookup`` with ``{"queries": [{"housing_ref": ...}, ...]}``
+  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order
 - ``POST /tenants/batch`` with ``{"ids": [...]}`` → ``{"tenants": [...]}``
 - ``POST /tenants/search`` with ``{family_name, given_name, date_of_birth}`` → candidates with
   identifiers and demographics (blocked on date of birth, or family initial and birth year)
