@@ -44,6 +44,7 @@ bench/peer/node_modules/.installed: bench/peer/package-lock.json
 bench: $(VENV)/.installed-bench $(PROBATION_VENV)/.installed $(OPA) bench/peer/node_modules/.installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.profile --out bench/results/profile.json > bench/results/profile.txt
+	$(BIN)/python -m bench.batch_lookup --out bench/results/batch_lookup.json
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
