@@ -5,8 +5,8 @@ it) demographics, scored by :mod:`gateway.identity.federated`. Reads start toget
 as the person is found, and go through one DataLoader per agency per request,
 so a query about many people makes one batched call per agency and the answer
 takes about as long as the slowest agency, not the sum of all of them. Lookups
-of agencies that declare ``batch_lookup`` go through a DataLoader too: the people
-of one query are looked up in one call per agency per identity round.
+go through a DataLoader per agency too: the people of one query are looked up in
+one call per agency per identity round where the agency declares ``batch_lookup``.
 """
 
 from __future__ import annotations
@@ -151,16 +151,28 @@ class FanOut:
         return person
 
     def _lookup(self, agency: str, identifiers: tuple[Identifier, ...]) -> Awaitable[Match | None]:
-        """One person's lookup: batched with the query's other people where the agency can."""
-        adapter = self.adapters[agency]
-        if not adapter.discover().batch_lookup:
-            return self._timed(agency, "lookup", adapter.lookup(identifiers))
+        """One person's lookup, queued with the other people of this identity round.
+
+        Every agency's lookups go through a DataLoader, so a round's lookups across a
+        query's people go out together: in one ``lookup_many`` call where the agency
+        declares ``batch_lookup``, else one call per person sent at once. Either way
+        the people finish the round together and the next round batches too.
+        """
         loader = self._lookup_loaders.get(agency)
         if loader is None:
+            adapter = self.adapters[agency]
+            batched = adapter.discover().batch_lookup
 
             async def load(
                 batch: list[tuple[Identifier, ...]],
             ) -> list[Match | BaseException | None]:
+                if not batched:
+                    return list(
+                        await asyncio.gather(
+                            *(self._timed(agency, "lookup", adapter.lookup(ids)) for ids in batch),
+                            return_exceptions=True,
+                        )
+                    )
                 try:
                     found = await self._timed(agency, "lookup", adapter.lookup_many(tuple(batch)))
                 except AdapterError as exc:
