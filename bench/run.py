@@ -211,10 +211,15 @@ class Bench:
             )
 
     def run_joinedup(
-        self, name: str, operations: Operations, load: Load, gateway: JoinedupGateway | None = None
+        self, name: str, operations: Operations, load: Load, policy_dir: Path | None = None
     ) -> dict[str, Any]:
-        target = gateway or self.gateway
-        figures = drive(target.server, "/graphql", target.headers(), operations, load)
+        """One scenario on a gateway of its own, so that circuit breakers a scenario
+        trips (or pools and caches it warms) never carry into the next one."""
+        gateway = start_joinedup(self.world, self.scratch, policy_dir, self.args.workers)
+        try:
+            figures = drive(gateway.server, "/graphql", gateway.headers(), operations, load)
+        finally:
+            gateway.server.stop()
         self._say(name, figures)
         return figures
 
@@ -306,9 +311,6 @@ class Bench:
             return None
         forks = self.gateway.workers
         peer = start_peer(self.world, self.scratch, forks)
-        allow_all = start_joinedup(
-            self.world, self.scratch, allow_all_policy_dir(self.scratch), self.args.workers
-        )
         try:
             sections = [s for s in self.sections if s.agency in peer.query_fields]
             missing = sorted(REST_AGENCIES_IN_PRODUCT - set(peer.agencies))
@@ -332,13 +334,15 @@ class Bench:
             theirs = [op for _, op in people]
             with_policy = self.run_joinedup("peer_full joinedup (policy on)", ours, self.load)
             open_policy = self.run_joinedup(
-                "peer_full joinedup (allow-all)", ours, self.load, allow_all
+                "peer_full joinedup (allow-all)",
+                ours,
+                self.load,
+                allow_all_policy_dir(self.scratch),
             )
             peer_figures = drive(peer.server, "/graphql", {}, theirs, self.load)
             self._say("peer_full GraphQL Mesh + Hive Gateway", peer_figures)
         finally:
             peer.server.stop()
-            allow_all.server.stop()
         return {
             "scenario": "peer_full",
             **with_policy,
