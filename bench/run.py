@@ -339,6 +339,17 @@ class Bench:
                 self.load,
                 allow_all_policy_dir(self.scratch),
             )
+            for label, figures in (("policy on", with_policy), ("allow-all", open_policy)):
+                unread = [
+                    s.agency
+                    for s in sections
+                    if not figures["upstream_calls_per_agency"].get(s.agency, {}).get("read")
+                ]
+                if unread:
+                    self.notes.append(
+                        f"peer_full joinedup ({label}) read nothing from {', '.join(unread)}: "
+                        "the policy withheld those sections, so it did less work than the peer"
+                    )
             peer_figures = drive(peer.server, "/graphql", {}, theirs, self.load)
             self._say("peer_full GraphQL Mesh + Hive Gateway", peer_figures)
         finally:
