@@ -18,9 +18,10 @@ import pytest
 
 from adapters.benefits import BenefitsAdapter
 from adapters.benefits.adapter import SECTION
-from adapters.sdk import Adapter, EventSpec, FieldSpec, Identifier, SectionSpec
+from adapters.sdk import Adapter, EventSpec, FieldSpec, Identifier, Match, SectionSpec
 from adapters.sdk.conformance import ConformanceFailure, ConformanceTarget, SimulatorFaults
 from adapters.sdk.conformance.checks import (
+    check_batch_lookup,
     check_batching,
     check_deadline,
     check_no_retention,
@@ -38,6 +39,15 @@ class PerPersonReads(BenefitsAdapter):
         for local_id in local_ids:
             found.update(await super().read((local_id,), fields))
         return found
+
+
+class PerPersonLookups(BenefitsAdapter):
+    """Declares batch_lookup (as BenefitsAdapter does) but looks people up one by one."""
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        return [await self.lookup(identifiers) for identifiers in identifier_sets]
 
 
 class LeaksFields(BenefitsAdapter):
@@ -92,11 +102,18 @@ def target_for(
     ("adapter", "check", "problem"),
     [
         (PerPersonReads, check_batching, "the adapter calls the upstream per person"),
+        (PerPersonLookups, check_batch_lookup, "the adapter looks people up one by one"),
         (LeaksFields, check_read, "asked only for"),
         (KeepsRecords, check_no_retention, "adapter._cache"),
         (IgnoresDeadline, check_deadline, "read() ran although the request's deadline had passed"),
     ],
-    ids=["per-person-reads", "leaks-fields", "keeps-records", "ignores-deadline"],
+    ids=[
+        "per-person-reads",
+        "per-person-lookups",
+        "leaks-fields",
+        "keeps-records",
+        "ignores-deadline",
+    ],
 )
 def test_kit_fails_a_broken_adapter_saying_what_to_fix(
     adapter: type[Adapter],
@@ -116,7 +133,13 @@ def test_the_unbroken_adapter_passes_the_same_checks(
     demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
 ) -> None:
     target = target_for(BenefitsAdapter, demo_world, ground_truth)
-    for check in (check_batching, check_read, check_no_retention, check_deadline):
+    for check in (
+        check_batching,
+        check_batch_lookup,
+        check_read,
+        check_no_retention,
+        check_deadline,
+    ):
         asyncio.run(check(target))
 
 
