@@ -82,6 +82,11 @@ class ResilientAdapter(Adapter):
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         return await self._call(lambda: self.inner.lookup(identifiers))
 
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        return await self._call(lambda: self.inner.lookup_many(identifier_sets))
+
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:

@@ -25,10 +25,12 @@ from adapters.sdk import (
     EventSpec,
     FieldSpec,
     Identifier,
+    Match,
     SectionSpec,
 )
 from adapters.sdk.conformance import ConformanceFailure, ConformanceTarget, SimulatorFaults
 from adapters.sdk.conformance.checks import (
+    check_batch_lookup,
     check_batching,
     check_deadline,
     check_no_retention,
@@ -47,6 +49,15 @@ class PerPersonReads(BenefitsAdapter):
         for local_id in local_ids:
             found.update(await super().read((local_id,), fields))
         return found
+
+
+class PerPersonLookups(BenefitsAdapter):
+    """Declares batch_lookup (as BenefitsAdapter does) but looks people up one by one."""
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        return [await self.lookup(identifiers) for identifiers in identifier_sets]
 
 
 class LeaksFields(BenefitsAdapter):
@@ -117,6 +128,7 @@ def target_for(
     ("adapter", "check", "problem"),
     [
         (PerPersonReads, check_batching, "the adapter calls the upstream per person"),
+        (PerPersonLookups, check_batch_lookup, "the adapter looks people up one by one"),
         (LeaksFields, check_read, "asked only for"),
         (KeepsRecords, check_no_retention, "adapter._cache"),
         (IgnoresDeadline, check_deadline, "read() ran although the request's deadline had passed"),
@@ -126,6 +138,7 @@ def target_for(
     ],
     ids=[
         "per-person-reads",
+        "per-person-lookups",
         "leaks-fields",
         "keeps-records",
         "ignores-deadline",
@@ -152,7 +165,14 @@ def test_the_unbroken_adapter_passes_the_same_checks(
     demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
 ) -> None:
     target = target_for(BenefitsAdapter, demo_world, ground_truth)
-    for check in (check_batching, check_read, check_no_retention, check_deadline, check_search):
+    for check in (
+        check_batching,
+        check_batch_lookup,
+        check_read,
+        check_no_retention,
+        check_deadline,
+        check_search,
+    ):
         asyncio.run(check(target))
 
 

@@ -541,6 +541,38 @@ async def check_household(target: ConformanceTarget) -> None:
         )
 
 
+async def check_batch_lookup(target: ConformanceTarget) -> None:
+    """A declared batch lookup answers as one lookup per person does, in one upstream call."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        if not spec.batch_lookup:
+            fail_if(
+                type(adapter).lookup_many is not Adapter.lookup_many,
+                "the adapter implements lookup_many() but its SectionSpec does not declare "
+                "batch_lookup",
+                "set batch_lookup=True in SECTION (the gateway then batches its lookups), or "
+                "remove lookup_many(): the default looks people up one by one",
+            )
+            return
+        sets = tuple(target.known[: spec.max_batch])
+        one_by_one = [await adapter.lookup(identifiers) for identifiers in sets]
+        with target.count_calls() as batch:
+            batched = await adapter.lookup_many(sets)
+        fail_if(
+            list(batched) != one_by_one,
+            f"lookup_many() of {len(sets)} people answered differently from one lookup() each",
+            "return one Match or None per identifier set, in order, the first identifier "
+            "found winning per person as in lookup()",
+        )
+        fail_if(
+            batch.count > 1,
+            f"looking up {len(sets)} people with lookup_many() took {batch.count} upstream "
+            "calls: the adapter looks people up one by one",
+            "find the whole batch in one upstream request (an IN (...) query, a batch "
+            "endpoint, a search on several values), or do not declare batch_lookup",
+        )
+
+
 # --- failures ------------------------------------------------------------------------------
 
 
@@ -847,6 +879,7 @@ ALL_CHECKS = (
     check_read,
     check_labels,
     check_batching,
+    check_batch_lookup,
     check_outage,
     check_malformed,
     check_timeout,

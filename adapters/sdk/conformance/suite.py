@@ -24,6 +24,7 @@ import pytest
 
 from adapters.sdk.conformance.checks import (
     NotApplicable,
+    check_batch_lookup,
     check_batching,
     check_deadline,
     check_health,
@@ -74,6 +75,9 @@ class AdapterConformance:
 
     def test_household_links(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_household, conformance_target)
+
+    def test_batched_lookup(self, conformance_target: ConformanceTarget) -> None:
+        run_check(check_batch_lookup, conformance_target)
 
     def test_outage_is_upstream_unavailable(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_outage, conformance_target)
