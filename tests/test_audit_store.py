@@ -222,6 +222,31 @@ def test_identifiers_are_hashed_unless_the_catalogue_says_clear(
     store.close()
 
 
+def test_search_by_a_resolved_identifier_uses_the_index_and_survives_reopen_and_prune(
+    audit_dsn: str, tmp_path: Path
+) -> None:
+    """The identifier index is written with each record, rebuilt for a store that predates
+    it, and pruned with the records it points at."""
+    store = open_test_store(audit_dsn, tmp_path)
+    resolved = (("COUNCIL_ID", "C-000077"), ("NI_NUMBER", "QQ999999A"))
+    store.append([disclosure(n, person_identifiers=resolved) for n in (1, 2)])
+    assert raw(audit_dsn, "SELECT COUNT(*) FROM audit_identifier")[0][0] == 4
+    store.close()
+
+    raw(audit_dsn, "DELETE FROM audit_identifier")  # as a store written before the index
+    store = open_test_store(audit_dsn, tmp_path)
+    found = find(store, AuditFilter(person=("NI_NUMBER", "QQ999999A")))
+    assert [r["request_id"] for r in found] == ["req-1", "req-2"]
+
+    raw(audit_dsn, "UPDATE audit_record SET recorded_at = '2000-01-01T00:00:00.000000Z'"
+        " WHERE seq = 1")  # fmt: skip
+    assert store.prune(datetime(2001, 1, 1, tzinfo=UTC)).pruned == 1
+    assert raw(audit_dsn, "SELECT DISTINCT seq FROM audit_identifier") == [(2,)]
+    found = find(store, AuditFilter(person=("NI_NUMBER", "QQ999999A")))
+    assert [r["request_id"] for r in found] == ["req-2"]
+    store.close()
+
+
 def _append_many(dsn: str, state_dir: str, worker: int, count: int) -> None:
     store = open_test_store(dsn, Path(state_dir), checkpoint_every=16)
     for n in range(count):

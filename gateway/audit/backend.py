@@ -50,6 +50,11 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS audit_record_user ON audit_record (user_id)",
     "CREATE INDEX IF NOT EXISTS audit_record_request ON audit_record (request_id)",
     "CREATE INDEX IF NOT EXISTS audit_record_time ON audit_record (recorded_at)",
+    # Each record's resolved identifiers (as stored: usually hashed), so a data-protection
+    # officer's search by identifier is an index lookup, not a scan of a JSON column. Derived
+    # from audit_record.person_identifiers (which the chain protects) in the same transaction.
+    "CREATE TABLE IF NOT EXISTS audit_identifier ("
+    "identifier TEXT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (identifier, seq))",
     "CREATE TABLE IF NOT EXISTS audit_checkpoint ("
     "kind TEXT NOT NULL, seq BIGINT NOT NULL, row_hash TEXT NOT NULL, signed_at TEXT NOT NULL,"
     " key_id TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (kind, seq))",

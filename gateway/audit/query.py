@@ -43,10 +43,10 @@ def find(store: AuditStore, where: AuditFilter, limit: int | None = None) -> lis
         # for a scheme may change), or resolved to it (always hashed).
         hashed = store.identifiers.hashed(scheme, value)
         clauses.append(
-            "(person_scheme = ? AND person_ref IN (?, ?) OR person_identifiers LIKE ? ESCAPE '!')"
+            "(person_scheme = ? AND person_ref IN (?, ?)"
+            " OR seq IN (SELECT seq FROM audit_identifier WHERE identifier = ?))"
         )
-        params += [scheme, value, hashed]
-        params.append(f'%"{_like_literal(store.identifiers.resolved(scheme, value))}"%')
+        params += [scheme, value, hashed, store.identifiers.resolved(scheme, value)]
     for column, wanted in (
         ("user_id", where.user),
         ("agency", where.agency),
@@ -66,10 +66,6 @@ def find(store: AuditStore, where: AuditFilter, limit: int | None = None) -> lis
     if where.break_glass_only:
         clauses.append("break_glass_reason IS NOT NULL")
     return [decoded(row) for row in store.select(" AND ".join(clauses), tuple(params), limit)]
-
-
-def _like_literal(text: str) -> str:
-    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 def unreviewed_break_glass(store: AuditStore) -> list[StoredRow]:

@@ -9,6 +9,7 @@ a sequence number.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ DEFAULT_CHECKPOINT_EVERY = 1000
 _INSERT = (
     f"INSERT INTO audit_record ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 )
+_INDEX_IDENTIFIER = "INSERT INTO audit_identifier (identifier, seq) VALUES (?, ?)"
 _CHECKPOINT_COLUMNS = "kind, seq, row_hash, signed_at, key_id, signature"
 
 
@@ -61,6 +63,7 @@ class AuditStore:
         try:
             with self._lock:
                 backend.create_schema()
+            self._index_unindexed_records()
         except backend.errors as exc:
             raise AuditUnavailable(f"audit store cannot be opened: {exc}") from exc
 
@@ -105,6 +108,7 @@ class AuditStore:
                     previous = row["row_hash"]
                     rows.append(row)
                 self.backend.execute_many(_INSERT, [[r[c] for c in COLUMNS] for r in rows])
+                self._index(rows)
                 self._sign_head(seq, previous, now)
                 first = rows[0]["seq"]
                 for boundary in range(first, seq + 1):
@@ -114,6 +118,27 @@ class AuditStore:
                 return [r["seq"] for r in rows]
         except self.backend.errors as exc:
             raise AuditUnavailable(f"audit store write failed: {type(exc).__name__}") from exc
+
+    def _index(self, rows: Iterable[StoredRow]) -> None:
+        pairs = [
+            (identifier, row["seq"])
+            for row in rows
+            for identifier in json.loads(row["person_identifiers"])
+        ]
+        if pairs:
+            self.backend.execute_many(_INDEX_IDENTIFIER, pairs)
+
+    def _index_unindexed_records(self) -> None:
+        """Index the records of a store written before the identifier index existed."""
+        with self._lock, self.backend.chain_lock():
+            if self.backend.execute("SELECT seq FROM audit_identifier LIMIT 1"):
+                return
+            self._index(
+                self.backend.execute(
+                    "SELECT seq, person_identifiers FROM audit_record"
+                    " WHERE person_identifiers <> '[]'"
+                )
+            )
 
     def _row(self, record: AuditRecord, seq: int, now: str, previous: str) -> StoredRow:
         person = (
@@ -206,6 +231,7 @@ class AuditStore:
                 "SELECT COUNT(*) AS n FROM audit_record WHERE seq <= ?", (through,)
             )[0]["n"]
             self.backend.execute("DELETE FROM audit_record WHERE seq <= ?", (through,))
+            self.backend.execute("DELETE FROM audit_identifier WHERE seq <= ?", (through,))
             return PruneResult(int(count), through, held)
 
     # -- reading ---------------------------------------------------------------------------
