@@ -3,6 +3,7 @@
 // as its value, as masked (from extensions.joinedup.masked) or as withheld
 // with the policy's reason (from the FORBIDDEN error at its path).
 
+import { shortTitle } from "./agencies.js";
 import { h } from "./dom.js";
 
 // "dateOfBirth" → "Date of birth"
@@ -174,7 +175,7 @@ export function renderMatches(list, agencies, person) {
       return h(
         "li",
         { class: `match match-${status.toLowerCase()}` },
-        `${agency.title}: ${labels[status] ?? status}`,
+        `${shortTitle(agency)}: ${labels[status] ?? status}`,
       );
     }),
   );
