@@ -155,6 +155,8 @@ class GatewayConfig:
     observability: ObservabilityConfig = ObservabilityConfig()
     link_cache_ttl_s: float | None = None
     """Keep resolved identity links (identifiers only) this long; None: no link cache."""
+    match_token_ttl_min: float = 15.0
+    """How long a findPerson candidate's MATCH token may be used to open the person."""
 
     @property
     def production(self) -> bool:

@@ -57,6 +57,7 @@ from gateway.purposes import BREAK_GLASS_HEADER, CONSENT_OVERRIDE_HEADER, PURPOS
 from gateway.query_limits import LimitExceeded, check_limits
 from gateway.ratelimit import RateLimited
 from gateway.runtime import Gateway
+from resolvers import search
 from resolvers.context import RequestContext
 from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut, PersonFetch
@@ -165,7 +166,12 @@ async def graphql_endpoint(request: Request) -> Response:
     requested = schema.requested_fields(document)
     # One deadline for everything the request asks of agencies (lookups, reads).
     with request_deadline(gateway.config.resilience.request_deadline_s):
-        fanout = FanOut(gateway.adapters, links=gateway.links)
+        fanout = FanOut(
+            gateway.adapters,
+            links=gateway.links,
+            match_tokens=gateway.match_tokens,
+            user=caller.user,
+        )
         references = requested_references(
             schema.graphql_schema, document, operation.operation_name, operation.variables
         )
@@ -487,7 +493,21 @@ def _audit_records(context: RequestContext, lawful_basis: str) -> list[AuditReco
         )
         for action in context.audit_events
     ]
-    return disclosures + reviews
+    # A search discloses candidates: one record per candidate listed (or one if none was).
+    searches = [
+        request_record(
+            event="search",
+            person_scheme=search.AUDIT_SCHEME,
+            person_value=entry.searched,
+            person_identifiers=candidate,
+            disclosed=entry.disclosed,
+            masked=entry.masked,
+            withheld=entry.withheld,
+        )
+        for entry in context.searches
+        for candidate in entry.candidates or ((),)
+    ]
+    return disclosures + reviews + searches
 
 
 def _resolved_identifiers(person: PersonFetch) -> tuple[tuple[str, str], ...]:

@@ -15,6 +15,7 @@ from gateway.config import GatewayConfig
 from gateway.documents import DocumentCache
 from gateway.field_catalogue import warn_about_gaps
 from gateway.identity.link_cache import LinkCache
+from gateway.identity.match_token import MatchTokens
 from gateway.persisted import PersistedQueries
 from gateway.person_context import CaseRegister
 from gateway.policy import PolicyEngine
@@ -43,6 +44,7 @@ class Gateway:
     decision_log: DecisionLog | None
     register: CaseRegister
     links: LinkCache | None = None
+    match_tokens: MatchTokens | None = None
 
     @classmethod
     def start(cls, config: GatewayConfig) -> Gateway:
@@ -80,6 +82,9 @@ class Gateway:
             ),
             register=CaseRegister.for_adapters(direct),
             links=LinkCache(config.link_cache_ttl_s) if config.link_cache_ttl_s else None,
+            match_tokens=MatchTokens.from_state_dir(
+                config.state_dir, config.match_token_ttl_min * 60
+            ),
         )
 
     async def stop(self) -> None:

@@ -142,6 +142,9 @@ class IdentitySettings(_Section):
     link_cache_ttl_s: float | None = Field(
         None, gt=0, description="Keep identity links (identifiers only) this long; unset: off."
     )
+    match_token_ttl_min: float = Field(
+        15.0, gt=0, description="Minutes a findPerson candidate's MATCH token stays valid."
+    )
 
 
 class Settings(BaseSettings):
@@ -295,6 +298,7 @@ def gateway_config(settings: Settings) -> GatewayConfig:
             introspection=settings.server.introspection,
             ready_requires_agencies=tuple(settings.readiness.require_agencies),
             link_cache_ttl_s=settings.identity.link_cache_ttl_s,
+            match_token_ttl_min=settings.identity.match_token_ttl_min,
             observability=ObservabilityConfig(
                 log_format=observability.log_format,
                 log_level=observability.log_level,

@@ -56,6 +56,21 @@ class AuditEvent:
     review_note: str | None = None
 
 
+@dataclass(frozen=True)
+class SearchDisclosure:
+    """One demographic search and the candidates it listed, for the audit.
+
+    ``searched`` is the search as one string (hashed by the audit store, like a
+    reference); each candidate is the identifiers its records hold (always hashed).
+    """
+
+    searched: str
+    candidates: tuple[tuple[tuple[str, str], ...], ...]
+    disclosed: tuple[str, ...]
+    masked: tuple[str, ...]
+    withheld: Mapping[str, str]
+
+
 @dataclass
 class RequestContext:
     request_id: str
@@ -71,6 +86,7 @@ class RequestContext:
     disclosures: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
     audit_log: AuditStore | None = None
     audit_events: list[AuditEvent] = field(default_factory=list)
+    searches: list[SearchDisclosure] = field(default_factory=list)
 
     def start_reads(self, person: PersonFetch) -> None:
         """Read the person's allowed sections from agencies whose gate lets this person through."""

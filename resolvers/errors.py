@@ -42,6 +42,18 @@ class TooManyPeople(GraphQLError):
         )
 
 
+class InvalidReference(GraphQLError):
+    """A reference that cannot be used as given (e.g. a forged or expired MATCH token)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, extensions={"code": "BAD_REFERENCE"})
+
+
+class InvalidSearch(GraphQLError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, extensions={"code": "BAD_USER_INPUT"})
+
+
 class InternalError(GraphQLError):
     def __init__(self) -> None:
         super().__init__("Internal error", extensions={"code": "INTERNAL"})
@@ -69,4 +81,6 @@ SAFE_ERRORS = (
     TooManyPeople,
     BreakGlassNotFound,
     AuditLogUnavailable,
+    InvalidReference,
+    InvalidSearch,
 )

@@ -17,9 +17,11 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from adapters.sdk import Adapter, AdapterError, Candidate, Identifier, Match
+from adapters.sdk import Adapter, AdapterError, Candidate, Demographics, Identifier, Match
+from gateway.identity import match_token
 from gateway.identity.federated import FederatedMatcher
 from gateway.identity.link_cache import LinkCache
+from gateway.identity.match_token import InvalidMatchToken, MatchTokens
 from gateway.identity.matching import Scored
 from gateway.observability.steps import agency_call_step, identity_resolution_step
 
@@ -48,6 +50,8 @@ class PersonFetch:
     possible: dict[str, tuple[Scored, ...]] = field(default_factory=dict)
     """Per agency, candidates too close to call: offered for confirmation, never read."""
     reads: dict[str, Awaitable[Mapping[str, Any] | None]] = field(default_factory=dict)
+    refused: str | None = None
+    """Why the reference itself was refused (a MATCH token that is not valid); nothing found."""
 
     @property
     def key(self) -> str:
@@ -63,10 +67,15 @@ class FanOut:
         adapters: Mapping[str, Adapter],
         matcher: FederatedMatcher | None = None,
         links: LinkCache | None = None,
+        match_tokens: MatchTokens | None = None,
+        user: str | None = None,
     ) -> None:
         self.adapters = adapters
         self.matcher = matcher or FederatedMatcher()
         self.links = links
+        self.match_tokens = match_tokens
+        self.user = user
+        """The caller: MATCH tokens open only for the user they were issued to."""
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
@@ -107,6 +116,8 @@ class FanOut:
             return person
 
     async def _resolve(self, reference: Identifier) -> PersonFetch:
+        if reference.scheme == match_token.SCHEME:
+            return await self._resolve_confirmed(reference)
         cached = self.links.get(reference) if self.links else None
         if cached is not None:
             return PersonFetch(reference, matches=dict(cached))
@@ -116,9 +127,54 @@ class FanOut:
             self.links.put(reference, person.matches)
         return person
 
-    async def _resolve_afresh(self, reference: Identifier) -> PersonFetch:
+    async def _resolve_confirmed(self, reference: Identifier) -> PersonFetch:
+        """A person confirmed from a search: start from the identifiers of the token's records.
+
+        Resolution then runs as for any identifier (identifier rounds, demographic
+        matching, the policy's thresholds). A linked record that no longer resolves to
+        the same local id is dropped rather than trusted. Never cached: tokens expire.
+        """
+        if self.match_tokens is None or self.user is None:
+            return PersonFetch(reference, refused="this gateway does not issue match tokens")
+        try:
+            links = self.match_tokens.verify(reference.value, self.user)
+        except InvalidMatchToken as exc:
+            return PersonFetch(reference, refused=str(exc))
+        known = {i for link in links for i in link.identifiers}
+        person = await self._resolve_afresh(reference, known)
+        for link in links:
+            found = person.matches.get(link.agency)
+            if found is not None and found.local_id != link.local_id:
+                del person.matches[link.agency]
+        return person
+
+    async def search(
+        self, demographics: Demographics, agencies: list[str]
+    ) -> tuple[dict[str, list[Candidate]], dict[str, AdapterError]]:
+        """Ask these agencies concurrently for records that could be the person described."""
+        results = await asyncio.gather(
+            *(
+                self._timed(name, "search", self.adapters[name].search(demographics))
+                for name in agencies
+            ),
+            return_exceptions=True,
+        )
+        found: dict[str, list[Candidate]] = {}
+        failed: dict[str, AdapterError] = {}
+        for name, result in zip(agencies, results, strict=True):
+            if isinstance(result, AdapterError):
+                failed[name] = result
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                found[name] = result
+        return found, failed
+
+    async def _resolve_afresh(
+        self, reference: Identifier, known: set[Identifier] | None = None
+    ) -> PersonFetch:
         person = PersonFetch(reference)
-        known = {reference}
+        known = known if known is not None else {reference}
         for _ in range(_LOOKUP_ROUNDS):
             pending = [
                 name

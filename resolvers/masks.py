@@ -25,6 +25,11 @@ def _postcode_district(value: Any) -> str:
     return match.group(1).upper() if match else WITHHELD
 
 
+def _initials(value: Any) -> str:
+    names = value.split() if isinstance(value, str) else []
+    return " ".join(f"{name[0].upper()}." for name in names) or WITHHELD
+
+
 def _withheld(_value: Any) -> str:
     return WITHHELD
 
@@ -33,6 +38,7 @@ MASKS: dict[str, Callable[[Any], str]] = {
     "year": _year,
     "postcode_district": _postcode_district,
     "withheld": _withheld,
+    "initials": _initials,
 }
 
 

@@ -22,6 +22,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 
 from adapters.sdk import Identifier
+from gateway.identity import match_token
 
 
 def requested_references(
@@ -63,4 +64,10 @@ def requested_references(
 def _identifier(reference: Any) -> Identifier:
     scheme = reference["scheme"] if isinstance(reference, dict) else reference.scheme
     value = reference["value"] if isinstance(reference, dict) else reference.value
-    return Identifier(str(getattr(scheme, "value", scheme)), str(value).strip().upper())
+    return normalised(str(getattr(scheme, "value", scheme)), str(value))
+
+
+def normalised(scheme: str, value: str) -> Identifier:
+    """Identifiers are upper case; a MATCH token is kept as issued (it is signed)."""
+    value = value.strip()
+    return Identifier(scheme, value if scheme == match_token.SCHEME else value.upper())

@@ -12,16 +12,24 @@ import strawberry
 from graphql import DocumentNode, GraphQLSchema
 from strawberry.tools import create_type
 
-from adapters.sdk import Adapter, AdapterError, Identifier
+from adapters.sdk import Adapter, AdapterError
+from gateway.identity import match_token
 from gateway.policy import Decision, RequestedField
 from gateway.purposes import Purpose
-from resolvers import audit_api
+from resolvers import audit_api, search
 from resolvers.catalogue import build_catalogue_field
 from resolvers.context import RequestContext, person_key
 from resolvers.coordinates import requested_coordinates
-from resolvers.errors import ForbiddenField, PersonNotFound, TooManyPeople, UpstreamFailure
+from resolvers.errors import (
+    ForbiddenField,
+    InvalidReference,
+    PersonNotFound,
+    TooManyPeople,
+    UpstreamFailure,
+)
 from resolvers.fanout import PersonFetch
 from resolvers.labels import apply_record_labels
+from resolvers.references import normalised
 from resolvers.sections import SectionType, compose_section
 from resolvers.timeline import build_timeline_field, implied_coordinates
 
@@ -100,7 +108,11 @@ class GatewaySchema:
         for those too: the policy decides on them like on any other field.
         """
         named = requested_coordinates(self.graphql_schema, document)
-        wanted = {c: self.agency_of.get(c) for c in named if c.split(".")[0] in self.governed_types}
+        wanted = {
+            c: self.agency_of.get(c)
+            for c in named
+            if c.split(".")[0] in self.governed_types or c == search.COORDINATE
+        }
         if "Person.timeline" in wanted:
             wanted.update(implied_coordinates(self.sections))
         return tuple(RequestedField(c, agency) for c, agency in sorted(wanted.items()))
@@ -208,7 +220,10 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
 
 def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose]) -> GatewaySchema:
     sections = {name: compose_section(adapter.discover()) for name, adapter in adapters.items()}
-    schemes = sorted({s for a in adapters.values() for s in a.discover().lookup_schemes})
+    # MATCH: a token from findPerson, naming the records a search found.
+    schemes = sorted(
+        {match_token.SCHEME}.union(*(a.discover().lookup_schemes for a in adapters.values()))
+    )
     scheme_values: Any = enum.Enum("IdentifierScheme", {s: s for s in schemes})  # type: ignore[misc]
     scheme_enum: Any = strawberry.enum(
         scheme_values, description="Identifier schemes a person can be looked up by."
@@ -223,8 +238,9 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
 
     async def person(info: strawberry.Info, reference: Any) -> Any:
         context: RequestContext = info.context
-        identifier = Identifier(reference.scheme.value, reference.value.strip().upper())
-        found = await context.fanout.find(identifier)
+        found = await context.fanout.find(normalised(reference.scheme.value, reference.value))
+        if found.refused is not None:
+            raise InvalidReference(found.refused)
         if not found.matches and not found.lookup_errors:
             raise PersonNotFound()
         context.persons[person_key(info.path.as_list())] = found
@@ -240,11 +256,11 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
         if len(references) > MAX_PEOPLE:
             raise TooManyPeople(MAX_PEOPLE)
         found = await asyncio.gather(
-            *(
-                context.fanout.find(Identifier(r.scheme.value, r.value.strip().upper()))
-                for r in references
-            )
+            *(context.fanout.find(normalised(r.scheme.value, r.value)) for r in references)
         )
+        refused = next((p.refused for p in found if p.refused is not None), None)
+        if refused is not None:
+            raise InvalidReference(refused)
         response_key = info.path.key
         for index, person_found in enumerate(found):
             context.persons[person_key([response_key, index])] = person_found
@@ -277,6 +293,7 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             name="purposes",
             description="Purposes of use a request may declare.",
         ),
+        search.query_field(PersonIdentifier),
         *audit_api.query_fields(),
         build_catalogue_field(sections),
     ]
@@ -298,6 +315,10 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
         for field_name in audit_type.fields:
             agency_of[f"{type_name}.{field_name}"] = audit_api.POLICY_AGENCY
     governed = frozenset(
-        {"Person"}.union(audit_api.GOVERNED_TYPES, *(s.type_names for s in sections.values()))
+        {"Person"}.union(
+            audit_api.GOVERNED_TYPES,
+            search.GOVERNED_TYPES,
+            *(s.type_names for s in sections.values()),
+        )
     )
     return GatewaySchema(schema, sections, governed, agency_of)

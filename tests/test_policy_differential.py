@@ -3,7 +3,8 @@
 The corpus crosses every role (alone, combined, unknown), every purpose (and an
 unknown one), person contexts (relationship, each consent state, low and
 unknown-agency confidence), break-glass and consent overrides, every catalogued
-field plus Person fields and an uncatalogued one, and every sensitivity label.
+field plus Person fields, an uncatalogued one and the demographic-search coordinates
+(with the search limits), and every sensitivity label.
 The test also checks the corpus reaches every rule the policy can name.
 """
 
@@ -49,7 +50,22 @@ EXPECTED_RULES = {
     "consent.override_required",
     "labels.record",
     "labels.unknown",
+    "search.permitted",
+    "search.not_permitted",
+    "search.detail",
+    "search.detail_masked",
+    "search.detail_withheld",
 }
+SEARCH_COORDINATES = (
+    "Query.findPerson",
+    "PersonSearch.candidates",
+    "PersonSearch.unavailable",
+    "PersonCandidate.reference",
+    "PersonCandidate.probability",
+    "PersonCandidate.name",
+    "PersonCandidate.yearOfBirth",
+    "PersonCandidate.postcodeDistrict",
+)
 
 
 def corpus() -> list[dict[str, Any]]:
@@ -63,6 +79,7 @@ def corpus() -> list[dict[str, Any]]:
         {"coordinate": "Person.reference", "agency": None},
         {"coordinate": "CouncilSection.secret", "agency": "council"},
     ]
+    fields += [{"coordinate": c, "agency": None} for c in SEARCH_COORDINATES]
     consent_states = ["given", "refused", "withdrawn", None]
     inputs = []
     for index, (roles, purpose) in enumerate(itertools.product(role_sets, purposes)):

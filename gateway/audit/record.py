@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Event = Literal["disclosure", "audit_read", "review"]
+Event = Literal["disclosure", "audit_read", "review", "search"]
 
 
 @dataclass(frozen=True)

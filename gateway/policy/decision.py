@@ -100,6 +100,8 @@ class Decision:
     obligations: Mapping[str, Any] = field(default_factory=lambda: dict(STANDARD_OBLIGATIONS))
     revision: str = "unknown"
     decision_id: str | None = None
+    search: Mapping[str, Any] = field(default_factory=dict)
+    """Limits of a demographic search (``joinedup.search``); empty: the caller may not search."""
 
     def for_field(self, coordinate: str) -> FieldDecision:
         return self.fields.get(coordinate, DENY_UNDECIDED)
@@ -134,12 +136,14 @@ class Decision:
             for entry in _entries(result.get("persons", []), "persons", "key")
         }
         obligations = result.get("obligations", STANDARD_OBLIGATIONS)
+        search = result.get("search", {})
         return cls(
             fields=fields,
             persons=persons,
             obligations=obligations if isinstance(obligations, Mapping) else STANDARD_OBLIGATIONS,
             revision=str(result.get("revision", "unknown")),
             decision_id=decision_id,
+            search=search if isinstance(search, Mapping) else {},
         )
 
 

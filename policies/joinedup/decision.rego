@@ -9,6 +9,7 @@
 # Output: {"fields": [{"coordinate", "effect": "allow"|"mask"|"deny", "mask"?, "reason"?, "rule"}],
 #          "persons": [{"key", "agencies": {agency: {"effect", "reason"?, "rule"?}}}],
 #          "obligations": {"audit_level", "alert", "review", "break_glass"?},
+#          "search": {"min_probability", "likely_at", "max_candidates", "agencies"} or {},
 #          "revision"}
 #
 # "fields" holds what the caller may see of each field whoever the person is:
@@ -26,6 +27,7 @@ import data.joinedup.identity
 import data.joinedup.masking
 import data.joinedup.purposes
 import data.joinedup.relationship
+import data.joinedup.search as people_search
 
 default revision := "unversioned"
 
@@ -40,7 +42,7 @@ fields := [denial_at(f.coordinate, "purposes.unknown", sprintf("purpose '%s' is 
 	some f in input.fields
 ] if {
 	not purposes.known
-} else := [field_decision(f, catalogued, per_role, input.purpose, held) |
+} else := [object.get(people_search.fields, f.coordinate, field_decision(f, catalogued, per_role, input.purpose, held)) |
 	some f in input.fields
 	catalogued := [entry | entry := data.agencies[f.agency].fields[f.coordinate]]
 	wildcard := grants.type_wildcard(f.coordinate)
@@ -57,6 +59,9 @@ persons := [{"key": p.key, "agencies": agency_gates(p.match_confidence, identity
 		consent.consent_gate(consent.state(object.get(p, "consent", {}), input.purpose), consent.rule, consent.override_reason_given, break_glass.allowed, input.purpose),
 	)
 ]
+
+# Limits of a demographic search (Query.findPerson); {} when the caller may not search.
+search := people_search.limits
 
 obligations := break_glass.obligations if {
 	break_glass.requested

@@ -11,4 +11,6 @@ persons := decision.persons
 
 obligations := decision.obligations
 
+search := decision.search
+
 revision := decision.revision
