@@ -379,9 +379,11 @@ async function searchByDemographics(event) {
   await busy("Searching by name and date of birth…", async () => {
     const body = await request(FIND_PERSON_QUERY, { demographics: demographics() });
     if (!body.data?.findPerson) {
+      // Refused (the policy's reason) or bad input (the gateway's message).
+      const error = body.errors?.[0];
       throw new GatewayError(
-        body.errors?.[0]?.message ?? "The search did not answer.",
-        body.errors?.[0]?.extensions?.code ?? "SEARCH_FAILED",
+        error?.extensions?.reason ?? error?.message ?? "The search did not answer.",
+        error?.extensions?.code ?? "SEARCH_FAILED",
         200,
       );
     }

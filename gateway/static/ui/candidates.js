@@ -16,17 +16,20 @@ function percent(probability) {
   return `${Math.round(probability * 1000) / 10}%`;
 }
 
-// A detail the policy did not disclose is shown as withheld, with the reason
-// when the gateway gave one at the detail's own path.
+// A detail the policy withheld carries a FORBIDDEN error at its own path, with
+// the reason; a detail that is simply missing is null without one.
 function detail(value, error) {
-  if (value !== null && value !== undefined) return String(value);
-  const reason = error?.extensions?.code === "FORBIDDEN" ? error.extensions.reason : null;
-  return h(
-    "span",
-    { class: "withheld" },
-    h("span", { class: "tag tag-withheld" }, "Withheld"),
-    reason ? [" ", h("span", { class: "reason" }, reason)] : null,
-  );
+  if (error?.extensions?.code === "FORBIDDEN") {
+    return h(
+      "span",
+      { class: "withheld" },
+      h("span", { class: "tag tag-withheld" }, "Withheld"),
+      " ",
+      h("span", { class: "reason" }, error.extensions.reason),
+    );
+  }
+  if (value === null || value === undefined) return h("span", { class: "empty" }, "Not recorded");
+  return String(value);
 }
 
 function confirmation(candidate, label, onOpen, cancel) {
@@ -57,7 +60,7 @@ function confirmation(candidate, label, onOpen, cancel) {
 function candidateItem(candidate, index, agencies, errors, onOpen) {
   const path = `findPerson/candidates/${index}`;
   const status = STATUS[candidate.status] ?? { label: candidate.status, className: "tag-possible" };
-  const name = candidate.name ?? "Name withheld";
+  const name = candidate.name ?? "name not shown";
   const label = `candidate ${index + 1}, ${name}`;
   const headingId = `candidate-${index}-heading`;
   const item = h("li", {
@@ -90,7 +93,14 @@ function candidateItem(candidate, index, agencies, errors, onOpen) {
     ? candidate.agencies.map((a) => agencyLabel(agencies, a)).join(", ")
     : h("span", { class: "empty" }, "No agency disclosed");
   item.append(
-    h("h3", { id: headingId }, `${index + 1}. `, detail(candidate.name, errors.get(`${path}/name`))),
+    h(
+      "h3",
+      { id: headingId },
+      `${index + 1}. `,
+      candidate.name === null && !errors.has(`${path}/name`)
+        ? h("span", { class: "empty" }, "Name not recorded")
+        : detail(candidate.name, errors.get(`${path}/name`)),
+    ),
     h(
       "p",
       { class: "candidate-status" },
