@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.sdk import FieldSpec, SectionSpec
-from resolvers.sections import item_type_name, section_type_name
+from resolvers.sections import household_coordinate, item_type_name, section_type_name
 
 log = logging.getLogger("joinedup.catalogue")
 
@@ -28,6 +28,8 @@ def coordinates(spec: SectionSpec) -> Iterator[str]:
         yield f"{section}.{field.name}"
         if field.kind == "list":
             yield from _item_coordinates(spec.agency, field)
+    if spec.household_links:
+        yield household_coordinate(spec.agency)
 
 
 def _item_coordinates(agency: str, field: FieldSpec) -> Iterator[str]:

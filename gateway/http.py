@@ -61,6 +61,7 @@ from resolvers import search
 from resolvers.context import RequestContext
 from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut, PersonFetch
+from resolvers.household import household_members, members_to_read, resolve_households
 from resolvers.labels import labelled_records
 from resolvers.references import requested_references
 from resolvers.schema import MAX_PEOPLE
@@ -180,7 +181,13 @@ async def graphql_endpoint(request: Request) -> Response:
         found = await asyncio.gather(
             *(fanout.find(r) for r in list(dict.fromkeys(references))[:MAX_PEOPLE])
         )
-        persons = {person.key: person for person in found}
+        # Households too (identifiers only): each member is a person of the decision.
+        households = (
+            await resolve_households(fanout, found)
+            if any(f.coordinate == "Person.household" for f in requested)
+            else {}
+        )
+        persons = {p.key: p for p in [*found, *household_members(households)]}
         decision_input = DecisionInput(
             caller.as_policy_input(),
             purpose,
@@ -205,14 +212,16 @@ async def graphql_endpoint(request: Request) -> Response:
             fanout=fanout,
             audit_log=gateway.audit,
             break_glass_reason=break_glass,
+            households=households,
         )
-        for person in found:
+        members = members_to_read(decision, found, households)
+        for person in [*found, *members]:
             context.start_reads(person)
         # Every read settles before anything resolves, so labelled records get one decision.
         await fanout.settle_reads()
         context.labels = await decide_labels_fail_closed(
             gateway.policy,
-            LabelInput(caller.as_policy_input(), purpose, labelled_records(found)),
+            LabelInput(caller.as_policy_input(), purpose, labelled_records([*found, *members])),
             gateway.config.policy_timeout_s,
         )
         try:

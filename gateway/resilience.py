@@ -38,6 +38,7 @@ from adapters.sdk import (
     Candidate,
     Demographics,
     Health,
+    HouseholdLink,
     Identifier,
     Match,
     SectionSpec,
@@ -88,6 +89,11 @@ class ResilientAdapter(Adapter):
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         return await self._call(lambda: self.inner.search(demographics))
+
+    async def household(
+        self, local_ids: tuple[str, ...]
+    ) -> Mapping[str, tuple[HouseholdLink, ...]]:
+        return await self._call(lambda: self.inner.household(local_ids))
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from adapters.sdk import Identifier
 from gateway.audit import AuditStore
 from gateway.auth import Caller
 from gateway.policy import Decision, LabelDecision
 from resolvers.fanout import FanOut, PersonFetch
+
+if TYPE_CHECKING:
+    from resolvers.household import HouseholdFetch
 
 Outcome = Literal["disclosed", "masked", "withheld"]
 
@@ -87,6 +90,10 @@ class RequestContext:
     audit_log: AuditStore | None = None
     audit_events: list[AuditEvent] = field(default_factory=list)
     searches: list[SearchDisclosure] = field(default_factory=list)
+    households: Mapping[str, HouseholdFetch] = field(default_factory=dict)
+    """Per person key, the household resolved before the decision (``resolvers.household``)."""
+    _members: set[str] = field(default_factory=set)
+    """Keys of household members registered at nested paths (see :meth:`register_member`)."""
 
     def start_reads(self, person: PersonFetch) -> None:
         """Read the person's allowed sections from agencies whose gate lets this person through."""
@@ -99,8 +106,24 @@ class RequestContext:
             },
         )
 
+    def register_member(self, path: list[str | int], person: PersonFetch) -> None:
+        """Attribute fields under ``path`` (a household member's ``Person``) to ``person``."""
+        key = ".".join(str(part) for part in path)
+        self.persons[key] = person
+        self._members.add(key)
+
+    def key_at(self, path: list[str | int]) -> str:
+        """The key of the person a field belongs to: the innermost registered member, if
+        any (``person.household.members.0.person...``), else :func:`person_key`."""
+        if self._members:
+            for end in range(len(path), 2, -1):
+                nested = ".".join(str(part) for part in path[:end])
+                if nested in self._members:
+                    return nested
+        return person_key(path)
+
     def person_at(self, path: list[str | int]) -> PersonFetch | None:
-        return self.persons.get(person_key(path))
+        return self.persons.get(self.key_at(path))
 
     def record(
         self,
@@ -110,7 +133,7 @@ class RequestContext:
         outcome: Outcome,
         reason: str = "",
     ) -> None:
-        key = (person_key(path), agency)
+        key = (self.key_at(path), agency)
         person = self.persons.get(key[0])
         if person is None:
             return

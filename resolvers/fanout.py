@@ -102,6 +102,10 @@ class FanOut:
                     )
                 )
 
+    async def timed(self, agency: str, operation: str, call: Awaitable[Any]) -> Any:
+        """Await one upstream call, recorded with the request's other calls."""
+        return await self._timed(agency, operation, call)
+
     async def find(self, reference: Identifier) -> PersonFetch:
         """Resolve a person once per request, however often the query names them."""
         task = self._found.get(reference)

@@ -28,9 +28,10 @@ from resolvers.errors import (
     UpstreamFailure,
 )
 from resolvers.fanout import PersonFetch
+from resolvers.household import build_household_types, household_field
 from resolvers.labels import apply_record_labels
 from resolvers.references import normalised
-from resolvers.sections import SectionType, compose_section
+from resolvers.sections import SectionType, compose_section, household_coordinate
 from resolvers.timeline import build_timeline_field, implied_coordinates
 
 MAX_PEOPLE = 500
@@ -113,8 +114,14 @@ class GatewaySchema:
             for c in named
             if c.split(".")[0] in self.governed_types or c == search.COORDINATE
         }
-        if "Person.timeline" in wanted:
+        if "Person.timeline" in wanted or "Household.timeline" in named:
             wanted.update(implied_coordinates(self.sections))
+        if "Person.household" in wanted:
+            wanted.update(
+                (household_coordinate(agency), agency)
+                for agency, section in self.sections.items()
+                if section.spec.household_links
+            )
         return tuple(RequestedField(c, agency) for c, agency in sorted(wanted.items()))
 
     def readable_fields(
@@ -215,7 +222,13 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
         for agency, s in sections.items()
     ]
     fields.append(build_timeline_field(sections))
-    return create_type("Person", fields, description="One person, seen across agency systems.")
+    household = build_household_types(sections)
+    fields.append(household_field(household.household))
+    person_type = create_type(
+        "Person", fields, description="One person, seen across agency systems."
+    )
+    household.complete(person_type)
+    return person_type
 
 
 def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose]) -> GatewaySchema:

@@ -48,6 +48,12 @@ def section_type_name(agency: str) -> str:
     return "".join(part.capitalize() for part in agency.split("_")) + "Section"
 
 
+def household_coordinate(agency: str) -> str:
+    """The catalogued coordinate that governs an agency's household links (a policy
+    coordinate: the links are shown as ``HouseholdMember``, see ``resolvers.household``)."""
+    return section_type_name(agency).removesuffix("Section") + "Household.relationship"
+
+
 def item_type_name(agency: str, spec: FieldSpec) -> str:
     singular = spec.name[:-1] if spec.name.endswith("s") else spec.name
     prefix = section_type_name(agency).removesuffix("Section")

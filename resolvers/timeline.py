@@ -28,6 +28,10 @@ class TimelineEvent:
     agency: str
     kind: str = strawberry.field(description="What happened, e.g. 'social-care case opened'.")
     summary: str = strawberry.field(description="Short summary, from fields the caller may see.")
+    subject: str | None = strawberry.field(
+        default=None,
+        description="Whose event, on a household timeline: the person's key (SCHEME:VALUE).",
+    )
 
 
 @strawberry.type(description="An agency whose events are missing from the timeline, and why.")
@@ -76,28 +80,9 @@ def build_timeline_field(sections: Mapping[str, SectionType]) -> Any:
         agencies: list[str] | None = None,
     ) -> Timeline | None:
         context: RequestContext = info.context
-        path = info.path.as_list()
-        events: list[TimelineEvent] = []
-        gaps: list[TimelineGap] = []
-        for agency, section in sections.items():
-            if agencies is not None and agency not in agencies:
-                continue
-            if not section.spec.events:
-                continue
-            # An agency that could not even be searched is a gap, not an empty lane.
-            if agency not in root.matches and agency not in root.lookup_errors:
-                continue
-            try:
-                record = await _section_record(root, agency)
-            except AdapterError as exc:
-                gaps.append(TimelineGap(agency=agency, code=exc.code, reason=exc.detail))
-                continue
-            for event in section.spec.events:
-                built, gap = _events(context, path, section, event, record)
-                events.extend(e for e in built if _within(e.date, since, until))
-                if gap is not None and gap not in gaps:  # one gap per agency and reason
-                    gaps.append(gap)
-        events.sort(key=lambda e: (e.date, e.agency, e.kind))
+        events, gaps = await person_events(
+            context, info.path.as_list(), sections, root, since, until, agencies
+        )
         return Timeline(events=events, gaps=gaps)
 
     return strawberry.field(
@@ -106,6 +91,43 @@ def build_timeline_field(sections: Mapping[str, SectionType]) -> Any:
         description="A multi-agency chronology: events from every agency, ordered by date, "
         "filterable by date range (inclusive) and agency.",
     )
+
+
+async def person_events(
+    context: RequestContext,
+    path: list[str | int],
+    sections: Mapping[str, SectionType],
+    person: PersonFetch,
+    since: datetime.date | None,
+    until: datetime.date | None,
+    agencies: list[str] | None,
+) -> tuple[list[TimelineEvent], list[TimelineGap]]:
+    """One person's events, ordered, and the agencies missing from them.
+
+    ``path`` is where the person's fields are attributed (decisions and audit).
+    """
+    events: list[TimelineEvent] = []
+    gaps: list[TimelineGap] = []
+    for agency, section in sections.items():
+        if agencies is not None and agency not in agencies:
+            continue
+        if not section.spec.events:
+            continue
+        # An agency that could not even be searched is a gap, not an empty lane.
+        if agency not in person.matches and agency not in person.lookup_errors:
+            continue
+        try:
+            record = await _section_record(person, agency)
+        except AdapterError as exc:
+            gaps.append(TimelineGap(agency=agency, code=exc.code, reason=exc.detail))
+            continue
+        for event in section.spec.events:
+            built, gap = _events(context, path, section, event, record)
+            events.extend(e for e in built if _within(e.date, since, until))
+            if gap is not None and gap not in gaps:  # one gap per agency and reason
+                gaps.append(gap)
+    events.sort(key=lambda e: (e.date, e.agency, e.kind))
+    return events, gaps
 
 
 async def _section_record(person: PersonFetch, agency: str) -> Mapping[str, Any]:

@@ -27,6 +27,7 @@ from adapters.sdk import (
     EventSpec,
     FieldSpec,
     Health,
+    HouseholdLink,
     Identifier,
     Match,
     SectionSpec,
@@ -65,6 +66,7 @@ SECTION = SectionSpec(
     title="Council social care: cases, plans, referrals and consent.",
     lookup_schemes=("COUNCIL_ID", "NI_NUMBER", "NHS_NUMBER"),
     demographic_search=True,
+    household_links=True,
     fields=(
         FieldSpec("councilId", "string", "Council person id."),
         FieldSpec("name", "string", "Full name as recorded by the council."),
@@ -325,6 +327,30 @@ class CouncilAdapter(Adapter):
             }
 
         result: dict[str, dict[str, Any]] = await self._run(fetch)
+        return result
+
+    async def household(
+        self, local_ids: tuple[str, ...]
+    ) -> Mapping[str, tuple[HouseholdLink, ...]]:
+        """Family and household links the council records between its own people."""
+        marks = ",".join("?" * len(local_ids))
+
+        def fetch(query: Query) -> dict[str, tuple[HouseholdLink, ...]]:
+            links: dict[str, list[HouseholdLink]] = {}
+            for row in query(
+                "SELECT council_id, related_id, relationship FROM relationship "
+                f"WHERE council_id IN ({marks}) ORDER BY council_id, related_id",
+                local_ids,
+            ):
+                links.setdefault(row["council_id"], []).append(
+                    HouseholdLink(
+                        str(row["relationship"]),
+                        (Identifier("COUNCIL_ID", str(row["related_id"])),),
+                    )
+                )
+            return {local_id: tuple(found) for local_id, found in links.items()}
+
+        result: dict[str, tuple[HouseholdLink, ...]] = await self._run(fetch)
         return result
 
     async def relationships_and_consent(

@@ -13,6 +13,7 @@ from adapters.sdk import (
     Demographics,
     EventSpec,
     FieldSpec,
+    HouseholdLink,
     HttpAdapter,
     Identifier,
     Match,
@@ -36,6 +37,7 @@ SECTION = SectionSpec(
     title="Housing: tenancy, homelessness applications and rent arrears.",
     lookup_schemes=("HOUSING_REF", "NI_NUMBER"),
     demographic_search=True,
+    household_links=True,
     fields=(
         FieldSpec("housingReference", "string", "Housing reference."),
         FieldSpec("name", "string", "Tenant or applicant name."),
@@ -77,6 +79,18 @@ def _record(tenant: Mapping[str, Any]) -> dict[str, Any]:
         ],
         LABELS_KEY: [label for label in tenant["labels"] if label in SENSITIVITY_LABELS],
     }
+
+
+def _link(member: Mapping[str, Any]) -> HouseholdLink:
+    """A tenancy's household member: a joint tenant by housing reference, anyone else
+    (children on the application) by name and date of birth only."""
+    relationship = str(member["relationship"])
+    if member.get("housing_ref"):
+        return HouseholdLink(relationship, (Identifier("HOUSING_REF", str(member["housing_ref"])),))
+    described = demographics_from(member)
+    if described.family_name is None or described.date_of_birth is None:
+        raise KeyError("a household member needs a housing reference or a name and birth date")
+    return HouseholdLink(relationship, demographics=described)
 
 
 @dataclass
@@ -139,3 +153,16 @@ class HousingAdapter(HttpAdapter):
         except (TypeError, KeyError, ValueError) as exc:
             raise UpstreamBadReply(AGENCY, "tenant reply has an unexpected shape") from exc
         return requested_only(records, fields)
+
+    async def household(
+        self, local_ids: tuple[str, ...]
+    ) -> Mapping[str, tuple[HouseholdLink, ...]]:
+        """Who lives at each tenancy, from the tenancy records (one batch request)."""
+        reply = await self._upstream.json("POST", "/tenants/batch", json={"ids": list(local_ids)})
+        try:
+            return {
+                str(t["housing_ref"]): tuple(_link(m) for m in t.get("household") or ())
+                for t in reply["tenants"]
+            }
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise UpstreamBadReply(AGENCY, "tenant reply has an unexpected shape") from exc

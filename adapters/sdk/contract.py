@@ -102,6 +102,8 @@ class SectionSpec:
     events: tuple[EventSpec, ...] = ()
     demographic_search: bool = False
     """Whether :meth:`Adapter.search` finds records by name and date of birth."""
+    household_links: bool = False
+    """Whether :meth:`Adapter.household` says who lives with or is family of a person."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,21 @@ class Match:
     """Who the agency records the person as (for demographic matching elsewhere), if it says."""
     method: str = "identifier"
     """How the gateway found the record: ``identifier`` or ``demographics``."""
+
+
+@dataclass(frozen=True)
+class HouseholdLink:
+    """Someone an agency records as the person's household or family member.
+
+    ``relationship`` is what the linked person is to the person (parent, child,
+    partner, sibling). The link names them by the identifiers the agency holds
+    or, when it holds none (e.g. children on a tenancy), by ``demographics``,
+    which the gateway matches like any demographic search: never agency data.
+    """
+
+    relationship: str
+    identifiers: tuple[Identifier, ...] = ()
+    demographics: Demographics | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,16 @@ class Adapter(abc.ABC):
         Adapters that do not offer search are never asked; this default says so.
         """
         raise NotImplementedError(f"{type(self).__name__} does not offer demographic search")
+
+    async def household(
+        self, local_ids: tuple[str, ...]
+    ) -> Mapping[str, tuple[HouseholdLink, ...]]:
+        """The household links of a batch of people (only if ``household_links``).
+
+        One call per request for all the people asked about; a local id with no
+        links may be absent. Adapters that do not offer links are never asked.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not offer household links")
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing
         """Release pooled connections."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-TABLES = ("person", "social_case", "referral", "consent")
+TABLES = ("person", "social_case", "referral", "consent", "relationship")
 
 SCHEMA = """
 CREATE TABLE person (
@@ -38,7 +38,15 @@ CREATE TABLE consent (
     purpose TEXT NOT NULL, given INTEGER NOT NULL, recorded_on TEXT NOT NULL
 );
 CREATE INDEX consent_person ON consent (council_id);
+CREATE TABLE relationship (
+    council_id TEXT NOT NULL REFERENCES person(council_id),
+    related_id TEXT NOT NULL REFERENCES person(council_id),
+    relationship TEXT NOT NULL,
+    PRIMARY KEY (council_id, related_id)
+);
 """
+"""``relationship``: family and household links between the council's own people; the
+value says what ``related_id`` is to ``council_id`` (parent, child, partner, sibling)."""
 
 
 def copy_to_postgres(sqlite_path: Path, dsn: str) -> None:

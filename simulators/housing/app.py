@@ -1,7 +1,9 @@
 """The housing service's REST/JSON API (OpenAPI at ``/openapi.json``), keyed by housing reference.
 
 - ``GET /tenants?housing_ref=...`` or ``?ni_number=...`` → ``{"tenants": [identifiers]}``
-- ``POST /tenants/batch`` with ``{"ids": [...]}`` → ``{"tenants": [...]}``
+- ``POST /tenants/batch`` with ``{"ids": [...]}`` → ``{"tenants": [...]}``; each tenancy
+  record lists its household: joint tenants by housing reference (the tenancy reference
+  is shared), others (children) by name and date of birth
 - ``POST /tenants/search`` with ``{family_name, given_name, date_of_birth}`` → candidates with
   identifiers and demographics (blocked on date of birth, or family initial and birth year)
 """
@@ -31,6 +33,7 @@ TENANTS = Collection(
         "address": "string",
         "postcode": "string",
         "tenancy": "object",
+        "household": "array",
         "arrears": "number",
         "homelessness_applications": "array",
         "labels": "array",

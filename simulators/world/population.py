@@ -158,6 +158,17 @@ class Household:
     in_refuge: bool
 
 
+def relationship(person: Person, other: Person) -> str:
+    """What ``other`` is to ``person``, both of one household.
+
+    Households are one or two adults (partners) and their children, so age
+    alone tells the relationship.
+    """
+    if person.is_child:
+        return "sibling" if other.is_child else "parent"
+    return "child" if other.is_child else "partner"
+
+
 @dataclass
 class World:
     people: list[Person] = field(default_factory=list)

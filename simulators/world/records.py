@@ -21,7 +21,7 @@ from typing import Any
 from simulators.council import SCHEMA
 from simulators.world import identifiers
 from simulators.world.noise import RecordedIdentity, recorded_identity
-from simulators.world.population import WORLD_DAY, Person, World
+from simulators.world.population import WORLD_DAY, Household, Person, World, relationship
 
 _SOCIAL_WORKERS = ["Priya Shah", "Tom Hughes", "Maria Lopez", "Ben Carter", "Ruth Okafor"]
 _COUNCIL_TEAMS = ["children-east", "children-west", "early-help", "adults-north"]
@@ -187,6 +187,17 @@ def write_council(rng: random.Random, world: World, path: Path) -> None:
                         _days_ago(rng, 5, 700),
                     ),
                 )
+    for household in world.households:
+        recorded = [p for p in household.members if p.council_id is not None]
+        db.executemany(
+            "INSERT INTO relationship VALUES (?,?,?)",
+            [
+                (person.council_id, other.council_id, relationship(person, other))
+                for person in recorded
+                for other in recorded
+                if other is not person
+            ],
+        )
     db.commit()
     db.close()
 
@@ -456,7 +467,7 @@ def probation(rng: random.Random, world: World) -> Record:
 def housing(rng: random.Random, world: World) -> Record:
     """Housing: tenants and applicants keyed by housing reference."""
     refuge = _in_refuge(world)
-    tenants = []
+    tenants: list[Record] = []
     for household in world.households:
         in_refuge = household.household_id in refuge
         adults = [p for p in household.members if not p.is_child or p.known_to_all]
@@ -496,7 +507,45 @@ def housing(rng: random.Random, world: World) -> Record:
                     "labels": _labels((in_refuge, "refuge_address")),
                 }
             )
+        # Filled in once every joint tenant has a reference (and without the world's rng).
+        for person, tenant in zip(adults, tenants[-len(adults) :], strict=True):
+            tenant["tenancy"]["reference"] = f"TEN-{adults[0].housing_ref}"
+            tenant["household"] = _tenancy_household(household, person, adults, tenant["postcode"])
     return {"tenants": tenants}
+
+
+def _tenancy_household(
+    household: Household, tenant: Person, tenants: list[Person], postcode: str
+) -> list[Record]:
+    """Who else lives at the tenancy, as the housing file lists them.
+
+    Joint tenants by their housing references; other members (children) as
+    the application form gives them, by name and date of birth only, which
+    the gateway matches demographically. The names come from a form, so they
+    carry a little noise from an rng of their own (the world's stream, and
+    so every other agency's records, stay as they were).
+    """
+    form = random.Random(f"housing-form-{household.household_id}")
+    listed: list[Record] = []
+    for member in household.members:
+        if member is tenant:
+            continue
+        if member in tenants:
+            listed.append(
+                {"housing_ref": member.housing_ref, "relationship": relationship(tenant, member)}
+            )
+            continue
+        seen = _identity(form, member, 0.05)
+        listed.append(
+            {
+                "given_name": seen.given_name,
+                "family_name": seen.family_name,
+                "date_of_birth": seen.date_of_birth,
+                "postcode": postcode,
+                "relationship": relationship(tenant, member),
+            }
+        )
+    return listed
 
 
 JSON_AGENCIES: dict[str, Callable[[random.Random, World], Record]] = {

@@ -24,6 +24,7 @@ from adapters.sdk.contract import (
     FieldKind,
     FieldSpec,
     Health,
+    HouseholdLink,
     Identifier,
     Match,
     SectionSpec,
@@ -477,6 +478,55 @@ async def check_batching(target: ConformanceTarget) -> None:
             f"{single.count}: the adapter calls the upstream per person",
             "fetch the whole batch of local ids in one upstream request (a batch endpoint, "
             "an IN (...) query, a search on several ids), or declare max_batch = 1",
+        )
+
+
+async def check_household(target: ConformanceTarget) -> None:
+    """Declared household links come back per local id, identifiers only, in one batch."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        if not spec.household_links:
+            raise NotApplicable("the section does not declare household_links")
+        ids = tuple(dict.fromkeys(m.local_id for m in await find_known(adapter, target)))
+        ids = ids[: spec.max_batch]
+        with target.count_calls() as single:
+            await adapter.household(ids[:1])
+        with target.count_calls() as batch:
+            links = await adapter.household(ids)
+        fail_if(
+            not set(links) <= set(ids),
+            "household() answered for local ids it was not asked about",
+            "return links only for the local ids passed in",
+        )
+        for local_id, found in links.items():
+            for link in found:
+                fail_if(
+                    not isinstance(link, HouseholdLink),
+                    f"household() gave {type(link).__name__} for {local_id}, not a HouseholdLink",
+                    "return adapters.sdk.HouseholdLink(relationship, identifiers)",
+                )
+                fail_if(
+                    not isinstance(link.relationship, str) or not link.relationship,
+                    "a household link has no relationship",
+                    "say what the linked person is to the person: parent, child, partner...",
+                )
+                fail_if(
+                    not link.identifiers and link.demographics is None,
+                    "a household link names nobody",
+                    "name the linked person by the identifiers the agency holds, or by "
+                    "Demographics (name and date of birth) when it holds none",
+                )
+                for held in link.identifiers:
+                    fail_if(
+                        not isinstance(held, Identifier) or not SCHEME_NAME.match(held.scheme),
+                        f"a household link carries {held!r}, not an Identifier(SCHEME, value)",
+                        "carry only identifiers (and demographics), never agency data",
+                    )
+        fail_if(
+            batch.count > single.count,
+            f"household links of {len(ids)} people took {batch.count} upstream calls, of one "
+            f"took {single.count}: the adapter calls the upstream per person",
+            "fetch the links of the whole batch in one upstream request",
         )
 
 

@@ -27,6 +27,7 @@ from adapters.sdk.conformance.checks import (
     check_batching,
     check_deadline,
     check_health,
+    check_household,
     check_labels,
     check_lookup,
     check_malformed,
@@ -69,6 +70,9 @@ class AdapterConformance:
 
     def test_batched_read(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_batching, conformance_target)
+
+    def test_household_links(self, conformance_target: ConformanceTarget) -> None:
+        run_check(check_household, conformance_target)
 
     def test_outage_is_upstream_unavailable(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_outage, conformance_target)
