@@ -92,6 +92,12 @@ const TIMELINE_SELECTION = `timeline(since: $since, until: $until, agencies: $ag
       gaps { agency code reason }
     }`;
 
+// The household's chronology names each event's person (subject: their key).
+const HOUSEHOLD_TIMELINE_SELECTION = `timeline(from: $since, to: $until, agencies: $agencies) {
+      events { date agency kind summary subject }
+      gaps { agency code reason }
+    }`;
+
 function selection(fields) {
   return fields
     .map((f) => (f.kind === "list" ? `${f.name} { ${selection(f.itemFields)} }` : f.name))
@@ -145,7 +151,7 @@ function householdSelection(agencies, capabilities) {
     .filter((a) => a.fields.some((f) => f.name === "name"))
     .map((a) => `${a.name} { name }`)
     .join(" ");
-  const timeline = capabilities.householdTimeline ? TIMELINE_SELECTION : "";
+  const timeline = capabilities.householdTimeline ? HOUSEHOLD_TIMELINE_SELECTION : "";
   return `household {
       members {
         relationship source
@@ -175,7 +181,9 @@ export function personQuery(agencies, capabilities) {
 // The filters apply to the person's chronology and, where the gateway has one,
 // to their household's.
 export function chronologyQuery(capabilities) {
-  const household = capabilities.householdTimeline ? `household { ${TIMELINE_SELECTION} }` : "";
+  const household = capabilities.householdTimeline
+    ? `household { ${HOUSEHOLD_TIMELINE_SELECTION} }`
+    : "";
   return `query Chronology($ref: PersonReference!, $since: Date,
     $until: Date, $agencies: [String!]) {
   person(reference: $ref) {

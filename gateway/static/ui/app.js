@@ -18,7 +18,7 @@ import { shortTitle } from "./agencies.js";
 import { renderCandidates } from "./candidates.js";
 import { agencyColours, renderChronology } from "./chronology.js";
 import { h } from "./dom.js";
-import { renderHousehold, renderHouseholdUnsupported } from "./household.js";
+import { householdNames, renderHousehold, renderHouseholdUnsupported } from "./household.js";
 import { errorsByPath, maskedCoordinates, renderMatches, renderPanels } from "./panels.js";
 
 const $ = (id) => document.getElementById(id);
@@ -31,6 +31,7 @@ const state = {
   capabilities: null, // what this gateway's schema offers (capabilitiesFrom)
   reference: null, // { scheme, value } of the person on screen
   origin: null, // how the person on screen was found, in words
+  whose: null, // household chronology event → whose it is, in words (householdNames)
 };
 
 function say(message) {
@@ -247,6 +248,7 @@ function showChronology(body) {
     timeline: person?.household?.timeline,
     error: withheld ?? errors.get("person/household/timeline"),
     title: "Household chronology",
+    whose: state.whose,
   });
 }
 
@@ -333,6 +335,7 @@ async function showPerson(reference, { origin = null, breakGlassReason = null } 
   );
   renderMatches($("matches"), state.agencies, person);
   renderPanels($("panels"), state.agencies, person, errors, maskedCoordinates(body.extensions));
+  state.whose = householdNames(state.agencies, person, errors);
   showChronology(body);
   showHousehold(person, errors);
   for (const id of PERSON_SECTIONS) $(id).hidden = false;

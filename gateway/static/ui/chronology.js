@@ -41,7 +41,7 @@ function gapText(gap) {
     : `Unavailable (${gap.code}): ${gap.reason}`;
 }
 
-function renderWithheld(chart, gapList, tableBody, error) {
+function renderWithheld(chart, gapList, tableBody, error, columns) {
   const withheld = error.extensions?.code === "FORBIDDEN";
   chart.replaceChildren(
     h(
@@ -53,15 +53,16 @@ function renderWithheld(chart, gapList, tableBody, error) {
     ),
   );
   gapList.replaceChildren();
-  tableBody.replaceChildren(h("tr", {}, h("td", { colspan: 4 }, "The chronology is not available to you.")));
+  tableBody.replaceChildren(h("tr", {}, h("td", { colspan: columns }, "The chronology is not available to you.")));
 }
 
 // Draws into `chart`, `gapList` and `tableBody`. `error` is the GraphQL error at the
 // timeline's own path, if it was withheld or failed; `colours` maps each agency to its
-// colour (agencyColours); `title` names the chart for screen readers.
-export function renderChronology({ chart, gapList, tableBody, lanes, colours, timeline, error, title }) {
+// colour (agencyColours); `title` names the chart for screen readers; `whose`, for a
+// household, names each event's person (the table then has a Person column).
+export function renderChronology({ chart, gapList, tableBody, lanes, colours, timeline, error, title, whose }) {
   if (error) {
-    renderWithheld(chart, gapList, tableBody, error);
+    renderWithheld(chart, gapList, tableBody, error, whose ? 5 : 4);
     return;
   }
   const events = timeline?.events ?? [];
@@ -124,7 +125,11 @@ export function renderChronology({ chart, gapList, tableBody, lanes, colours, ti
             stroke: colour,
             "data-date": p.event.date,
           },
-          svg("title", {}, `${p.event.date} · ${p.event.kind}: ${p.event.summary}`),
+          svg(
+            "title",
+            {},
+            `${p.event.date} · ${whose ? `${whose(p.event)} · ` : ""}${p.event.kind}: ${p.event.summary}`,
+          ),
         ),
       ),
     );
@@ -173,11 +178,12 @@ export function renderChronology({ chart, gapList, tableBody, lanes, colours, ti
             "tr",
             { "data-agency": event.agency },
             h("td", {}, event.date),
+            whose ? h("td", { class: "subject" }, whose(event)) : null,
             h("td", {}, agencyLabel(lanes, event.agency)),
             h("td", {}, event.kind),
             h("td", {}, event.summary),
           ),
         )
-      : [h("tr", {}, h("td", { colspan: 4 }, "No events in this range."))]),
+      : [h("tr", {}, h("td", { colspan: whose ? 5 : 4 }, "No events in this range."))]),
   );
 }

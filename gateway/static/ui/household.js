@@ -3,7 +3,8 @@
 // know each member marked. The SVG is the picture; the table under it says
 // the same in text and holds the keyboard route (one "Open" button per member).
 // Every member is under their own policy gates: a withheld member or name is
-// shown as withheld with the policy's reason.
+// shown as withheld with the policy's reason. A link no agency could match to a
+// person surely is shown as such, never guessed.
 
 import { agencyLabel, shortTitle } from "./agencies.js";
 import { h, svg } from "./dom.js";
@@ -37,12 +38,14 @@ function memberView(member, index, agencies, errors) {
   const path = `person/household/members/${index}/person`;
   const base = { index, relationship: member.relationship, source: member.source };
   if (!member.person) {
-    return { ...base, withheld: forbidden(errors.get(path)) ?? "Not disclosed to you.", person: null };
+    const reason = forbidden(errors.get(path));
+    return { ...base, state: reason ? "withheld" : "unmatched", withheld: reason, person: null, known: [] };
   }
   const named = displayName(member.person, path, agencies, errors);
   const status = (name) => member.person.matches?.find((m) => m.agency === name)?.status;
   return {
     ...base,
+    state: named.name ? "shown" : "name-withheld",
     withheld: null,
     person: member.person,
     name: named.name,
@@ -53,7 +56,8 @@ function memberView(member, index, agencies, errors) {
 }
 
 function nameText(view) {
-  if (view.withheld) return "Person withheld";
+  if (view.state === "withheld") return "Person withheld";
+  if (view.state === "unmatched") return "Not matched to a person";
   return view.name ?? "Name withheld";
 }
 
@@ -79,14 +83,15 @@ function badgeLayout(known) {
 }
 
 function nodeHeight(view) {
-  return view.withheld ? 64 : 56 + badgeLayout(view.known).rows * BADGE_ROW;
+  return view.person ? 56 + badgeLayout(view.known).rows * BADGE_ROW : 64;
 }
 
 function node(view, x, y, height, colours, onOpen) {
   const openable = Boolean(view.person?.reference);
-  const badges = view.withheld ? null : badgeLayout(view.known).placed;
-  const lines = view.withheld
-    ? [svg("text", { x: x + 10, y: y + 46, class: "node-withheld" }, "Withheld: reason below")]
+  const badges = badgeLayout(view.known).placed;
+  const NOTES = { withheld: "Withheld: reason below", unmatched: "No agency matched them surely" };
+  const lines = !view.person
+    ? [svg("text", { x: x + 10, y: y + 46, class: "node-note" }, NOTES[view.state])]
     : [
         svg(
           "text",
@@ -112,7 +117,7 @@ function node(view, x, y, height, colours, onOpen) {
   return svg(
     "g",
     {
-      class: `node${view.withheld ? " node-withheld-member" : ""}${openable ? " openable" : ""}`,
+      class: `node node-${view.state}${openable ? " openable" : ""}`,
       "data-member": view.index,
       onclick: openable ? () => onOpen(view) : null,
     },
@@ -157,7 +162,7 @@ function map(subjectName, views, colours, onOpen) {
     svg("text", { x: width / 2, y: 62, "text-anchor": "middle", class: "node-name" }, truncate(subjectName, 26)),
   );
   const described = views
-    .map((v) => `${nameText(v)}, ${v.relationship}${v.withheld ? " (withheld)" : `, known to ${v.known.length} agencies`}`)
+    .map((v) => `${nameText(v)}, ${v.relationship}${v.person ? `, known to ${v.known.length} agencies` : ""}`)
     .join("; ");
   const left = (i) => rowLeft + i * (NODE_WIDTH + NODE_GAP);
   return svg(
@@ -191,11 +196,15 @@ function withheldText(reason) {
 }
 
 function row(view, agencies, onOpen) {
-  const person = view.withheld
-    ? withheldText(view.withheld)
-    : view.name ?? (view.nameWithheld ? [h("span", {}, "Name "), withheldText(view.nameWithheld)] : h("span", { class: "empty" }, "No name disclosed"));
+  let person;
+  if (view.state === "withheld") person = withheldText(view.withheld);
+  else if (view.state === "unmatched") {
+    person = h("span", { class: "empty" }, "Not matched: no agency system matched this link to a person surely");
+  } else if (view.name) person = view.name;
+  else if (view.nameWithheld) person = [h("span", {}, "Name "), withheldText(view.nameWithheld)];
+  else person = h("span", { class: "empty" }, "Name not recorded");
   let known;
-  if (view.withheld) known = withheldText("Not shown for a withheld member.");
+  if (!view.person) known = h("span", { class: "empty" }, "Not known");
   else {
     known = [
       view.known.length
@@ -216,7 +225,7 @@ function row(view, agencies, onOpen) {
     : h("span", { class: "empty" }, "Cannot be opened");
   return h(
     "tr",
-    { "data-member": view.index, "data-withheld": view.withheld ? "true" : "false" },
+    { "data-member": view.index, "data-state": view.state },
     h("td", { class: "member-name" }, person),
     h("td", {}, view.relationship),
     h("td", {}, agencyLabel(agencies, view.source)),
@@ -252,6 +261,20 @@ export function renderHousehold(chart, tableBody, agencies, colours, person, err
   const subject = displayName(person, "person", agencies, errors).name ?? "Name withheld";
   chart.replaceChildren(map(subject, views, colours, onOpen));
   tableBody.replaceChildren(...views.map((v) => row(v, agencies, onOpen)));
+}
+
+// Whose an event on the household chronology is (its subject key), in words:
+// a member by name and relationship, anyone else is the person on screen.
+export function householdNames(agencies, person, errors) {
+  const names = new Map();
+  (person?.household?.members ?? []).forEach((member, index) => {
+    if (!member.person?.reference) return;
+    const view = memberView(member, index, agencies, errors);
+    const { scheme, value } = member.person.reference;
+    names.set(`${scheme}:${value}`, `${nameText(view)} (${view.relationship})`);
+  });
+  const subject = displayName(person, "person", agencies, errors).name ?? "name withheld";
+  return (event) => names.get(event.subject) ?? `${subject} (person on screen)`;
 }
 
 export function renderHouseholdUnsupported(chart, tableBody, why) {
