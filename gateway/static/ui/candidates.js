@@ -32,7 +32,7 @@ function detail(value, error) {
   return String(value);
 }
 
-function confirmation(candidate, label, onOpen, cancel) {
+function confirmation(label, open, cancel) {
   return h(
     "div",
     { class: "confirm", role: "group", "aria-label": `Confirm ${label}` },
@@ -48,7 +48,7 @@ function confirmation(candidate, label, onOpen, cancel) {
       { class: "row" },
       h(
         "button",
-        { type: "button", class: "confirm-open", onclick: () => onOpen(candidate) },
+        { type: "button", class: "confirm-open", onclick: open },
         "Yes, this is the person: open",
         h("span", { class: "visually-hidden" }, ` ${label}`),
       ),
@@ -74,18 +74,28 @@ function candidateItem(candidate, index, agencies, errors, onOpen) {
     "Open this person",
     h("span", { class: "visually-hidden" }, `: ${label}`),
   );
-  const cancel = () => {
+  const closeConfirmation = () => {
     item.querySelector(".confirm")?.remove();
     openButton.hidden = false;
+  };
+  const cancel = () => {
+    closeConfirmation();
     openButton.focus();
+  };
+  // The candidate on screen is marked, so the list says which one was chosen.
+  const open = () => {
+    closeConfirmation();
+    for (const other of item.parentElement.children) other.removeAttribute("aria-current");
+    item.setAttribute("aria-current", "true");
+    onOpen(candidate);
   };
   openButton.addEventListener("click", () => {
     if (candidate.status === "LIKELY") {
-      onOpen(candidate);
+      open();
       return;
     }
     openButton.hidden = true;
-    const asked = confirmation(candidate, label, onOpen, cancel);
+    const asked = confirmation(label, open, cancel);
     item.append(asked);
     asked.querySelector("button").focus();
   });
