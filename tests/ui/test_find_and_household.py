@@ -14,8 +14,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, Request, expect
 
-from tests.conftest import GatewayProcess
+from tests.conftest import GatewayFactory, GatewayProcess
 from tests.ui.conftest import CaseworkerPage, save_doc_image
+from tests.ui.test_caseworker_page import focused, tab_to
 
 FIND_PERSON_QUERY = """
 query($demographics: DemographicsInput!) {
@@ -53,7 +54,10 @@ def short_name(agency: str) -> str:
     return SHORT_NAMES.get(agency, agency.capitalize())
 
 
-def as_user(gateway: GatewayProcess, user: dict[str, str], query: str, variables: dict[str, Any]):  # type: ignore[no-untyped-def]
+def as_user(
+    gateway: GatewayProcess, user: dict[str, str], query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """The API's answer for a demo user's role, team and purpose."""
     body: dict[str, Any] = gateway.query(
         variables, role=user["role"], purpose=user["purpose"], query=query, team=user["team"]
     ).json()
@@ -102,7 +106,7 @@ def percent(probability: float) -> str:
 
 def test_without_introspection_name_search_and_household_say_not_available(
     page: Page,
-    start_gateway: Any,
+    start_gateway: GatewayFactory,
     monkeypatch: pytest.MonkeyPatch,
     person_with_history: dict[str, Any],
 ) -> None:
@@ -119,9 +123,7 @@ def test_without_introspection_name_search_and_household_say_not_available(
     expect(page.locator("#demographics-note")).to_contain_text("Not available on this gateway")
     expect(page.get_by_label("Given name")).to_be_disabled()
     expect(page.locator("#household-map")).to_contain_text("Not available on this gateway")
-    expect(caseworker.field("council", "councilId")).to_have_text(
-        person_with_history["council_id"]
-    )
+    expect(caseworker.field("council", "councilId")).to_have_text(person_with_history["council_id"])
 
 
 def test_search_by_name_and_date_of_birth_lists_candidates_and_opens_on_request(
@@ -157,7 +159,6 @@ def test_search_by_name_and_date_of_birth_lists_candidates_and_opens_on_request(
             expect(year).to_contain_text("Withheld")
         else:
             expect(year).to_have_text(str(candidate["yearOfBirth"]))
-    save_doc_image(page.locator("#candidates"), "find-by-name.png")
     expect(page.locator("#person")).to_be_hidden()
     assert person_requests() == [], "a person was opened before anyone chose one"
 
@@ -211,6 +212,7 @@ def test_a_possible_match_is_opened_only_after_a_second_confirmation(
     confirm = possible.get_by_role("group", name="Confirm")
     expect(confirm).to_contain_text("only a possible match")
     expect(confirm.get_by_role("button", name="Yes, this is the person")).to_be_focused()
+    save_doc_image(page.locator("#candidates"), "find-by-name.png")
     confirm.get_by_role("button", name="Cancel").click()
     expect(confirm).to_have_count(0)
     expect(possible.get_by_role("button", name="Open this person")).to_be_focused()
@@ -252,7 +254,8 @@ def household(
     gateway: GatewayProcess, user: dict[str, str], ni_number: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The household members the API gives this user, and its errors by path."""
-    body = as_user(gateway, user, HOUSEHOLD_QUERY, {"ref": {"scheme": "NI_NUMBER", "value": ni_number}})
+    reference = {"ref": {"scheme": "NI_NUMBER", "value": ni_number}}
+    body = as_user(gateway, user, HOUSEHOLD_QUERY, reference)
     members: list[dict[str, Any]] = body["data"]["person"]["household"]["members"]
     errors = {"/".join(map(str, e["path"])): e for e in body.get("errors", [])}
     return members, errors
@@ -343,3 +346,44 @@ def test_no_accessibility_violations_in_search_results_and_household(
     expect(caseworker.page.locator("#household-table tbody tr")).not_to_have_count(0)
     opened = axe.run(caseworker.page)
     assert opened.violations_count == 0, opened.generate_report()
+
+
+def test_keyboard_only_search_by_name_confirm_and_move_through_the_household(
+    page: Page, gateway: GatewayProcess, person_with_history: dict[str, Any]
+) -> None:
+    caseworker = CaseworkerPage(page, gateway.url)
+    caseworker.sign_in("sam.socialworker")
+    caseworker.choose_purpose(SAM["purpose"])
+    page.get_by_label("Purpose of use").focus()
+
+    tab_to(page, "input#given-name")
+    page.keyboard.type(person_with_history["given_name"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(person_with_history["family_name"])
+    page.keyboard.press("Tab")
+    year, month, day = person_with_history["date_of_birth"].split("-")
+    page.keyboard.type(f"{month}{day}{year}")  # the date field's order in this locale
+    expect(page.get_by_label("Date of birth", exact=True)).to_have_value(
+        person_with_history["date_of_birth"]
+    )
+    tab_to(page, "button:Search by name and date of birth")
+    page.keyboard.press("Enter")
+    expect(page.locator("#candidates-heading")).to_be_focused()
+
+    page.keyboard.press("Tab")
+    assert focused(page).startswith("button:Open this person")
+    page.keyboard.press("Enter")
+    if candidates(page).first.get_attribute("data-status") == "POSSIBLE":
+        assert focused(page).startswith("button:Yes, this is the person")
+        page.keyboard.press("Enter")
+    expect(page.locator("#person-heading")).to_be_focused()
+    expect(page.locator("#household-table tbody tr")).not_to_have_count(0)
+
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.classList.contains('open-member')"):
+            break
+    else:
+        raise AssertionError("Tab never reached a household member's Open button")
+    page.keyboard.press("Enter")
+    expect(page.locator("#person-summary")).to_contain_text("Household member")
