@@ -1,6 +1,6 @@
-// The household map: the person on screen in the middle, each household
-// member around them, joined by their relationship, with the agencies that
-// know each member marked. The SVG is the picture; the table under it says
+// The household map: the person on screen at the top, each household member
+// in a row below, joined by their relationship, with the agencies that know
+// each member marked. The SVG is the picture; the table under it says
 // the same in text and holds the keyboard route (one "Open" button per member).
 // Every member is under their own policy gates: a withheld member or name is
 // shown as withheld with the policy's reason. A link no agency could match to a
@@ -45,7 +45,7 @@ function memberView(member, index, agencies, errors) {
   const status = (name) => member.person.matches?.find((m) => m.agency === name)?.status;
   return {
     ...base,
-    state: named.name ? "shown" : "name-withheld",
+    state: named.name ? "shown" : named.withheld ? "name-withheld" : "unnamed",
     withheld: null,
     person: member.person,
     name: named.name,
@@ -58,6 +58,7 @@ function memberView(member, index, agencies, errors) {
 function nameText(view) {
   if (view.state === "withheld") return "Person withheld";
   if (view.state === "unmatched") return "Not matched to a person";
+  if (view.state === "unnamed") return "Name not recorded";
   return view.name ?? "Name withheld";
 }
 

@@ -15,6 +15,7 @@ export function humanise(name) {
 const MASK_LABELS = {
   year: "year only",
   postcode_district: "postcode district only",
+  initials: "initials only",
   withheld: "value hidden",
 };
 
