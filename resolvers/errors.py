@@ -54,6 +54,16 @@ class InvalidSearch(GraphQLError):
         super().__init__(reason, extensions={"code": "BAD_USER_INPUT"})
 
 
+class HouseholdTooLarge(GraphQLError):
+    """More household links than the gateway resolves for one person or one request."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The household is not shown: {detail}",
+            extensions={"code": "HOUSEHOLD_TOO_LARGE"},
+        )
+
+
 class InternalError(GraphQLError):
     def __init__(self) -> None:
         super().__init__("Internal error", extensions={"code": "INTERNAL"})
@@ -79,6 +89,7 @@ SAFE_ERRORS = (
     UpstreamFailure,
     PersonNotFound,
     TooManyPeople,
+    HouseholdTooLarge,
     BreakGlassNotFound,
     AuditLogUnavailable,
     InvalidReference,

@@ -27,10 +27,10 @@ import strawberry
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.tools import create_type
 
-from adapters.sdk import AdapterError, Demographics, HouseholdLink, Match
+from adapters.sdk import AdapterError, Demographics, HouseholdLink, Identifier, Match
 from gateway.policy import Decision
 from resolvers.context import Outcome, RequestContext
-from resolvers.errors import ForbiddenField, UpstreamFailure
+from resolvers.errors import ForbiddenField, HouseholdTooLarge, UpstreamFailure
 from resolvers.fanout import FanOut, PersonFetch
 from resolvers.masks import apply_mask
 from resolvers.sections import SectionType, household_coordinate
@@ -43,14 +43,6 @@ MAX_HOUSEHOLD_PEOPLE = 100
 _NO_JOIN = frozenset({"UPN"})
 """Identifiers never used to find someone across agencies (the UPN is for education only)."""
 _REFERENCE_ORDER = ("NHS_NUMBER", "NI_NUMBER", "COUNCIL_ID", "HOUSING_REF", "PNC_ID", "CRN")
-
-
-class HouseholdTooLarge(ForbiddenField):
-    """More household links than the gateway resolves for one person or one request."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__("Person.household", detail)
-        self.extensions = {"code": "HOUSEHOLD_TOO_LARGE", "reason": detail}
 
 
 @dataclass(frozen=True)
@@ -79,9 +71,10 @@ async def resolve_households(
     agencies = [name for name, a in fanout.adapters.items() if a.discover().household_links]
     replies = await asyncio.gather(*(_links_from(fanout, name, persons) for name in agencies))
     households: dict[str, HouseholdFetch] = {}
+    wanted: list[tuple[PersonFetch, HouseholdFetch, list[tuple[str, HouseholdLink]]]] = []
     budget = MAX_HOUSEHOLD_PEOPLE
-    for person in persons:
-        household = households.setdefault(person.key, HouseholdFetch())
+    for person in {p.key: p for p in persons}.values():
+        household = households[person.key] = HouseholdFetch()
         raw: list[tuple[str, HouseholdLink]] = []
         for agency, (links, error) in zip(agencies, replies, strict=True):
             match = person.matches.get(agency)
@@ -101,12 +94,17 @@ async def resolve_households(
             )
         else:
             budget -= len(raw)
-            found = await asyncio.gather(*(_member(fanout, link) for _, link in raw))
-            household.links = [
-                MemberLink(link.relationship, agency, member)
-                for (agency, link), member in zip(raw, found, strict=True)
-                if member is None or not _same_person(member, person)
-            ]
+            wanted.append((person, household, raw))
+    # Every member of every household at once: FanOut.find resolves each person once.
+    found = await asyncio.gather(
+        *(_member(fanout, link) for _, _, raw in wanted for _, link in raw)
+    )
+    members = iter(found)
+    for person, household, raw in wanted:
+        for agency, link in raw:
+            member = next(members)
+            if member is None or not _same_person(member, person):
+                household.links.append(MemberLink(link.relationship, agency, member))
     return households
 
 
@@ -179,12 +177,9 @@ async def _links_from(
 
 
 async def _member(fanout: FanOut, link: HouseholdLink) -> PersonFetch | None:
-    usable = sorted(
-        (i for i in link.identifiers if i.scheme not in _NO_JOIN),
-        key=lambda i: _REFERENCE_ORDER.index(i.scheme) if i.scheme in _REFERENCE_ORDER else 99,
-    )
-    if usable:
-        found = await fanout.find(usable[0])
+    reference = _join_key(link.identifiers)
+    if reference is not None:
+        found = await fanout.find(reference)
         return found if found.matches else None
     if link.demographics is not None:
         return await _described(fanout, link.demographics)
@@ -213,13 +208,10 @@ async def _described(fanout: FanOut, who: Demographics) -> PersonFetch | None:
         if match is not None:
             accepted.append(match)
     for match in sorted(accepted, key=lambda m: -m.confidence):
-        usable = sorted(
-            (i for i in match.identifiers if i.scheme not in _NO_JOIN),
-            key=lambda i: _REFERENCE_ORDER.index(i.scheme) if i.scheme in _REFERENCE_ORDER else 99,
-        )
-        if not usable:
+        reference = _join_key(match.identifiers)
+        if reference is None:
             continue
-        found = await fanout.find(usable[0])
+        found = await fanout.find(reference)
         if not found.matches:
             continue
         return PersonFetch(
@@ -234,11 +226,20 @@ async def _described(fanout: FanOut, who: Demographics) -> PersonFetch | None:
     return None
 
 
+def _join_key(identifiers: Iterable[Identifier]) -> Identifier | None:
+    """The strongest identifier to find someone by across agencies (never a UPN)."""
+    usable = [i for i in identifiers if i.scheme not in _NO_JOIN]
+    return min(
+        usable,
+        key=lambda i: _REFERENCE_ORDER.index(i.scheme) if i.scheme in _REFERENCE_ORDER else 99,
+        default=None,
+    )
+
+
 def _same_person(one: PersonFetch, other: PersonFetch) -> bool:
     """Whether two resolutions share a record (the same person found two ways)."""
     return any(
-        other.matches.get(agency, None) is not None
-        and other.matches[agency].local_id == match.local_id
+        agency in other.matches and other.matches[agency].local_id == match.local_id
         for agency, match in one.matches.items()
     )
 

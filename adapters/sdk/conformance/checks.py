@@ -482,11 +482,21 @@ async def check_batching(target: ConformanceTarget) -> None:
 
 
 async def check_household(target: ConformanceTarget) -> None:
-    """Declared household links come back per local id, identifiers only, in one batch."""
+    """Household links: declared if and only if implemented; per local id, identifiers only,
+    in one batch."""
     async with connected(target) as adapter:
         spec = adapter.discover()
+        implemented = type(adapter).household is not Adapter.household
+        fail_if(
+            implemented != spec.household_links,
+            "household() is implemented but household_links is not declared"
+            if implemented
+            else "household_links is declared but household() is not implemented",
+            "declare SectionSpec.household_links = True exactly when the adapter implements "
+            "household(): the gateway asks only adapters that declare it",
+        )
         if not spec.household_links:
-            raise NotApplicable("the section does not declare household_links")
+            return
         ids = tuple(dict.fromkeys(m.local_id for m in await find_known(adapter, target)))
         ids = ids[: spec.max_batch]
         with target.count_calls() as single:
