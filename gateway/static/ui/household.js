@@ -250,7 +250,9 @@ export function renderHousehold(chart, tableBody, agencies, colours, person, err
     return;
   }
   if (error) {
-    message(chart, tableBody, h("span", { class: "tag tag-unavailable" }, "Unavailable"), error.message);
+    // An agency that is down, or a household too large to resolve: the message says which.
+    const down = error.extensions?.code?.startsWith("UPSTREAM");
+    message(chart, tableBody, h("span", { class: "tag tag-unavailable" }, down ? "Unavailable" : "Not shown"), error.message);
     return;
   }
   const household = person.household;
