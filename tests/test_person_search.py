@@ -188,7 +188,8 @@ def test_the_token_opens_the_same_person_as_their_identifier(
     body = _search(gateway, _who(p["given_name"], p["family_name"], p["date_of_birth"]))
     token = body["data"]["findPerson"]["candidates"][0]["reference"]["value"]
 
-    confirmed = gateway.query({"ref": {"scheme": "MATCH", "value": token}}, query=OPEN).json()
+    opened = gateway.query({"ref": {"scheme": "MATCH", "value": token}}, query=OPEN)
+    confirmed = opened.json()
     direct = gateway.query(ref("COUNCIL_ID", p["council_id"]), query=OPEN).json()
 
     assert "errors" not in confirmed, confirmed
@@ -201,6 +202,16 @@ def test_the_token_opens_the_same_person_as_their_identifier(
     for _agency, _local_id, identifiers in claims["links"]:
         assert all(scheme != "UPN" for scheme, _ in identifiers)
     assert p["given_name"] not in token and p["date_of_birth"] not in json.dumps(claims)
+    # Opening is an ordinary disclosure; the token, like any unlisted scheme, is hashed.
+    db = sqlite3.connect(gateway.state_dir / "audit.sqlite")
+    try:
+        rows = db.execute(
+            "SELECT person_scheme, person_ref FROM audit_record WHERE request_id = ?",
+            (opened.headers["x-request-id"],),
+        ).fetchall()
+    finally:
+        db.close()
+    assert rows and all(s == "MATCH" and r.startswith("hmac-sha256:") for s, r in rows)
 
 
 def _refusal(gateway: GatewayProcess, token: str) -> dict[str, Any]:
