@@ -43,6 +43,14 @@ query($ref: PersonReference!) {
 }
 """
 
+HOUSEHOLD_TIMELINE_QUERY = """
+query($ref: PersonReference!) {
+  person(reference: $ref) {
+    household { timeline { events { date agency kind subject } } }
+  }
+}
+"""
+
 SHORT_NAMES = {"nhs": "NHS"}
 
 # The demo users' roles and teams (gateway/demo_users.json), for asking the API as them.
@@ -294,6 +302,27 @@ def test_household_map_shows_members_relationships_and_agency_involvement(
     relationships = page.locator("#household-map svg g.edge text").all_text_contents()
     assert relationships == [m["relationship"] for m in members]
     save_doc_image(page.locator("#household"), "household.png")
+
+    reference = {"ref": {"scheme": "NI_NUMBER", "value": person_with_history["ni_number"]}}
+    timeline = as_user(gateway, SAM, HOUSEHOLD_TIMELINE_QUERY, reference)
+    events = timeline["data"]["person"]["household"]["timeline"]["events"]
+    household_events = page.locator("#household-events-table tbody tr[data-agency]")
+    expect(household_events).to_have_count(len(events))
+    # Each event says whose it is: a member (by relationship) or the person on screen.
+    relationship = {
+        f"{m['person']['reference']['scheme']}:{m['person']['reference']['value']}": m[
+            "relationship"
+        ]
+        for m in members
+        if m["person"] is not None
+    }
+    expected = [f"({relationship.get(e['subject'], 'person on screen')})" for e in events]
+    whose = household_events.locator("td.subject").all_text_contents()
+    assert [w[w.rindex(" (") + 1 :] for w in whose] == expected
+    assert any(e["subject"] in relationship for e in events), "no member has an event"
+    page.get_by_label("From date").fill("2100-01-01")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator("#household-events-table tbody")).to_contain_text("No events in this range")
 
     # A member's node on the map opens them (the table's buttons do too: see the keyboard test).
     index, member = next((i, m) for i, m in enumerate(members) if m["person"] is not None)
