@@ -201,7 +201,9 @@ async function choosePurpose() {
           ),
         ),
     );
-    const ways = state.capabilities.findPerson ? "by identifier or by name and date of birth" : "by identifier";
+    const ways = state.capabilities.findPerson
+      ? "by identifier or by name and date of birth"
+      : "by identifier";
     say(`Purpose: ${$("purpose").selectedOptions[0].textContent}. Find a person ${ways}.`);
   });
 }

@@ -117,13 +117,21 @@ function candidateItem(candidate, index, agencies, errors, onOpen) {
       h("span", { class: `tag ${status.className}` }, status.label),
       " ",
       h("span", { class: "probability" }, `Match probability ${percent(candidate.probability)}`),
-      h("span", { class: "bar", "aria-hidden": "true" }, h("span", { style: `width: ${percent(candidate.probability)}` })),
+      h(
+        "span",
+        { class: "bar", "aria-hidden": "true" },
+        h("span", { style: `width: ${percent(candidate.probability)}` }),
+      ),
     ),
     h(
       "dl",
       {},
       h("dt", {}, "Year of birth"),
-      h("dd", { "data-field": "yearOfBirth" }, detail(candidate.yearOfBirth, errors.get(`${path}/yearOfBirth`))),
+      h(
+        "dd",
+        { "data-field": "yearOfBirth" },
+        detail(candidate.yearOfBirth, errors.get(`${path}/yearOfBirth`)),
+      ),
       h("dt", {}, "Postcode district"),
       h(
         "dd",

@@ -136,7 +136,9 @@ function edge(from, to, relationship) {
   return svg(
     "g",
     { class: "edge" },
-    svg("path", { d: `M ${from.x} ${from.y} C ${from.x} ${to.y - 60}, ${to.x} ${from.y + 40}, ${to.x} ${to.y}` }),
+    svg("path", {
+      d: `M ${from.x} ${from.y} C ${from.x} ${to.y - 60}, ${to.x} ${from.y + 40}, ${to.x} ${to.y}`,
+    }),
     svg("rect", { x: to.x - width / 2, y: to.y - 40, width, height: 24, rx: 12, class: "edge-label-bg" }),
     svg("text", { x: to.x, y: to.y - 23, "text-anchor": "middle", class: "edge-label" }, label),
   );
@@ -160,7 +162,11 @@ function map(subjectName, views, colours, onOpen) {
       class: "node-box",
     }),
     svg("text", { x: width / 2, y: 38, "text-anchor": "middle", class: "node-detail" }, "Person on screen"),
-    svg("text", { x: width / 2, y: 62, "text-anchor": "middle", class: "node-name" }, truncate(subjectName, 26)),
+    svg(
+      "text",
+      { x: width / 2, y: 62, "text-anchor": "middle", class: "node-name" },
+      truncate(subjectName, 26),
+    ),
   );
   const described = views
     .map((v) => `${nameText(v)}, ${v.relationship}${v.person ? `, known to ${v.known.length} agencies` : ""}`)
@@ -200,7 +206,11 @@ function row(view, agencies, onOpen) {
   let person;
   if (view.state === "withheld") person = withheldText(view.withheld);
   else if (view.state === "unmatched") {
-    person = h("span", { class: "empty" }, "Not matched: no agency system matched this link to a person surely");
+    person = h(
+      "span",
+      { class: "empty" },
+      "Not matched: no agency system matched this link to a person surely",
+    );
   } else if (view.name) person = view.name;
   else if (view.nameWithheld) person = [h("span", {}, "Name "), withheldText(view.nameWithheld)];
   else person = h("span", { class: "empty" }, "Name not recorded");
@@ -212,7 +222,11 @@ function row(view, agencies, onOpen) {
         ? view.known.map((a) => shortTitle(a)).join(", ")
         : h("span", { class: "empty" }, "No agency involvement found"),
       view.unavailable.length
-        ? h("span", { class: "tag tag-unavailable" }, `Unavailable: ${view.unavailable.map(shortTitle).join(", ")}`)
+        ? h(
+            "span",
+            { class: "tag tag-unavailable" },
+            `Unavailable: ${view.unavailable.map(shortTitle).join(", ")}`,
+          )
         : null,
     ];
   }
@@ -221,7 +235,11 @@ function row(view, agencies, onOpen) {
         "button",
         { type: "button", class: "open-member", onclick: () => onOpen(view) },
         "Open",
-        h("span", { class: "visually-hidden" }, ` ${nameText(view)} (${view.relationship}) as the person on screen`),
+        h(
+          "span",
+          { class: "visually-hidden" },
+          ` ${nameText(view)} (${view.relationship}) as the person on screen`,
+        ),
       )
     : h("span", { class: "empty" }, "Cannot be opened");
   return h(
@@ -246,13 +264,15 @@ export function renderHousehold(chart, tableBody, agencies, colours, person, err
   const error = errors.get("person/household");
   const reason = forbidden(error);
   if (reason) {
-    message(chart, tableBody, h("span", { class: "tag tag-withheld" }, "Withheld"), h("span", { class: "reason" }, reason));
+    const tag = h("span", { class: "tag tag-withheld" }, "Withheld");
+    message(chart, tableBody, tag, h("span", { class: "reason" }, reason));
     return;
   }
   if (error) {
     // An agency that is down, or a household too large to resolve: the message says which.
     const down = error.extensions?.code?.startsWith("UPSTREAM");
-    message(chart, tableBody, h("span", { class: "tag tag-unavailable" }, down ? "Unavailable" : "Not shown"), error.message);
+    const tag = h("span", { class: "tag tag-unavailable" }, down ? "Unavailable" : "Not shown");
+    message(chart, tableBody, tag, error.message);
     return;
   }
   const household = person.household;
@@ -281,5 +301,6 @@ export function householdNames(agencies, person, errors) {
 }
 
 export function renderHouseholdUnsupported(chart, tableBody, why) {
-  message(chart, tableBody, h("span", { class: "tag tag-unavailable" }, "Not available on this gateway"), why);
+  const tag = h("span", { class: "tag tag-unavailable" }, "Not available on this gateway");
+  message(chart, tableBody, tag, why);
 }
