@@ -40,10 +40,11 @@ bench/peer/node_modules/.installed: bench/peer/package-lock.json
 	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Not part of `make test`: about ten minutes on 2 cores; BENCH_ARGS=--help lists options.
+# Not part of `make test`: about 12 minutes on 2 cores; BENCH_ARGS=--help lists options.
 bench: $(VENV)/.installed-bench $(PROBATION_VENV)/.installed $(OPA) bench/peer/node_modules/.installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.profile --out bench/results/profile.json > bench/results/profile.txt
+	$(BIN)/python -m bench.batch_lookup --out bench/results/batch_lookup.json
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -51,8 +51,22 @@ def busy_wall_ms(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
+POLICY_CODES = frozenset({"FORBIDDEN"})
+"""Errors that are the policy at work (a withheld field or labelled record), not failures."""
+
+
+def _failures(reply: dict[str, Any]) -> list[Any]:
+    return [
+        error
+        for error in reply.get("errors") or []
+        if (error.get("extensions") or {}).get("code") not in POLICY_CODES
+    ]
+
+
 def _record_reply(reply: dict[str, Any], offset_ms: float, into: dict[str, Any]) -> bool:
-    """Fold one reply's upstream calls into ``into``; True if the reply had no errors."""
+    """Fold one reply's upstream calls into ``into``; True unless the reply has an error
+    other than the policy withholding something (the full view asks for every field,
+    so replies about people with labelled records always carry FORBIDDEN errors)."""
     upstream = reply.get("extensions", {}).get("joinedup", {}).get("upstream", [])
     for call in upstream:
         agency, operation = call["agency"], call["operation"]
@@ -60,7 +74,7 @@ def _record_reply(reply: dict[str, Any], offset_ms: float, into: dict[str, Any])
         by_kind[operation] = by_kind.get(operation, 0) + 1
         start = offset_ms + call["startedMs"]
         into["intervals"].setdefault(agency, []).append((start, start + call["ms"]))
-    return not reply.get("errors")
+    return not _failures(reply)
 
 
 async def _operation(
@@ -77,7 +91,7 @@ async def _operation(
         if reply is None:
             error = error or f"HTTP {response.status_code}: {response.text[:200]}"
         elif not _record_reply(reply, offset_ms, seen):
-            error = error or json.dumps(reply["errors"][0])[:200]
+            error = error or json.dumps(_failures(reply)[0])[:200]
     latency_ms = (time.perf_counter() - started) * 1000
     return OperationRecord(
         latency_ms,

@@ -1,9 +1,11 @@
 """The peer: GraphQL Mesh composes the REST/OpenAPI agency systems, Hive Gateway serves them.
 
 Both come from the npm registry at the versions pinned in ``bench/peer/package.json``
-(installed with ``npm ci`` by ``make bench``). The peer has no identity matching
-and no policy: it is asked for each REST agency's record by that agency's own
-identifier, which the harness takes from the world's ground truth.
+(installed with ``npm ci`` by ``make bench``). Mesh composes each REST simulator from
+its own ``GET /openapi.json``; the record read, ``POST /<collection>/batch``, is exposed
+as a query field (``compose.config.mjs``). The peer has no identity matching and no
+policy: it is asked for each REST agency's record by that agency's own key, which the
+harness takes from the world's ground truth (``records[agency]``).
 """
 
 from __future__ import annotations
@@ -24,18 +26,9 @@ from simulators.launcher import DemoWorld, free_port
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 
 
-@dataclass(frozen=True)
-class PeerAgency:
-    """How the peer reaches one REST agency's record: its path parameter and ground-truth key."""
-
-    id_argument: str
-    ground_truth_key: str
-
-
-# REST agencies the peer can be compared on. An agency is used when its simulator
-# is running; its OpenAPI document is the simulator's own GET /openapi.json, or
-# bench/peer/<agency>.openapi.json while the simulator does not serve one.
-PEER_AGENCIES = {"benefits": PeerAgency("ni_number", "ni_number")}
+# REST agencies the peer is compared on → the collection their simulator serves
+# (``POST /<collection>/batch`` reads records by the agency's own key).
+PEER_AGENCIES = {"benefits": "claimants", "schools": "pupils", "housing": "tenants"}
 
 
 @dataclass
@@ -45,27 +38,14 @@ class PeerGateway:
     query_fields: dict[str, tuple[str, str]]  # agency → (Query field, selection)
 
     def operation(self, person: dict[str, Any]) -> list[dict[str, Any]] | None:
-        """The peer's full-record query for one person, None if an id is missing."""
+        """The peer's full-record query for one person, None if an agency lacks them."""
         parts = []
         for agency, (field, selection) in self.query_fields.items():
-            spec = PEER_AGENCIES[agency]
-            identifier = person.get(spec.ground_truth_key)
-            if not identifier:
+            key = person["records"].get(agency)
+            if not key:
                 return None
-            parts.append(f'{agency}: {field}({spec.id_argument}: "{identifier}") {{ {selection} }}')
+            parts.append(f'{agency}: {field}(input: {{ids: ["{key}"]}}) {{ {selection} }}')
         return [{"query": "{ " + " ".join(parts) + " }"}]
-
-
-def _openapi_source(agency: str, url: str) -> tuple[str, str]:
-    try:
-        if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
-            return f"{url}/openapi.json", "the simulator's GET /openapi.json"
-    except httpx.TransportError:
-        pass
-    fallback = PEER_DIR / f"{agency}.openapi.json"
-    if fallback.exists():
-        return str(fallback), f"bench/peer/{fallback.name}"
-    raise LookupError(f"no OpenAPI document for {agency}")
 
 
 def start_peer(world: DemoWorld, scratch: Path, forks: int) -> PeerGateway:
@@ -74,18 +54,26 @@ def start_peer(world: DemoWorld, scratch: Path, forks: int) -> PeerGateway:
         raise LookupError("no REST agency the peer can compose is running")
     agencies, subgraphs = {}, []
     for name, simulator in running.items():
-        source, origin = _openapi_source(name, simulator.url)
-        agencies[name] = origin
-        subgraphs.append({"name": name, "source": source, "endpoint": simulator.url})
+        agencies[name] = f"{simulator.url}/openapi.json"
+        subgraphs.append(
+            {
+                "name": name,
+                "source": f"{simulator.url}/openapi.json",
+                "endpoint": simulator.url,
+                "batch_field": _batch_field(PEER_AGENCIES[name]),
+            }
+        )
     supergraph = scratch / "supergraph.graphql"
     bin_dir = PEER_DIR / "node_modules" / ".bin"
-    subprocess.run(
+    composed = subprocess.run(
         [str(bin_dir / "mesh-compose"), "-c", "compose.config.mjs", "-o", str(supergraph)],
         cwd=PEER_DIR,
         env={**os.environ, "PEER_AGENCIES": json.dumps(subgraphs)},
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if composed.returncode:
+        raise RuntimeError(f"mesh-compose failed:\n{composed.stdout}\n{composed.stderr}")
     port = free_port()
     log_path = scratch / "peer.log"
     process = subprocess.Popen(
@@ -109,16 +97,21 @@ def start_peer(world: DemoWorld, scratch: Path, forks: int) -> PeerGateway:
     types = {t["name"]: t for t in types_reply["data"]["__schema"]["types"]}
     query_fields = {}
     for name in running:
-        id_argument = PEER_AGENCIES[name].id_argument
-        for field in types["Query"]["fields"]:
-            if [a["name"] for a in field.get("args", [])] == [id_argument]:
-                _, type_name = named_type(field["type"])
-                selection = " ".join(
-                    f"{f} {{ {' '.join(subs)} }}" if subs else f
-                    for f, subs in selection_of(types, type_name)
-                )
-                query_fields[name] = (field["name"], selection)
-                break
-        else:
-            raise LookupError(f"the peer's schema has no record query for {name}")
+        collection, field_name = PEER_AGENCIES[name], _batch_field(PEER_AGENCIES[name])
+        field = next((f for f in types["Query"]["fields"] if f["name"] == field_name), None)
+        if field is None:
+            raise LookupError(f"the peer's schema has no query {field_name} for {name}")
+        _, reply_type = named_type(field["type"])
+        listing = next(f for f in types[reply_type]["fields"] if f["name"] == collection)
+        _, record_type = named_type(listing["type"])
+        selection = " ".join(
+            f"{f} {{ {' '.join(subs)} }}" if subs else f
+            for f, subs in selection_of(types, record_type)
+        )
+        query_fields[name] = (field_name, f"{collection} {{ {selection} }}")
     return PeerGateway(server, agencies, query_fields)
+
+
+def _batch_field(collection: str) -> str:
+    """Mesh's name for ``POST /<collection>/batch`` (no operationId: method + path)."""
+    return f"post_{collection}_batch"

@@ -23,10 +23,11 @@ from graphql import parse
 from pyinstrument import Profiler
 
 from bench.queries import INTROSPECT_TYPES, person_query, person_sections
+from bench.stack import BENCH_RATE_LIMIT
 from gateway.app import create_app
 from gateway.audit import AuditRecord
 from gateway.auth import issue_dev_token, load_dev_key
-from gateway.config import REPO_ROOT, GatewayConfig, agency_settings
+from gateway.config import REPO_ROOT, GatewayConfig, RequestLimits, agency_settings
 from gateway.policy import DecisionInput
 from gateway.purposes import PURPOSE_HEADER
 from gateway.runtime import Gateway
@@ -72,6 +73,10 @@ async def _session(
             await ask(query, variables)
         cpu_unprofiled = (time.process_time() - plain_cpu) * 1000 / requests
         reply = await ask(query, variables)
+    if any(
+        (e.get("extensions") or {}).get("code") == "RATE_LIMITED" for e in reply.get("errors") or []
+    ):
+        raise SystemExit("the profile's requests were rate limited: the figures would be wrong")
     document_fields = gateway.schema.requested_fields(parse(query))
     decision_input = DecisionInput(
         {"user": "bench", "org": "b", "roles": ["social_worker"], "team": "t"},
@@ -128,6 +133,9 @@ def main() -> None:
         config = GatewayConfig(
             state_dir=scratch / "profile-state",
             agencies={n: agency_settings(n, e) for n, e in world.endpoints().items()},
+            # One caller sends every request: the default per-caller limit would answer
+            # most of them with a (cheap) 429 and flatter the figures.
+            limits=RequestLimits(rate_limit=BENCH_RATE_LIMIT),
         )
         figures = asyncio.run(_session(config, world.paths, args.requests, args.html))
     print(json.dumps(figures, indent=2))

@@ -211,10 +211,15 @@ class Bench:
             )
 
     def run_joinedup(
-        self, name: str, operations: Operations, load: Load, gateway: JoinedupGateway | None = None
+        self, name: str, operations: Operations, load: Load, policy_dir: Path | None = None
     ) -> dict[str, Any]:
-        target = gateway or self.gateway
-        figures = drive(target.server, "/graphql", target.headers(), operations, load)
+        """One scenario on a gateway of its own, so that circuit breakers a scenario
+        trips (or pools and caches it warms) never carry into the next one."""
+        gateway = start_joinedup(self.world, self.scratch, policy_dir, self.args.workers)
+        try:
+            figures = drive(gateway.server, "/graphql", gateway.headers(), operations, load)
+        finally:
+            gateway.server.stop()
         self._say(name, figures)
         return figures
 
@@ -306,19 +311,16 @@ class Bench:
             return None
         forks = self.gateway.workers
         peer = start_peer(self.world, self.scratch, forks)
-        allow_all = start_joinedup(
-            self.world, self.scratch, allow_all_policy_dir(self.scratch), self.args.workers
-        )
         try:
             sections = [s for s in self.sections if s.agency in peer.query_fields]
             missing = sorted(REST_AGENCIES_IN_PRODUCT - set(peer.agencies))
             self.notes.append(
-                f"peer_full: the REST agencies running ({', '.join(peer.agencies)}; OpenAPI "
-                f"from {', '.join(peer.agencies.values())}); not yet in the world: "
-                f"{', '.join(missing) or 'none'}; agencies the peer can reach need an entry in "
-                "bench.peer.PEER_AGENCIES. Same query shape: every field of those "
+                f"peer_full: the REST agencies running ({', '.join(peer.agencies)}; each "
+                "composed by GraphQL Mesh from the simulator's GET /openapi.json, records "
+                "read through POST /<collection>/batch); missing from the world: "
+                f"{', '.join(missing) or 'none'}. Same query shape: every field of those "
                 "sections for one person; joinedup also resolves identity (lookup) and "
-                "decides policy, the peer is given each agency's own id. Hive Gateway "
+                "decides policy, the peer is given each agency's own key. Hive Gateway "
                 f"--fork {forks}, joinedup {forks} worker(s)"
             )
             people = [
@@ -332,13 +334,26 @@ class Bench:
             theirs = [op for _, op in people]
             with_policy = self.run_joinedup("peer_full joinedup (policy on)", ours, self.load)
             open_policy = self.run_joinedup(
-                "peer_full joinedup (allow-all)", ours, self.load, allow_all
+                "peer_full joinedup (allow-all)",
+                ours,
+                self.load,
+                allow_all_policy_dir(self.scratch),
             )
+            for label, figures in (("policy on", with_policy), ("allow-all", open_policy)):
+                unread = [
+                    s.agency
+                    for s in sections
+                    if not figures["upstream_calls_per_agency"].get(s.agency, {}).get("read")
+                ]
+                if unread:
+                    self.notes.append(
+                        f"peer_full joinedup ({label}) read nothing from {', '.join(unread)}: "
+                        "the policy withheld those sections, so it did less work than the peer"
+                    )
             peer_figures = drive(peer.server, "/graphql", {}, theirs, self.load)
             self._say("peer_full GraphQL Mesh + Hive Gateway", peer_figures)
         finally:
             peer.server.stop()
-            allow_all.server.stop()
         return {
             "scenario": "peer_full",
             **with_policy,
@@ -378,10 +393,17 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+CALL_KINDS = ("lookup", "search", "read")
+
+
+def _calls(kinds: dict[str, float]) -> str:
+    """``lookup+search+read`` calls per request, e.g. ``1+0.2+1``."""
+    return "+".join(f"{kinds.get(kind, 0):g}" for kind in CALL_KINDS)
+
+
 def _row(f: dict[str, Any]) -> str:
     calls = " ".join(
-        f"{agency}:{'+'.join(f'{n:g}' for n in kinds.values())}"
-        for agency, kinds in f["upstream_calls_per_agency"].items()
+        f"{agency}:{_calls(kinds)}" for agency, kinds in f["upstream_calls_per_agency"].items()
     )
     return (
         f"p50 {_fmt(f['p50_ms'])} p99 {_fmt(f['p99_ms'])} rps {_fmt(f['rps'])} "
@@ -392,13 +414,12 @@ def _row(f: dict[str, Any]) -> str:
 def table(results: dict[str, Any]) -> str:
     header = (
         "| scenario | p50 ms | p99 ms | req/s | overhead p50 | overhead p99 | fan-out eff. "
-        "| CPU ms/req | RSS MB | upstream calls/agency (lookup+read) |"
+        "| CPU ms/req | RSS MB | upstream calls/agency (lookup+search+read) |"
     )
     lines = [header, "|" + "---|" * 10]
     for s in results["scenarios"]:
         calls = ", ".join(
-            f"{agency} {'+'.join(f'{n:g}' for n in kinds.values())}"
-            for agency, kinds in s["upstream_calls_per_agency"].items()
+            f"{agency} {_calls(kinds)}" for agency, kinds in s["upstream_calls_per_agency"].items()
         )
         lines.append(
             f"| {s['scenario']} | {_fmt(s['p50_ms'])} | {_fmt(s['p99_ms'])} | {_fmt(s['rps'])} "

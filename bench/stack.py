@@ -189,6 +189,9 @@ class JoinedupGateway:
         return body
 
 
+BENCH_RATE_LIMIT = "1000000/minute"
+
+
 def serve_options() -> set[str]:
     return {param.name for param in serve.params if param.name}
 
@@ -211,6 +214,10 @@ def start_joinedup(
     command += ["--config", str(config_file)]
     if policy_dir is not None:
         command += ["--policy-dir", str(policy_dir)]
+    if "rate_limit" in options:
+        # The load generator is one caller sending hundreds of requests a second: the
+        # per-caller limit (600/minute by default) would answer most of them with 429.
+        command += ["--rate-limit", BENCH_RATE_LIMIT]
     if workers is not None:
         if "workers" not in options:
             raise SystemExit("this joinedup serve has no --workers option")

@@ -35,16 +35,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 Mode = Literal["demo", "production"]
 
-DEFAULT_ADAPTERS = {
-    "council": "adapters.council:CouncilAdapter",
-    "benefits": "adapters.benefits:BenefitsAdapter",
-    "nhs": "adapters.nhs:NhsAdapter",
-    "schools": "adapters.schools:SchoolsAdapter",
-    "police": "adapters.police:PoliceAdapter",
-    "probation": "adapters.probation:ProbationAdapter",
-    "housing": "adapters.housing:HousingAdapter",
-}
-"""Adapter class for each agency name the demo world knows; any entry may name another."""
+DEMO_AGENCIES = ("council", "benefits", "nhs", "schools", "police", "probation", "housing")
+"""The demo world's agencies: joinedup installs an adapter entry point of each name."""
 
 
 class ConfigError(ValueError):
@@ -182,9 +174,9 @@ class GatewayConfig:
 
 
 def default_adapter(name: str) -> str | None:
-    """The adapter agency ``name`` gets when its settings name none: the demo world's, or
-    an installed adapter (``joinedup.adapters`` entry point) of the same name."""
-    return DEFAULT_ADAPTERS.get(name) or (name if name in installed_adapters() else None)
+    """The adapter agency ``name`` gets when its settings name none: the installed adapter
+    (``joinedup.adapters`` entry point) of the same name, as the demo world's are."""
+    return name if name in installed_adapters() else None
 
 
 def agency_settings(name: str, endpoint: str, **options: Any) -> AgencySettings:

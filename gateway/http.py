@@ -164,7 +164,9 @@ async def graphql_endpoint(request: Request) -> Response:
         return _rejection(exc, request_id, media_type)
 
     schema = gateway.schema
-    requested = schema.requested_fields(document)
+    requested = gateway.documents.requested_fields(
+        operation.query, document, schema.requested_fields
+    )
     # One deadline for everything the request asks of agencies (lookups, reads).
     with request_deadline(gateway.config.resilience.request_deadline_s):
         fanout = FanOut(

@@ -10,16 +10,30 @@ the identity lookups.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol, TypeVar
 
 from adapters.council import CouncilAdapter
 from adapters.sdk import Adapter, AdapterError
 from gateway.policy import PersonContext
+from gateway.resilience import ResilientAdapter
 from resolvers.fanout import PersonFetch
 
 log = logging.getLogger(__name__)
 
 COUNCIL = "council"
+
+T = TypeVar("T")
+
+
+class Guard(Protocol):
+    """Runs one upstream call, e.g. under an adapter's breaker and retries."""
+
+    def __call__(self, call: Callable[[], Awaitable[T]], /) -> Awaitable[T]: ...
+
+
+async def _unguarded(call: Callable[[], Awaitable[T]]) -> T:
+    return await call()
 
 
 class CaseRegister:
@@ -29,12 +43,21 @@ class CaseRegister:
     or consent: purposes that need them are denied (fail closed).
     """
 
-    def __init__(self, council: CouncilAdapter | None) -> None:
+    def __init__(
+        self,
+        council: CouncilAdapter | None,
+        guard: Guard = _unguarded,
+    ) -> None:
         self.council = council
+        self._guard = guard
 
     @classmethod
     def for_adapters(cls, adapters: Mapping[str, Adapter]) -> CaseRegister:
+        """The register of the gateway's council adapter; a resilient one keeps its breaker,
+        retries and timeouts for these calls too."""
         council = adapters.get(COUNCIL)
+        if isinstance(council, ResilientAdapter) and isinstance(council.inner, CouncilAdapter):
+            return cls(council.inner, council.guarded)
         return cls(council if isinstance(council, CouncilAdapter) else None)
 
     async def contexts(
@@ -47,7 +70,10 @@ class CaseRegister:
         consent: dict[str, dict[str, str]] = {}
         if council_ids and self.council is not None:
             try:
-                related, consent = await self.council.relationships_and_consent(council_ids, team)
+                register = self.council
+                related, consent = await self._guard(
+                    lambda: register.relationships_and_consent(council_ids, team)
+                )
             except AdapterError as exc:
                 # Fail closed: no relationship and no consent known, so the purposes
                 # that need them are denied; the rest of the request stands.

@@ -19,7 +19,7 @@ import click
 from graphql import GraphQLError, parse, validate
 
 from adapters.sdk import Identifier
-from gateway.config import DEFAULT_ADAPTERS, REPO_ROOT, agency_settings, load_agencies
+from gateway.config import DEMO_AGENCIES, REPO_ROOT, agency_settings, load_agencies
 from gateway.policy import DecisionInput, PersonContext
 from gateway.policy.bundle import DEFAULT_OPA, OpaCheck, PolicyRejected
 from gateway.policy.embedded import DECISION, EmbeddedEngine, compile_folder
@@ -98,7 +98,7 @@ def _report_catalogue_gaps(policy_dir: Path, config_file: Path | None) -> None:
     agencies = (
         load_agencies(config_file)
         if config_file is not None
-        else {name: agency_settings(name, "unused") for name in DEFAULT_ADAPTERS}
+        else {name: agency_settings(name, "unused") for name in DEMO_AGENCIES}
     )
     # Adapters describe themselves without their systems: nothing is called here.
     sections = [adapter.discover() for adapter in build_adapters(agencies, 1.0).values()]
@@ -152,7 +152,7 @@ def explain_command(
         raise click.ClickException(f"--person needs the agency systems: no {config_file}")
     else:
         # Only the schema is needed: adapters describe themselves without their systems.
-        agencies = {name: agency_settings(name, "unused") for name in DEFAULT_ADAPTERS}
+        agencies = {name: agency_settings(name, "unused") for name in DEMO_AGENCIES}
     adapters = build_adapters(agencies, 1.0)
     schema = build_schema(adapters, load_purposes(policy_dir))
     try:

@@ -82,6 +82,11 @@ class ResilientAdapter(Adapter):
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         return await self._call(lambda: self.inner.lookup(identifiers))
 
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        return await self._call(lambda: self.inner.lookup_many(identifier_sets))
+
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
@@ -97,6 +102,11 @@ class ResilientAdapter(Adapter):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+    async def guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Any other idempotent call on ``inner`` (e.g. an adapter's own extra capability),
+        under the same breaker, retries, bulkhead and timeout as the contract's calls."""
+        return await self._call(call)
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         """One idempotent upstream operation, through breaker, retries, bulkhead, timeout."""

@@ -80,7 +80,7 @@ class Gateway:
                 if config.decision_log
                 else None
             ),
-            register=CaseRegister.for_adapters(direct),
+            register=CaseRegister.for_adapters(adapters),
             links=LinkCache(config.link_cache_ttl_s) if config.link_cache_ttl_s else None,
             match_tokens=MatchTokens.from_state_dir(
                 config.state_dir, config.match_token_ttl_min * 60

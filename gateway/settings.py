@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from gateway import config as runtime
 from gateway.config import (
-    DEFAULT_ADAPTERS,
+    DEMO_AGENCIES,
     REPO_ROOT,
     GatewayConfig,
     ObservabilityConfig,
@@ -243,7 +243,7 @@ def unsupported_options(settings: Settings) -> list[str]:
                 "or an installed adapter's entry-point name"
             )
     for name in settings.readiness.require_agencies:
-        if name not in settings.agencies and name not in DEFAULT_ADAPTERS:
+        if name not in settings.agencies and name not in DEMO_AGENCIES:
             problems.append(f"readiness.require_agencies: unknown agency '{name}'")
     if settings.observability.traces == "otlp" and settings.observability.otlp_endpoint is None:
         problems.append("observability.traces = 'otlp' needs observability.otlp_endpoint")

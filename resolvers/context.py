@@ -89,11 +89,11 @@ class RequestContext:
     disclosures: dict[tuple[str, str], Disclosure] = field(default_factory=dict)
     audit_log: AuditStore | None = None
     audit_events: list[AuditEvent] = field(default_factory=list)
-    searches: list[SearchDisclosure] = field(default_factory=list)
     households: Mapping[str, HouseholdFetch] = field(default_factory=dict)
     """Per person key, the household resolved before the decision (``resolvers.household``)."""
     _members: set[str] = field(default_factory=set)
     """Keys of household members registered at nested paths (see :meth:`register_member`)."""
+    searches: list[SearchDisclosure] = field(default_factory=list)
 
     def start_reads(self, person: PersonFetch) -> None:
         """Read the person's allowed sections from agencies whose gate lets this person through."""

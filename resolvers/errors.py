@@ -42,6 +42,16 @@ class TooManyPeople(GraphQLError):
         )
 
 
+class HouseholdTooLarge(GraphQLError):
+    """More household links than the gateway resolves for one person or one request."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The household is not shown: {detail}",
+            extensions={"code": "HOUSEHOLD_TOO_LARGE"},
+        )
+
+
 class InvalidReference(GraphQLError):
     """A reference that cannot be used as given (e.g. a forged or expired MATCH token)."""
 
@@ -52,16 +62,6 @@ class InvalidReference(GraphQLError):
 class InvalidSearch(GraphQLError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason, extensions={"code": "BAD_USER_INPUT"})
-
-
-class HouseholdTooLarge(GraphQLError):
-    """More household links than the gateway resolves for one person or one request."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"The household is not shown: {detail}",
-            extensions={"code": "HOUSEHOLD_TOO_LARGE"},
-        )
 
 
 class InternalError(GraphQLError):

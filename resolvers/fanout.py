@@ -4,7 +4,9 @@ Identity resolution exchanges identifiers first, then (for agencies that offer
 it) demographics, scored by :mod:`gateway.identity.federated`. Reads start together as soon
 as the person is found, and go through one DataLoader per agency per request,
 so a query about many people makes one batched call per agency and the answer
-takes about as long as the slowest agency, not the sum of all of them.
+takes about as long as the slowest agency, not the sum of all of them. Lookups
+go through a DataLoader per agency too: the people of one query are looked up in
+one call per agency per identity round where the agency declares ``batch_lookup``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from adapters.sdk import Adapter, AdapterError, Candidate, Demographics, Identifier, Match
+from adapters.sdk import (
+    Adapter,
+    AdapterError,
+    Candidate,
+    Demographics,
+    Identifier,
+    Match,
+    UpstreamBadReply,
+)
 from gateway.identity import match_token
 from gateway.identity.federated import FederatedMatcher
 from gateway.identity.link_cache import LinkCache
@@ -78,11 +88,13 @@ class FanOut:
         """The caller: MATCH tokens open only for the user they were issued to."""
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
+        self._lookup_loaders: dict[str, DataLoader[tuple[Identifier, ...], Match | None]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
         self._found: dict[Identifier, asyncio.Task[PersonFetch]] = {}
         self.created = time.perf_counter()
 
-    async def _timed(self, agency: str, operation: str, call: Any) -> Any:
+    async def timed(self, agency: str, operation: str, call: Awaitable[Any]) -> Any:
+        """Await one upstream call, recorded with the request's other calls."""
         started = time.perf_counter()
         outcome = "ok"
         with agency_call_step(agency, operation) as step:
@@ -101,10 +113,6 @@ class FanOut:
                         agency, operation, started, (time.perf_counter() - started) * 1000, outcome
                     )
                 )
-
-    async def timed(self, agency: str, operation: str, call: Awaitable[Any]) -> Any:
-        """Await one upstream call, recorded with the request's other calls."""
-        return await self._timed(agency, operation, call)
 
     async def find(self, reference: Identifier) -> PersonFetch:
         """Resolve a person once per request, however often the query names them."""
@@ -158,7 +166,7 @@ class FanOut:
         """Ask these agencies concurrently for records that could be the person described."""
         results = await asyncio.gather(
             *(
-                self._timed(name, "search", self.adapters[name].search(demographics))
+                self.timed(name, "search", self.adapters[name].search(demographics))
                 for name in agencies
             ),
             return_exceptions=True,
@@ -188,10 +196,7 @@ class FanOut:
             ]
             identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
             results = await asyncio.gather(
-                *(
-                    self._timed(name, "lookup", self.adapters[name].lookup(identifiers))
-                    for name in pending
-                ),
+                *(self._lookup(name, identifiers) for name in pending),
                 return_exceptions=True,
             )
             learnt = False
@@ -210,6 +215,42 @@ class FanOut:
         await self._match_demographics(person)
         return person
 
+    def _lookup(self, agency: str, identifiers: tuple[Identifier, ...]) -> Awaitable[Match | None]:
+        """One person's lookup, queued with the other people of this identity round.
+
+        Every agency's lookups go through a DataLoader, so a round's lookups across a
+        query's people go out together: in one ``lookup_many`` call where the agency
+        declares ``batch_lookup``, else one call per person sent at once. Either way
+        the people finish the round together and the next round batches too.
+        """
+        loader = self._lookup_loaders.get(agency)
+        if loader is None:
+            adapter = self.adapters[agency]
+            batched = adapter.discover().batch_lookup
+
+            async def load(
+                batch: list[tuple[Identifier, ...]],
+            ) -> list[Match | BaseException | None]:
+                if not batched:
+                    return list(
+                        await asyncio.gather(
+                            *(self.timed(agency, "lookup", adapter.lookup(ids)) for ids in batch),
+                            return_exceptions=True,
+                        )
+                    )
+                try:
+                    found = await self.timed(agency, "lookup", adapter.lookup_many(tuple(batch)))
+                except AdapterError as exc:
+                    return [exc] * len(batch)
+                if len(found) != len(batch):
+                    wrong = UpstreamBadReply(agency, "batch lookup answered the wrong count")
+                    return [wrong] * len(batch)
+                return list(found)
+
+            loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)
+            self._lookup_loaders[agency] = loader
+        return loader.load(identifiers)
+
     async def _match_demographics(self, person: PersonFetch) -> None:
         """Search the unmatched agencies that offer it by what the matched ones hold."""
         known = list(
@@ -226,7 +267,7 @@ class FanOut:
             return
         calls = [(name, who) for name in searchable for who in known]
         results = await asyncio.gather(
-            *(self._timed(name, "search", self.adapters[name].search(who)) for name, who in calls),
+            *(self.timed(name, "search", self.adapters[name].search(who)) for name, who in calls),
             return_exceptions=True,
         )
         candidates: dict[str, list[Candidate]] = {name: [] for name in searchable}
@@ -254,7 +295,7 @@ class FanOut:
 
             async def load(ids: list[str]) -> list[Mapping[str, Any] | BaseException | None]:
                 try:
-                    found = await self._timed(agency, "read", adapter.read(tuple(ids), fields))
+                    found = await self.timed(agency, "read", adapter.read(tuple(ids), fields))
                 except AdapterError as exc:
                     return [exc] * len(ids)
                 return [found.get(local_id) for local_id in ids]

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 COORDINATE = "Query.findPerson"
 GOVERNED_TYPES = frozenset({"PersonSearch", "PersonCandidate"})
-DETAILS = ("name", "yearOfBirth", "postcodeDistrict")
 AUDIT_SCHEME = "DEMOGRAPHICS"
 """How the audit names a search: the searched details, stored as a keyed hash."""
 _MAX_TEXT = 100
@@ -146,15 +145,15 @@ def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
             yield from _fields(selection.selections)
 
 
-def _requested_details(info: strawberry.Info) -> frozenset[str]:
-    """The disambiguating details the query asks of candidates (through any fragments)."""
+def _requested_fields(info: strawberry.Info) -> frozenset[str]:
+    """The candidate fields the query asks for (through any fragments): what it discloses."""
     return frozenset(
         detail.name
         for search in info.selected_fields
         for candidates in _fields(search.selections)
         if candidates.name == "candidates"
         for detail in _fields(candidates.selections)
-        if detail.name in DETAILS
+        if not detail.name.startswith("__")
     )
 
 
@@ -232,7 +231,7 @@ async def find_person(
     people = group(score(fanout.matcher.model, searched, found, limits.min_probability))
     people = people[: limits.max_candidates]
     context.searches.append(
-        _disclosure(searched, people, context.decision, _requested_details(info))
+        _disclosure(searched, people, context.decision, _requested_fields(info))
     )
     tokens, user = fanout.match_tokens, fanout.user
     return PersonSearch(

@@ -1,8 +1,9 @@
 """A REST/JSON record service with an OpenAPI document, shared by the REST simulators.
 
 Benefits, schools and housing each run their own instance over their own
-data: look a record up by an identifier it holds, read records in batches by
-key. Search replies carry only identifiers; batch reads carry whole records.
+data: look a record up by an identifier it holds (one, or a batch of lookups in
+one ``POST /{name}/lookup``), read records in batches by key. Search and lookup
+replies carry only identifiers; batch reads carry whole records.
 """
 
 from __future__ import annotations
@@ -157,6 +158,61 @@ def openapi_document(collection: Collection) -> dict[str, Any]:
                     },
                 }
             },
+            f"/{name}/lookup": {
+                "post": {
+                    "summary": f"Find up to {MAX_BATCH} people at once by identifiers; one "
+                    "list of matching records' identifiers per query, in order.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["queries"],
+                                    "properties": {
+                                        "queries": {
+                                            "type": "array",
+                                            "maxItems": MAX_BATCH,
+                                            "items": {
+                                                "type": "object",
+                                                "properties": {
+                                                    p: {"type": "string"}
+                                                    for p in collection.search_params
+                                                },
+                                            },
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Matching records' identifiers, per query.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["results"],
+                                        "properties": {
+                                            "results": {
+                                                "type": "array",
+                                                "items": {
+                                                    "type": "array",
+                                                    "items": {
+                                                        "$ref": "#/components/schemas/Summary"
+                                                    },
+                                                },
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": error,
+                    },
+                }
+            },
         },
         "components": {"schemas": {"Record": record, "Summary": summary}},
     }
@@ -227,9 +283,38 @@ def records_app(
             return JSONResponse(
                 {"error": f"search by one of {list(collection.search_params)}"}, 400
             )
+        return JSONResponse({collection.name: find_by_identifiers(given)})
+
+    def find_by_identifiers(given: Mapping[str, str]) -> list[dict[str, Any]]:
         found = [indexes[p].get(_normalise(v)) for p, v in given.items()]
         unique = {id(r): r for r in found if r is not None}.values()
-        return JSONResponse({collection.name: [summary(r) for r in unique]})
+        return [summary(r) for r in unique]
+
+    async def batch_lookup(request: Request) -> Response:
+        if failure := await active_faults.apply(rng):
+            return failure
+        try:
+            queries = (await request.json())["queries"]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "send {'queries': [{param: value}, ...]}"}, 400)
+        if (
+            not isinstance(queries, list)
+            or len(queries) > MAX_BATCH
+            or not all(
+                isinstance(q, dict)
+                and q
+                and all(p in indexes and isinstance(v, str) for p, v in q.items())
+                for q in queries
+            )
+        ):
+            return JSONResponse(
+                {
+                    "error": f"queries: a list of at most {MAX_BATCH} objects of "
+                    f"{list(collection.search_params)} → string"
+                },
+                400,
+            )
+        return JSONResponse({"results": [find_by_identifiers(q) for q in queries]})
 
     def summary(record: Mapping[str, Any]) -> dict[str, Any]:
         found = {f: record.get(f) for f in collection.search_fields}
@@ -278,6 +363,7 @@ def records_app(
                 else []
             ),
             Route(f"/{collection.name}/batch", batch, methods=["POST"]),
+            Route(f"/{collection.name}/lookup", batch_lookup, methods=["POST"]),
             Route("/_sim/faults", faults_endpoint, methods=["GET", "PUT"]),
         ]
     )

@@ -26,6 +26,7 @@ from gateway.policy.opa_server import OpaServerProcess
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import DemoWorld, SimulatorProcess, free_port, running_world
 from simulators.world import WorldPaths
+from tests.operations_support import Launch, OtlpCollector, launcher
 from tests.postgres import PostgresServer
 
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
@@ -294,3 +295,19 @@ def opa_server() -> Iterator[OpaServerProcess]:
     server.wait_ready()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def launch(tmp_path: Path, demo_world: DemoWorld) -> Iterator[Launch]:
+    """Start `joinedup serve` processes configured as an operator would (see
+    tests/operations_support.py); they are stopped after the test."""
+    with launcher(tmp_path, demo_world) as start:
+        yield start
+
+
+@pytest.fixture
+def collector() -> Iterator[OtlpCollector]:
+    """An OTLP/HTTP traces endpoint on loopback that keeps what it is sent."""
+    found = OtlpCollector()
+    yield found
+    found.close()

@@ -247,9 +247,9 @@ async def test_stopped_upstream_is_unavailable(world: WorldPaths) -> None:
 @pytest.mark.parametrize(
     ("agency", "paths"),
     [
-        ("benefits", {"/claimants", "/claimants/batch", "/claimants/search"}),
-        ("schools", {"/pupils", "/pupils/batch", "/pupils/search"}),
-        ("housing", {"/tenants", "/tenants/batch", "/tenants/search"}),
+        ("benefits", {"/claimants", "/claimants/batch", "/claimants/lookup", "/claimants/search"}),
+        ("schools", {"/pupils", "/pupils/batch", "/pupils/lookup", "/pupils/search"}),
+        ("housing", {"/tenants", "/tenants/batch", "/tenants/lookup", "/tenants/search"}),
     ],
 )
 def test_rest_systems_publish_an_openapi_document_for_what_adapters_call(

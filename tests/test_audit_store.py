@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import socket
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -284,6 +287,93 @@ def test_a_lost_postgresql_connection_fails_one_write_then_reconnects(
     assert store.append([disclosure(3)]) == [2]
     assert store.verify().ok
     store.close()
+
+
+def test_a_readiness_check_that_finds_the_connection_lost_reconnects(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """After a database restart or failover the store is ready again at once: the check
+    reopens the connection it found lost (a write that finds it lost still fails)."""
+    dsn = postgres.create_database("audit_check_reconnect")
+    store = open_test_store(dsn, tmp_path)
+    raw(
+        dsn,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = 'audit_check_reconnect' AND pid <> pg_backend_pid()",
+    )
+
+    store.check()
+    assert store.append([disclosure(1)]) == [1]
+    store.close()
+
+
+class SilenceableProxy:
+    """A TCP relay to PostgreSQL that can go silent, like a database host lost on the
+    network: open relays are cut and new connections are accepted but never answered."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.silent = False
+        self._sockets: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self._sockets.append(client)
+            if self.silent:
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self._sockets.append(upstream)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sink.close()
+
+    def go_silent(self) -> None:
+        self.silent = True
+        for open_socket in list(self._sockets):
+            open_socket.close()
+
+    def close(self) -> None:
+        self._listener.close()
+        for open_socket in self._sockets:
+            open_socket.close()
+
+
+def test_a_database_that_stops_answering_fails_the_check_within_the_probe_budget(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Reconnecting holds the store's lock; a silent host must not hold it for long."""
+    postgres.create_database("audit_silent")
+    proxy = SilenceableProxy(postgres.port)
+    store = open_test_store(f"postgresql://postgres@127.0.0.1:{proxy.port}/audit_silent", tmp_path)
+    try:
+        store.append([disclosure(1)])
+        proxy.go_silent()
+        with pytest.raises(AuditUnavailable):
+            store.check()  # finds the connection lost
+
+        started = time.monotonic()
+        with pytest.raises(AuditUnavailable):
+            store.check()  # reconnecting to a host that never answers
+        assert time.monotonic() - started < 4, "gave up within libpq's 2 s connect timeout"
+    finally:
+        store.close()
+        proxy.close()
 
 
 def test_flipping_one_byte_of_the_sqlite_file_is_found(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.config import DEFAULT_ADAPTERS
+from gateway.config import DEMO_AGENCIES
 from tests.conftest import GatewayProcess, ref
 
 CATALOGUE = """
@@ -20,7 +20,7 @@ def test_each_agency_is_described_by_its_section_fields_and_coordinates(
     body = gateway.query({}, query=CATALOGUE).json()
 
     agencies = {a["name"]: a for a in body["data"]["agencies"]}
-    assert set(agencies) == set(DEFAULT_ADAPTERS)
+    assert set(agencies) == set(DEMO_AGENCIES)
     council = agencies["council"]
     assert council["sectionType"] == "CouncilSection"
     assert "NI_NUMBER" in council["lookupSchemes"]
@@ -59,7 +59,7 @@ def test_catalogue_carries_no_person_data_and_needs_no_grant(gateway: GatewayPro
     body = gateway.query({}, role="gp", purpose="direct_care", query=CATALOGUE).json()
 
     assert "errors" not in body
-    assert len(body["data"]["agencies"]) == len(DEFAULT_ADAPTERS)
+    assert len(body["data"]["agencies"]) == len(DEMO_AGENCIES)
 
 
 def test_masked_fields_are_listed_in_the_response_extensions(

@@ -21,7 +21,6 @@ from adapters.sdk.conformance import (
     count_sqlite_statements,
 )
 from gateway.adapters import adapter_class
-from gateway.config import DEFAULT_ADAPTERS
 from simulators.launcher import DemoWorld
 from simulators.world import WorldPaths
 
@@ -93,7 +92,7 @@ def conformance_target(
     council_copy: Path,
 ) -> ConformanceTarget:
     agency: str = request.param
-    factory = adapter_class(DEFAULT_ADAPTERS[agency])
+    factory = adapter_class(agency)
     known = known_people(agency, ground_truth)
     labelled = labelled_person(agency, demo_world.paths)
     if agency == "council":

@@ -18,13 +18,24 @@ import pytest
 
 from adapters.benefits import BenefitsAdapter
 from adapters.benefits.adapter import SECTION
-from adapters.sdk import Adapter, EventSpec, FieldSpec, Identifier, SectionSpec
+from adapters.sdk import (
+    Adapter,
+    Candidate,
+    Demographics,
+    EventSpec,
+    FieldSpec,
+    Identifier,
+    Match,
+    SectionSpec,
+)
 from adapters.sdk.conformance import ConformanceFailure, ConformanceTarget, SimulatorFaults
 from adapters.sdk.conformance.checks import (
+    check_batch_lookup,
     check_batching,
     check_deadline,
     check_no_retention,
     check_read,
+    check_search,
     check_section_spec,
 )
 from simulators.launcher import DemoWorld
@@ -38,6 +49,15 @@ class PerPersonReads(BenefitsAdapter):
         for local_id in local_ids:
             found.update(await super().read((local_id,), fields))
         return found
+
+
+class PerPersonLookups(BenefitsAdapter):
+    """Declares batch_lookup (as BenefitsAdapter does) but looks people up one by one."""
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        return [await self.lookup(identifiers) for identifiers in identifier_sets]
 
 
 class LeaksFields(BenefitsAdapter):
@@ -76,6 +96,22 @@ class IgnoresDeadline(BenefitsAdapter):
             deadline._DEADLINE.reset(original)
 
 
+class SearchFindsNobody(BenefitsAdapter):
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        return []
+
+
+class SearchOffersEveryone(BenefitsAdapter):
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        found = await super().search(demographics)
+        return [*found, Candidate("QQ000000A", Demographics("Un", "Related", "1980-01-01"))]
+
+
+class SearchUndeclared(BenefitsAdapter):
+    def discover(self) -> SectionSpec:
+        return dataclasses.replace(SECTION, demographic_search=False)
+
+
 def target_for(
     adapter: type[Adapter], demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
 ) -> ConformanceTarget:
@@ -92,11 +128,24 @@ def target_for(
     ("adapter", "check", "problem"),
     [
         (PerPersonReads, check_batching, "the adapter calls the upstream per person"),
+        (PerPersonLookups, check_batch_lookup, "the adapter looks people up one by one"),
         (LeaksFields, check_read, "asked only for"),
         (KeepsRecords, check_no_retention, "adapter._cache"),
         (IgnoresDeadline, check_deadline, "read() ran although the request's deadline had passed"),
+        (SearchFindsNobody, check_search, "did not find it"),
+        (SearchOffersEveryone, check_search, "for a person no one holds returned candidates"),
+        (SearchUndeclared, check_search, "does not declare it"),
     ],
-    ids=["per-person-reads", "leaks-fields", "keeps-records", "ignores-deadline"],
+    ids=[
+        "per-person-reads",
+        "per-person-lookups",
+        "leaks-fields",
+        "keeps-records",
+        "ignores-deadline",
+        "search-finds-nobody",
+        "search-offers-everyone",
+        "search-undeclared",
+    ],
 )
 def test_kit_fails_a_broken_adapter_saying_what_to_fix(
     adapter: type[Adapter],
@@ -116,7 +165,14 @@ def test_the_unbroken_adapter_passes_the_same_checks(
     demo_world: DemoWorld, ground_truth: list[dict[str, Any]]
 ) -> None:
     target = target_for(BenefitsAdapter, demo_world, ground_truth)
-    for check in (check_batching, check_read, check_no_retention, check_deadline):
+    for check in (
+        check_batching,
+        check_batch_lookup,
+        check_read,
+        check_no_retention,
+        check_deadline,
+        check_search,
+    ):
         asyncio.run(check(target))
 
 

@@ -15,7 +15,7 @@ import httpx
 import yaml
 
 from gateway.auth import Caller
-from gateway.config import DEFAULT_ADAPTERS
+from gateway.config import DEMO_AGENCIES
 from gateway.policy import DecisionInput, RequestedField
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.settings import (
@@ -83,7 +83,7 @@ def test_shipped_production_config_meets_every_production_rule() -> None:
     assert unsupported_options(settings) == []
     config = gateway_config(settings)
     assert config.production and config.policy_engine == "opa"
-    assert set(config.agencies) == set(DEFAULT_ADAPTERS)
+    assert set(config.agencies) == set(DEMO_AGENCIES)
 
 
 def test_example_demo_config_is_valid() -> None:

@@ -11,6 +11,7 @@ import pytest
 from graphql import parse
 
 from gateway.documents import MAX_CACHED_QUERY_CHARS, DocumentCache
+from gateway.policy import RequestedField
 from gateway.purposes import PURPOSE_HEADER
 from tests.conftest import GatewayProcess
 
@@ -23,6 +24,26 @@ def test_a_kept_document_is_returned_and_the_cache_is_bounded() -> None:
 
     assert cache.get("{ q0 }") is None, "the least recently used entry went first"
     assert cache.get("{ q2 }") is documents["{ q2 }"]
+
+
+def test_requested_fields_are_worked_out_once_per_kept_document() -> None:
+    cache = DocumentCache()
+    query = "{ q }"
+    document = parse(query)
+    cache.put(query, document)
+    computed: list[object] = []
+
+    def compute(doc: object) -> tuple[RequestedField, ...]:
+        computed.append(doc)
+        return (RequestedField("Person.name", None),)
+
+    first = cache.requested_fields(query, document, compute)
+    again = cache.requested_fields(query, document, compute)
+    other = parse(query)  # the same text, another document (e.g. refused a kept one)
+    cache.requested_fields(query, other, compute)
+
+    assert first == again == (RequestedField("Person.name", None),)
+    assert computed == [document, other]
 
 
 def test_very_long_queries_are_not_kept() -> None:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from gateway.adapters import build_adapters
 from gateway.cli import main
-from gateway.config import DEFAULT_ADAPTERS, agency_settings
+from gateway.config import DEMO_AGENCIES, agency_settings
 from gateway.field_catalogue import catalogue_gaps
 from tests.conftest import POLICIES, GatewayFactory, GatewayProcess, ref
 
@@ -20,7 +20,7 @@ TENURE = "query($ref: PersonReference!) { person(reference: $ref) { housing { te
 
 
 def demo_sections() -> list[Any]:
-    agencies = {name: agency_settings(name, "unused") for name in DEFAULT_ADAPTERS}
+    agencies = {name: agency_settings(name, "unused") for name in DEMO_AGENCIES}
     return [a.discover() for a in build_adapters(agencies, 1.0).values()]
 
 

@@ -35,11 +35,11 @@ query($ref: PersonReference!) {
 KINDS = ("rest", "sql", "graphql", "fhir", "soap")
 """Every kind `new-adapter` can generate."""
 OWN_TESTS = {
-    "rest": ("13 passed", None),  # the 12 conformance checks and the package's own test
-    "sql": ("12 passed, 1 skipped", "cannot be given the fault 'latency'"),
-    "graphql": ("13 passed", None),
-    "fhir": ("13 passed", None),
-    "soap": ("13 passed", None),
+    "rest": ("15 passed", None),  # the 14 conformance checks and the package's own test
+    "sql": ("14 passed, 1 skipped", "cannot be given the fault 'latency'"),
+    "graphql": ("15 passed", None),
+    "fhir": ("15 passed", None),
+    "soap": ("15 passed", None),
 }
 
 
@@ -92,6 +92,22 @@ def test_the_generated_package_passes_its_own_tests_and_the_conformance_kit(
         assert "skipped" not in result.stdout
     else:
         assert skip_reason in result.stdout, "a skipped check says why"
+
+
+def test_the_generated_package_is_lint_clean_under_its_own_rules(
+    generated: tuple[Path, Path],
+) -> None:
+    """A new adapter starts clean, so the agency's first review is about their code."""
+    package, _ = generated
+    for command in (["check", "--no-cache", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command],
+            cwd=package,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.fixture

@@ -6,17 +6,12 @@ the way an operator would (a TOML file, JOINEDUP_ variables, command options).
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,60 +19,19 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from simulators.launcher import DemoWorld, SimulatorProcess, free_port
+from simulators.launcher import SimulatorProcess
 from simulators.world import WorldPaths
-from tests.conftest import GatewayProcess, ref, start_benefits
+from tests.conftest import ref, start_benefits
+from tests.operations_support import (
+    Launch,
+    OtlpCollector,
+    json_log,
+    readyz,
+    sample,
+    wait_for_status,
+)
 
 PURPOSES_QUERY = "{ purposes { id } }"
-
-
-@pytest.fixture
-def launch(tmp_path: Path, demo_world: DemoWorld) -> Iterator[Any]:
-    started: list[GatewayProcess] = []
-
-    def start(
-        benefits_url: str, *options: str, env: dict[str, str] | None = None
-    ) -> GatewayProcess:
-        state_dir = tmp_path / f"state{len(started)}"
-        state_dir.mkdir()
-        # The agencies reach serve as environment (a test may also pass --config).
-        endpoints = {**demo_world.endpoints(), "benefits": benefits_url}
-        agencies = {f"JOINEDUP_AGENCIES__{n.upper()}__ENDPOINT": e for n, e in endpoints.items()}
-        port = free_port()
-        log_path = state_dir / "gateway.log"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway",
-                "serve",
-                "--state-dir",
-                str(state_dir),
-                "--port",
-                str(port),
-                *options,
-            ],
-            stdout=log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **agencies, **(env or {})},
-        )
-        gateway = GatewayProcess(f"http://127.0.0.1:{port}", state_dir, log_path, process)
-        started.append(gateway)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"gateway exited early:\n{gateway.log()}")
-            try:
-                if httpx.get(gateway.url + "/readyz", timeout=5).status_code in (200, 503):
-                    return gateway
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"gateway did not start:\n{gateway.log()}")
-
-    yield start
-    for gateway in started:
-        if gateway.process.poll() is None:
-            gateway.stop()
 
 
 @pytest.fixture
@@ -88,16 +42,8 @@ def own_benefits(world: WorldPaths) -> Iterator[SimulatorProcess]:
     simulator.stop()
 
 
-def json_log(gateway: GatewayProcess) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in gateway.log().splitlines() if line.startswith("{")]
-
-
-def sample(metrics: str, name: str) -> float:
-    return sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(name))
-
-
 def test_two_workers_serve_and_one_scrape_counts_both(
-    tmp_path: Path, launch: Any, benefits: SimulatorProcess
+    tmp_path: Path, launch: Launch, benefits: SimulatorProcess
 ) -> None:
     config = tmp_path / "joinedup.toml"
     config.write_text('[server]\nworkers = 2\n[observability]\nlog_format = "json"\n')
@@ -119,17 +65,23 @@ def test_two_workers_serve_and_one_scrape_counts_both(
             access = [r for r in json_log(gateway) if r["logger"] == "joinedup.access"]
             if len({r["process"] for r in access}) == 2:
                 break
-    access = [r for r in json_log(gateway) if r["logger"] == "joinedup.access"]
-    assert len({r["process"] for r in access}) == 2, "both worker processes answered"
-    assert {r["request_id"] for r in access} >= set(sent), "each access log line has its request id"
-
-    metrics = httpx.get(gateway.url + "/metrics", timeout=5).text
+    # A worker logs and counts a request just after sending its response: allow a moment.
     count = 'joinedup_request_seconds_count{operation="purposes",status="200"}'
-    assert sample(metrics, count) == len(sent), "one scrape aggregates every worker"
+    deadline = time.monotonic() + 5
+    while True:
+        access = [r for r in json_log(gateway) if r["logger"] == "joinedup.access"]
+        logged = {r["request_id"] for r in access}
+        counted = sample(httpx.get(gateway.url + "/metrics", timeout=5).text, count)
+        if (logged >= set(sent) and counted == len(sent)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len({r["process"] for r in access}) == 2, "both worker processes answered"
+    assert logged >= set(sent), "each access log line has its request id"
+    assert counted == len(sent), "one scrape aggregates every worker"
 
 
 def test_sigterm_lets_an_in_flight_request_finish_and_audits_it(
-    launch: Any, own_benefits: SimulatorProcess, person_in_both: dict[str, Any]
+    launch: Launch, own_benefits: SimulatorProcess, person_in_both: dict[str, Any]
 ) -> None:
     gateway = launch(own_benefits.url, "--workers", "2", "--agency-timeout", "5")
     httpx.put(own_benefits.url + "/_sim/faults", json={"latency_ms": 1200}, timeout=5)
@@ -166,23 +118,8 @@ def test_sigterm_lets_an_in_flight_request_finish_and_audits_it(
         httpx.get(gateway.url + "/healthz", timeout=2)
 
 
-def readyz(gateway: GatewayProcess) -> httpx.Response:
-    return httpx.get(gateway.url + "/readyz", timeout=10)
-
-
-def wait_for_status(gateway: GatewayProcess, status: int, within_s: float = 15) -> dict[str, Any]:
-    deadline = time.monotonic() + within_s
-    while True:
-        response = readyz(gateway)
-        if response.status_code == status or time.monotonic() > deadline:
-            assert response.status_code == status, response.text
-            body: dict[str, Any] = response.json()
-            return body
-        time.sleep(0.2)
-
-
 def test_readiness_flips_while_the_audit_store_cannot_take_writes(
-    launch: Any, benefits: SimulatorProcess
+    launch: Launch, benefits: SimulatorProcess
 ) -> None:
     gateway = launch(benefits.url)
     assert readyz(gateway).json()["status"] == "ready"
@@ -203,7 +140,7 @@ def test_readiness_flips_while_the_audit_store_cannot_take_writes(
 
 
 def test_readiness_flips_when_a_required_agency_stops(
-    launch: Any, own_benefits: SimulatorProcess
+    launch: Launch, own_benefits: SimulatorProcess
 ) -> None:
     required = launch(
         own_benefits.url, env={"JOINEDUP_READINESS__REQUIRE_AGENCIES": '["benefits"]'}
@@ -229,49 +166,29 @@ def test_readiness_flips_when_a_required_agency_stops(
     assert wait_for_status(required, 200)["status"] == "ready"
 
 
-class _Collector(BaseHTTPRequestHandler):
-    """An OTLP/HTTP traces endpoint that keeps what it is sent."""
-
-    received: list[bytes] = []  # noqa: RUF012 - shared with the test by design
-
-    def do_POST(self) -> None:
-        _Collector.received.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-
 def test_workers_export_their_spans_over_otlp_before_exiting(
-    launch: Any, benefits: SimulatorProcess, person_in_both: dict[str, Any]
+    launch: Launch,
+    collector: OtlpCollector,
+    benefits: SimulatorProcess,
+    person_in_both: dict[str, Any],
 ) -> None:
-    collector = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
-    threading.Thread(target=collector.serve_forever, daemon=True).start()
-    _Collector.received.clear()
-    endpoint = f"http://127.0.0.1:{collector.server_address[1]}/v1/traces"
-    try:
-        gateway = launch(
-            benefits.url,
-            "--workers",
-            "2",
-            env={
-                "JOINEDUP_OBSERVABILITY__TRACES": "otlp",
-                "JOINEDUP_OBSERVABILITY__OTLP_ENDPOINT": endpoint,
-            },
-        )
-        response = gateway.query(ref("NI_NUMBER", person_in_both["ni_number"]))
-        assert response.status_code == 200
-        gateway.process.send_signal(signal.SIGTERM)
-        assert gateway.process.wait(timeout=20) == 0
-    finally:
-        collector.shutdown()
+    gateway = launch(
+        benefits.url,
+        "--workers",
+        "2",
+        env={
+            "JOINEDUP_OBSERVABILITY__TRACES": "otlp",
+            "JOINEDUP_OBSERVABILITY__OTLP_ENDPOINT": collector.endpoint,
+        },
+    )
+    response = gateway.query(ref("NI_NUMBER", person_in_both["ni_number"]))
+    assert response.status_code == 200
+    gateway.process.send_signal(signal.SIGTERM)
+    assert gateway.process.wait(timeout=20) == 0
 
     spans = [
         (span.name, {a.key: a.value.string_value for a in span.attributes}, span.trace_id)
-        for body in _Collector.received
+        for body in collector.received
         for resource in ExportTraceServiceRequest.FromString(body).resource_spans
         for scope in resource.scope_spans
         for span in scope.spans

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from gateway.policy import Decision, DecisionInput, PersonContext, RequestedField
 from gateway.policy.bundle import data_document
 from gateway.policy.embedded import DECISION, LABELS, EmbeddedEngine
 from gateway.policy.opa_server import OpaServerEngine, OpaServerProcess
@@ -85,7 +86,7 @@ def corpus() -> list[dict[str, Any]]:
     for index, (roles, purpose) in enumerate(itertools.product(role_sets, purposes)):
         for variant in range(6):
             consent = rng.choice(consent_states)
-            person = {
+            person: dict[str, Any] = {
                 "key": f"NI_NUMBER:QQ{index:04d}{variant}",
                 "match_confidence": {
                     "council": rng.choice([1.0, 0.95, 0.5]),
@@ -95,11 +96,16 @@ def corpus() -> list[dict[str, Any]]:
                 "relationship": variant % 2 == 0,
                 "consent": {purpose: consent} if consent else {},
             }
+            if variant == 1:  # consent recorded for other purposes must not matter
+                person["consent"] |= {p: "refused" for p in PURPOSES if p != purpose}
+            persons = [person]
+            if variant == 2:  # a second person: gates per person, not per request
+                persons.append(person | {"key": f"NHS_NUMBER:{index}", "relationship": False})
             document: dict[str, Any] = {
                 "caller": {"user": "u", "org": "o", "roles": roles, "team": "t"},
                 "purpose": purpose,
                 "fields": rng.sample(fields, rng.randint(1, len(fields))),
-                "persons": [person],
+                "persons": persons,
                 "records": [
                     {
                         "id": f"r{n}",
@@ -131,10 +137,15 @@ async def engines(
 async def test_both_engines_decide_identically_on_the_corpus(
     engines: tuple[EmbeddedEngine, OpaServerEngine],
 ) -> None:
+    """Whole evaluations by both engines agree; so do the decisions the embedded
+    engine assembles from remembered parts (gateway/policy/memo.py), whether
+    the parts are evaluated for this request (cold) or remembered (warm)."""
     embedded, opa = engines
+    remembering = EmbeddedEngine(POLICIES, hot_reload=False)
     inputs = corpus()
     assert len(inputs) >= 200
     rules: set[str] = set()
+    expected = []
     for document in inputs:
         for entrypoint in (DECISION, LABELS):
             ours = embedded.evaluate(entrypoint, document)
@@ -144,8 +155,29 @@ async def test_both_engines_decide_identically_on_the_corpus(
                 document,
             )
             rules |= _rules(ours)
-        assert len(embedded.evaluate(DECISION, document)["fields"]) == len(document["fields"])
+        whole = embedded.evaluate(DECISION, document)
+        assert len(whole["fields"]) == len(document["fields"])
+        expected.append(Decision.from_policy_result(whole))
+        assert await remembering.decide(decision_input(document)) == expected[-1], document
     assert EXPECTED_RULES <= rules, EXPECTED_RULES - rules
+    for document, decision in zip(inputs, expected, strict=True):
+        assert await remembering.decide(decision_input(document)) == decision, document
+    memo = remembering._compiled.memo
+    assert memo.fields and memo.gates and memo.request_wide
+
+
+def decision_input(document: dict[str, Any]) -> DecisionInput:
+    return DecisionInput(
+        document["caller"],
+        document["purpose"],
+        tuple(RequestedField(f["coordinate"], f["agency"]) for f in document["fields"]),
+        tuple(
+            PersonContext(p["key"], p["match_confidence"], p["relationship"], p["consent"])
+            for p in document["persons"]
+        ),
+        document.get("break_glass", {}).get("reason"),
+        document.get("consent_override", {}).get("reason"),
+    )
 
 
 def _rules(result: dict[str, Any]) -> set[str]:

@@ -10,10 +10,8 @@ audit chain.
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -25,30 +23,19 @@ from gateway.policy.opa_server import OpaServerProcess
 from simulators.launcher import SimulatorProcess, free_port
 from tests.audit_support import audit_cli, raw
 from tests.conftest import POLICIES, GatewayProcess, ref
-from tests.postgres import PostgresServer
-from tests.test_operations import (  # noqa: F401 - launch is a fixture (used by name)
-    _Collector,
+from tests.operations_support import (
+    Launch,
+    OtlpCollector,
     json_log,
-    launch,
     readyz,
     sample,
     wait_for_status,
 )
+from tests.postgres import PostgresServer
 
 AUDIT_DATABASE = "production_topology_audit"
 DECIDED = 'joinedup_policy_decisions_total{engine="opa",outcome="decided"}'
 FAILED_CLOSED = 'joinedup_policy_decisions_total{engine="opa",outcome="failed_closed"}'
-
-
-@pytest.fixture
-def collector() -> Iterator[str]:
-    """An OTLP/HTTP traces endpoint on loopback; yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Collector.received.clear()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -98,10 +85,10 @@ def spans_by_request(received: list[bytes]) -> dict[str, set[bytes]]:
 
 
 def test_two_workers_with_opa_server_and_postgresql_audit(
-    launch: Any,  # noqa: F811 - the fixture imported above
+    launch: Launch,
     postgres: PostgresServer,
     own_opa: list[OpaServerProcess],
-    collector: str,
+    collector: OtlpCollector,
     benefits: SimulatorProcess,
     person_in_both: dict[str, Any],
 ) -> None:
@@ -120,7 +107,7 @@ def test_two_workers_with_opa_server_and_postgresql_audit(
         env={
             "JOINEDUP_OBSERVABILITY__LOG_FORMAT": "json",
             "JOINEDUP_OBSERVABILITY__TRACES": "otlp",
-            "JOINEDUP_OBSERVABILITY__OTLP_ENDPOINT": collector,
+            "JOINEDUP_OBSERVABILITY__OTLP_ENDPOINT": collector.endpoint,
         },
     )
     ready = wait_for_status(gateway, 200)
@@ -197,7 +184,7 @@ def test_two_workers_with_opa_server_and_postgresql_audit(
     gateway.process.send_signal(signal.SIGTERM)
     assert gateway.process.wait(timeout=20) == 0
 
-    traces = spans_by_request(_Collector.received)
+    traces = spans_by_request(collector.received)
     for request_id in sent:
         assert len(traces.get(request_id, set())) == 1, f"one trace for request {request_id}"
 

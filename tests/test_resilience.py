@@ -11,11 +11,13 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from purgatory import AsyncCircuitBreakerFactory
 
+from adapters.council import CouncilAdapter
 from adapters.sdk import (
     Adapter,
     AdapterError,
@@ -30,7 +32,9 @@ from adapters.sdk import (
 )
 from adapters.sdk.deadline import request_deadline
 from gateway.config import ResilienceSettings
+from gateway.person_context import CaseRegister
 from gateway.resilience import ResilientAdapter
+from resolvers.fanout import PersonFetch
 from simulators.world import WorldPaths
 from tests.conftest import GatewayFactory, ref, start_benefits
 
@@ -71,7 +75,7 @@ class ScriptedAdapter(Adapter):
             self.in_flight -= 1
 
 
-def resilient(inner: ScriptedAdapter, timeout_s: float = 1.0, **settings: Any) -> ResilientAdapter:
+def resilient(inner: Adapter, timeout_s: float = 1.0, **settings: Any) -> ResilientAdapter:
     chosen = ResilienceSettings(
         **{
             "retry_initial_s": 0.01,
@@ -245,3 +249,37 @@ def test_stopped_agency_opens_its_circuit_and_answers_fast_end_to_end(
     assert "circuit open" in last["errors"][0]["message"]
     [lookup] = [c for c in last["extensions"]["joinedup"]["upstream"] if c["agency"] == "benefits"]
     assert lookup["ms"] < 20, "an open circuit answers without waiting on the network"
+
+
+@dataclass
+class CountingCouncil(CouncilAdapter):
+    """The council adapter on a database that cannot be reached; counts register calls."""
+
+    register_calls: int = 0
+
+    async def relationships_and_consent(
+        self, council_ids: tuple[str, ...], team: str | None
+    ) -> tuple[set[str], dict[str, dict[str, str]]]:
+        self.register_calls += 1
+        return await super().relationships_and_consent(council_ids, team)
+
+
+async def test_the_case_register_shares_the_council_circuit(tmp_path: Path) -> None:
+    """Relationship and consent questions go through the council's breaker: once the
+    council is known to be down, the register fails fast (and closed) without calling it."""
+    inner = CountingCouncil(tmp_path / "missing.sqlite")
+    council = resilient(inner, retry_attempts=1, breaker_threshold=2, breaker_reset_s=30)
+    register = CaseRegister.for_adapters({"council": council})
+    someone = PersonFetch(
+        Identifier("COUNCIL_ID", "C1"), matches={"council": Match("council", "C1")}
+    )
+    [context] = await register.contexts({"person": someone}, team="team-a")
+    assert inner.register_calls == 1, "the register asks the council adapter"
+    assert context.relationship is False and context.consent == {}, "and fails closed"
+
+    with pytest.raises(UpstreamUnavailable):  # the second failure opens the circuit
+        await council.lookup((Identifier("COUNCIL_ID", "C1"),))
+    [context] = await register.contexts({"person": someone}, team="team-a")
+
+    assert inner.register_calls == 1, "an open circuit keeps the register from calling"
+    assert context.relationship is False and context.consent == {}, "fails closed"

@@ -22,6 +22,7 @@ from adapters.sdk import (
     UpstreamBadReply,
 )
 from adapters.sdk.demographics import demographics_from, search_params
+from adapters.sdk.http_adapter import rest_lookup_queries, rest_lookup_results
 
 AGENCY = "benefits"
 
@@ -36,6 +37,7 @@ SECTION = SectionSpec(
     title="Benefits agency",
     lookup_schemes=("NI_NUMBER",),
     demographic_search=True,
+    batch_lookup=True,
     fields=(
         FieldSpec("niNumber", "string", "National Insurance number."),
         FieldSpec("name", "string", "Claimant name."),
@@ -62,16 +64,27 @@ class BenefitsAdapter(HttpAdapter):
             if ident.scheme != "NI_NUMBER":
                 continue
             reply = await self._call("GET", "/claimants", params={"ni_number": ident.value})
-            try:
-                found = [(str(c["ni_number"]), demographics_from(c)) for c in reply["claimants"]]
-            except (TypeError, KeyError) as exc:
-                raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
-            if found:
-                ni_number, held = found[0]
-                return Match(
-                    AGENCY, ni_number, (Identifier("NI_NUMBER", ni_number),), demographics=held
-                )
+            if match := _match(reply):
+                return match
         return None
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """Every person's NI numbers in one ``POST /claimants/lookup``; first found wins."""
+        asked = rest_lookup_queries(identifier_sets, {"NI_NUMBER": "ni_number"})
+        if not asked:
+            return [None] * len(identifier_sets)
+        reply = await self._call(
+            "POST", "/claimants/lookup", json={"queries": [query for _, query in asked]}
+        )
+        found: list[Match | None] = [None] * len(identifier_sets)
+        for (person, _), records in zip(
+            asked, rest_lookup_results(AGENCY, reply, asked), strict=True
+        ):
+            if found[person] is None:
+                found[person] = _match({"claimants": records})
+        return found
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         reply = await self._call("POST", "/claimants/search", json=search_params(demographics))
@@ -97,6 +110,18 @@ class BenefitsAdapter(HttpAdapter):
             }
         except (TypeError, KeyError, ValueError) as exc:
             raise UpstreamBadReply(AGENCY, "claimant reply has an unexpected shape") from exc
+
+
+def _match(reply: Any) -> Match | None:
+    """The first claimant of a lookup reply, by the NI number it holds."""
+    try:
+        found = [(str(c["ni_number"]), demographics_from(c)) for c in reply["claimants"]]
+    except (TypeError, KeyError) as exc:
+        raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
+    if not found:
+        return None
+    ni_number, held = found[0]
+    return Match(AGENCY, ni_number, (Identifier("NI_NUMBER", ni_number),), demographics=held)
 
 
 def _section(claimant: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:

@@ -67,6 +67,7 @@ SECTION = SectionSpec(
     lookup_schemes=("COUNCIL_ID", "NI_NUMBER", "NHS_NUMBER"),
     demographic_search=True,
     household_links=True,
+    batch_lookup=True,
     fields=(
         FieldSpec("councilId", "string", "Council person id."),
         FieldSpec("name", "string", "Full name as recorded by the council."),
@@ -234,6 +235,51 @@ class CouncilAdapter(Adapter):
             return None
 
         result: Match | None = await self._run(find)
+        return result
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """Every person of the batch in one query; per person, the first identifier found wins."""
+        wanted: dict[str, set[str]] = {column: set() for column in _COLUMN_OF_SCHEME.values()}
+        for identifiers in identifier_sets:
+            for ident in identifiers:
+                if column := _COLUMN_OF_SCHEME.get(ident.scheme):
+                    wanted[column].add(ident.value)
+        asked = {column: sorted(values) for column, values in wanted.items() if values}
+        if not asked:
+            return [None] * len(identifier_sets)
+
+        def find(query: Query) -> list[Match | None]:
+            where = " OR ".join(f"{col} IN ({','.join('?' * len(v))})" for col, v in asked.items())
+            rows = query(
+                f"SELECT {_IDENTITY_COLUMNS} FROM person WHERE {where} ORDER BY council_id",
+                [value for values in asked.values() for value in values],
+            )
+            by_value: dict[tuple[str, str], Candidate] = {}
+            for row in rows:
+                found = _candidate(row)
+                for column in asked:
+                    by_value.setdefault((column, row[column]), found)
+            matches: list[Match | None] = []
+            for identifiers in identifier_sets:
+                hit = next(
+                    (
+                        by_value[key]
+                        for ident in identifiers
+                        if (key := (_COLUMN_OF_SCHEME.get(ident.scheme, ""), ident.value))
+                        in by_value
+                    ),
+                    None,
+                )
+                matches.append(
+                    Match(AGENCY, hit.local_id, hit.identifiers, demographics=hit.demographics)
+                    if hit
+                    else None
+                )
+            return matches
+
+        result: list[Match | None] = await self._run(find)
         return result
 
     async def search(self, demographics: Demographics) -> list[Candidate]:

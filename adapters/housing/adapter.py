@@ -22,6 +22,7 @@ from adapters.sdk import (
     requested_only,
 )
 from adapters.sdk.demographics import demographics_from, search_params
+from adapters.sdk.http_adapter import rest_lookup_queries, rest_lookup_results
 
 AGENCY = "housing"
 _PARAM_OF_SCHEME = {"HOUSING_REF": "housing_ref", "NI_NUMBER": "ni_number"}
@@ -38,6 +39,7 @@ SECTION = SectionSpec(
     lookup_schemes=("HOUSING_REF", "NI_NUMBER"),
     demographic_search=True,
     household_links=True,
+    batch_lookup=True,
     fields=(
         FieldSpec("housingReference", "string", "Housing reference."),
         FieldSpec("name", "string", "Tenant or applicant name."),
@@ -93,6 +95,26 @@ def _link(member: Mapping[str, Any]) -> HouseholdLink:
     return HouseholdLink(relationship, demographics=described)
 
 
+def _match(reply: Any) -> Match | None:
+    """The first tenant of a lookup reply, with the identifiers housing holds."""
+    try:
+        found = reply["tenants"]
+        if not found:
+            return None
+        tenant = found[0]
+        held = [Identifier("HOUSING_REF", str(tenant["housing_ref"]))]
+        if tenant.get("ni_number"):
+            held.append(Identifier("NI_NUMBER", str(tenant["ni_number"])))
+        return Match(
+            AGENCY,
+            str(tenant["housing_ref"]),
+            tuple(held),
+            demographics=demographics_from(tenant),
+        )
+    except (TypeError, KeyError, IndexError) as exc:
+        raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
+
+
 @dataclass
 class HousingAdapter(HttpAdapter):
     def discover(self) -> SectionSpec:
@@ -104,22 +126,27 @@ class HousingAdapter(HttpAdapter):
             if param is None:
                 continue
             reply = await self._upstream.json("GET", "/tenants", params={param: ident.value})
-            try:
-                found = reply["tenants"]
-                if found:
-                    tenant = found[0]
-                    held = [Identifier("HOUSING_REF", str(tenant["housing_ref"]))]
-                    if tenant.get("ni_number"):
-                        held.append(Identifier("NI_NUMBER", str(tenant["ni_number"])))
-                    return Match(
-                        AGENCY,
-                        str(tenant["housing_ref"]),
-                        tuple(held),
-                        demographics=demographics_from(tenant),
-                    )
-            except (TypeError, KeyError, IndexError) as exc:
-                raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
+            if match := _match(reply):
+                return match
         return None
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """Every person's identifiers in one ``POST /tenants/lookup``; first found wins."""
+        asked = rest_lookup_queries(identifier_sets, _PARAM_OF_SCHEME)
+        if not asked:
+            return [None] * len(identifier_sets)
+        reply = await self._upstream.json(
+            "POST", "/tenants/lookup", json={"queries": [query for _, query in asked]}
+        )
+        found: list[Match | None] = [None] * len(identifier_sets)
+        for (person, _), tenants in zip(
+            asked, rest_lookup_results(AGENCY, reply, asked), strict=True
+        ):
+            if found[person] is None:
+                found[person] = _match({"tenants": tenants})
+        return found
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         reply = await self._upstream.json(

@@ -59,6 +59,7 @@ SECTION = SectionSpec(
     title="NHS: GP registration, A&E attendances, mental-health contacts and flags.",
     lookup_schemes=("NHS_NUMBER",),
     demographic_search=True,
+    batch_lookup=True,
     fields=(
         FieldSpec("nhsNumber", "string", "NHS number."),
         FieldSpec("name", "string", "Name on the NHS record."),
@@ -219,6 +220,54 @@ class NhsAdapter(HttpAdapter):
                 raise UpstreamBadReply(AGENCY, "Patient search has an unexpected shape") from exc
             return Match(AGENCY, str(patient["id"]), (ident,), demographics=held)
         return None
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """Every NHS number of the batch in one Patient search (comma-separated token values
+        match any); per person, the first number found wins."""
+        numbers = sorted(
+            {
+                i.value
+                for identifiers in identifier_sets
+                for i in identifiers
+                if i.scheme == "NHS_NUMBER"
+            }
+        )
+        if not numbers:
+            return [None] * len(identifier_sets)
+        found = await search(
+            self._upstream,
+            "Patient",
+            {
+                "identifier": ",".join(f"{NHS_NUMBER_SYSTEM}|{number}" for number in numbers),
+                "_count": str(len(numbers)),
+            },
+        )
+        by_number: dict[str, dict[str, Any]] = {}
+        try:
+            for patient in found:
+                if patient["resourceType"] != "Patient":
+                    continue
+                for held in patient.get("identifier", []):
+                    if held["system"] == NHS_NUMBER_SYSTEM:
+                        by_number.setdefault(str(held["value"]), patient)
+            matches: list[Match | None] = []
+            for identifiers in identifier_sets:
+                ident = next(
+                    (i for i in identifiers if i.scheme == "NHS_NUMBER" and i.value in by_number),
+                    None,
+                )
+                if ident is None:
+                    matches.append(None)
+                    continue
+                patient = by_number[ident.value]
+                matches.append(
+                    Match(AGENCY, str(patient["id"]), (ident,), demographics=_demographics(patient))
+                )
+        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise UpstreamBadReply(AGENCY, "Patient search has an unexpected shape") from exc
+        return matches
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         form = {

@@ -30,12 +30,12 @@ from adapters.sdk.demographics import demographics_from
 AGENCY = "probation"
 _ARGUMENT_OF_SCHEME = {"CASE_REFERENCE": "crn", "PNC_ID": "pncId", "NI_NUMBER": "niNumber"}
 
-FIND_QUERY = """
-query Find($crn: String, $pncId: String, $niNumber: String) {
-  findOffenders(crn: $crn, pncId: $pncId, niNumber: $niNumber) {
-    crn pncId niNumber givenName familyName dateOfBirth
-  }
-}"""
+_IDENTITY_SELECTION = "crn pncId niNumber givenName familyName dateOfBirth"
+
+FIND_QUERY = f"""
+query Find($crn: String, $pncId: String, $niNumber: String) {{
+  findOffenders(crn: $crn, pncId: $pncId, niNumber: $niNumber) {{ {_IDENTITY_SELECTION} }}
+}}"""
 
 SEARCH_QUERY = """
 query Search($familyName: String!, $dateOfBirth: String!, $givenName: String) {
@@ -58,6 +58,7 @@ SECTION = SectionSpec(
     title="Probation: supervision, practitioner, licence conditions and risk.",
     lookup_schemes=("CASE_REFERENCE", "PNC_ID", "NI_NUMBER"),
     demographic_search=True,
+    batch_lookup=True,
     fields=(
         FieldSpec("caseReference", "string", "Probation case reference number (CRN)."),
         FieldSpec("name", "string", "Name on the probation case."),
@@ -124,6 +125,12 @@ class ProbationAdapter(HttpAdapter):
         return SECTION
 
     async def _query(self, query: str, variables: Mapping[str, Any], root_field: str) -> Any:
+        return (await self._lists(query, variables, (root_field,)))[root_field]
+
+    async def _lists(
+        self, query: str, variables: Mapping[str, Any], root_fields: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """The reply's data, once each root field (or alias) is checked to be a list."""
         reply = await self._upstream.json(
             "POST", "/graphql", json={"query": query, "variables": dict(variables)}
         )
@@ -134,9 +141,11 @@ class ProbationAdapter(HttpAdapter):
             count = len(errors) if isinstance(errors, list) else 1
             raise UpstreamBadReply(AGENCY, f"GraphQL reply has {count} error(s)")
         data = reply.get("data")
-        if not isinstance(data, dict) or not isinstance(data.get(root_field), list):
-            raise UpstreamBadReply(AGENCY, f"GraphQL reply has no {root_field} list")
-        return data[root_field]
+        for root_field in root_fields:
+            if not isinstance(data, dict) or not isinstance(data.get(root_field), list):
+                raise UpstreamBadReply(AGENCY, f"GraphQL reply has no {root_field} list")
+        assert isinstance(data, dict)
+        return data
 
     async def probe(self) -> str | None:
         await self._query(READ_QUERY, {"crns": []}, "offenders")
@@ -157,6 +166,45 @@ class ProbationAdapter(HttpAdapter):
         return Match(
             AGENCY, offender.local_id, offender.identifiers, demographics=offender.demographics
         )
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """Every person's ``findOffenders`` in one GraphQL document, one alias per person."""
+        declarations, fields, variables, aliases = [], [], {}, {}
+        for person, identifiers in enumerate(identifier_sets):
+            arguments = {
+                _ARGUMENT_OF_SCHEME[i.scheme]: i.value
+                for i in identifiers
+                if i.scheme in _ARGUMENT_OF_SCHEME
+            }
+            if not arguments:
+                continue
+            for argument, value in arguments.items():
+                declarations.append(f"${argument}{person}: String")
+                variables[f"{argument}{person}"] = value
+            given = ", ".join(f"{argument}: ${argument}{person}" for argument in arguments)
+            fields.append(f"p{person}: findOffenders({given}) {{ {_IDENTITY_SELECTION} }}")
+            aliases[person] = f"p{person}"
+        if not aliases:
+            return [None] * len(identifier_sets)
+        query = f"query FindMany({', '.join(declarations)}) {{ {' '.join(fields)} }}"
+        data = await self._lists(query, variables, tuple(aliases.values()))
+        matches: list[Match | None] = []
+        for person in range(len(identifier_sets)):
+            found = data[aliases[person]] if person in aliases else []
+            offender = _candidate(found[0]) if found else None
+            matches.append(
+                Match(
+                    AGENCY,
+                    offender.local_id,
+                    offender.identifiers,
+                    demographics=offender.demographics,
+                )
+                if offender
+                else None
+            )
+        return matches
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         if not demographics.family_name or not demographics.date_of_birth:

@@ -26,6 +26,7 @@ from adapters.sdk import (
     requested_only,
 )
 from adapters.sdk.demographics import demographics_from, search_params
+from adapters.sdk.http_adapter import rest_lookup_queries, rest_lookup_results
 
 AGENCY = "schools"
 
@@ -41,6 +42,7 @@ SECTION = SectionSpec(
     title="Schools: school attended, attendance, exclusions and special educational needs.",
     lookup_schemes=("NHS_NUMBER",),
     demographic_search=True,
+    batch_lookup=True,
     fields=(
         FieldSpec("name", "string", "Pupil name as recorded by the school."),
         FieldSpec("dateOfBirth", "date", "Date of birth."),
@@ -56,6 +58,18 @@ SECTION = SectionSpec(
     labels=("safeguarding_flag",),
     events=(EventSpec("exclusions", "startDate", "school exclusion", ("type", "reason")),),
 )
+
+
+def _match(asked: Identifier, reply: Any) -> Match | None:
+    """The first pupil of a lookup reply; only the identifier asked by goes back, never the UPN."""
+    try:
+        found = [(str(p["pupil_id"]), demographics_from(p)) for p in reply["pupils"]]
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
+    if not found:
+        return None
+    pupil_id, held = found[0]
+    return Match(AGENCY, pupil_id, (asked,), demographics=held)
 
 
 def _record(pupil: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,15 +104,29 @@ class SchoolsAdapter(HttpAdapter):
             if ident.scheme != "NHS_NUMBER":
                 continue
             reply = await self._upstream.json("GET", "/pupils", params={"nhs_number": ident.value})
-            try:
-                found = [(str(p["pupil_id"]), demographics_from(p)) for p in reply["pupils"]]
-            except (TypeError, KeyError, AttributeError) as exc:
-                raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
-            if found:
-                # Only the identifier we were given goes back: never the UPN.
-                pupil_id, held = found[0]
-                return Match(AGENCY, pupil_id, (ident,), demographics=held)
+            if match := _match(ident, reply):
+                return match
         return None
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """Every person's NHS numbers in one ``POST /pupils/lookup``; first found wins."""
+        asked = rest_lookup_queries(identifier_sets, {"NHS_NUMBER": "nhs_number"})
+        if not asked:
+            return [None] * len(identifier_sets)
+        reply = await self._upstream.json(
+            "POST", "/pupils/lookup", json={"queries": [query for _, query in asked]}
+        )
+        found: list[Match | None] = [None] * len(identifier_sets)
+        for (person, query), pupils in zip(
+            asked, rest_lookup_results(AGENCY, reply, asked), strict=True
+        ):
+            if found[person] is None:
+                found[person] = _match(
+                    Identifier("NHS_NUMBER", query["nhs_number"]), {"pupils": pupils}
+                )
+        return found
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         reply = await self._upstream.json(

@@ -9,6 +9,7 @@ An agency whose section is wholly withheld is never asked for data.
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -104,6 +105,10 @@ class SectionSpec:
     """Whether :meth:`Adapter.search` finds records by name and date of birth."""
     household_links: bool = False
     """Whether :meth:`Adapter.household` says who lives with or is family of a person."""
+    batch_lookup: bool = False
+    """Whether :meth:`Adapter.lookup_many` finds a batch of people in one upstream call
+    (at most ``max_batch``). The gateway then coalesces the lookups of a query about
+    many people into one call per agency per identity round."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,16 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         """Find the person by any identifier in a scheme this agency holds."""
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """:meth:`lookup` for several people at once: one result per set, in order.
+
+        This default makes one lookup per person; an adapter whose upstream can find
+        many people in one request overrides it and declares ``batch_lookup``.
+        """
+        return list(await asyncio.gather(*(self.lookup(ids) for ids in identifier_sets)))
 
     @abc.abstractmethod
     async def read(

@@ -8,13 +8,14 @@ read the agency's own error documents (:meth:`upstream_error_detail`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 
-from adapters.sdk.contract import Adapter, Health
-from adapters.sdk.errors import AdapterError
+from adapters.sdk.contract import Adapter, Health, Identifier
+from adapters.sdk.errors import AdapterError, UpstreamBadReply
 from adapters.sdk.http import HttpUpstream
 
 
@@ -54,3 +55,31 @@ class HttpAdapter(Adapter):
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
+
+
+LookupQuery = tuple[int, dict[str, str]]
+"""(index of the person in the batch, ``{query parameter: identifier value}``)."""
+
+
+def rest_lookup_queries(
+    identifier_sets: tuple[tuple[Identifier, ...], ...], param_of_scheme: Mapping[str, str]
+) -> list[LookupQuery]:
+    """The queries of a batch lookup (``POST /<collection>/lookup``), one per identifier.
+
+    Each person's identifiers keep their order, so the first found wins as in a
+    one-person lookup.
+    """
+    return [
+        (person, {param_of_scheme[ident.scheme]: ident.value})
+        for person, identifiers in enumerate(identifier_sets)
+        for ident in identifiers
+        if ident.scheme in param_of_scheme
+    ]
+
+
+def rest_lookup_results(agency: str, reply: Any, asked: list[LookupQuery]) -> list[Any]:
+    """The records found for each query of a batch lookup, checked for shape and count."""
+    results = reply.get("results") if isinstance(reply, dict) else None
+    if not isinstance(results, list) or len(results) != len(asked):
+        raise UpstreamBadReply(agency, "batch lookup reply has an unexpected shape")
+    return results

@@ -68,6 +68,11 @@ class Backend(Protocol):
     name: str
     errors: tuple[type[Exception], ...]
 
+    @property
+    def connection_lost(self) -> bool:
+        """Whether the connection is known to be lost (the next use reopens it)."""
+        ...
+
     def create_schema(self) -> None: ...
 
     def chain_lock(self) -> AbstractContextManager[None]:

@@ -19,6 +19,12 @@ from gateway.audit.backend import SCHEMA
 # Serialises schema creation when several processes start against an empty database.
 _SCHEMA_LOCK_KEY = 0x6A6F696E6564
 
+STARTUP_CONNECT_TIMEOUT_S = 10
+RECONNECT_TIMEOUT_S = 2
+"""Reconnecting happens under the store's lock, in a write or a readiness probe; a
+database that does not answer must fail them within the probe's 2 s budget
+(gateway/health.py), not hold every writer for longer. 2 s is libpq's minimum."""
+
 
 def _placeholders(sql: str) -> str:
     return sql.replace("?", "%s")
@@ -30,16 +36,22 @@ class PostgresBackend:
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
-        self._db = self._connect()
+        self._db = self._connect(STARTUP_CONNECT_TIMEOUT_S)
 
-    def _connect(self) -> psycopg.Connection[dict[str, Any]]:
-        return psycopg.connect(self._dsn, autocommit=True, row_factory=dict_row, connect_timeout=10)
+    def _connect(self, timeout_s: int) -> psycopg.Connection[dict[str, Any]]:
+        return psycopg.connect(
+            self._dsn, autocommit=True, row_factory=dict_row, connect_timeout=timeout_s
+        )
+
+    @property
+    def connection_lost(self) -> bool:
+        return self._db.broken or self._db.closed
 
     def _reconnect_if_lost(self) -> None:
         """After a server restart or a dropped connection the next transaction reconnects;
         the one that found it lost has already failed (and so refused to disclose)."""
-        if self._db.broken or self._db.closed:
-            self._db = self._connect()
+        if self.connection_lost:
+            self._db = self._connect(RECONNECT_TIMEOUT_S)
 
     def create_schema(self) -> None:
         with self._db.transaction():

@@ -34,6 +34,10 @@ class SqliteBackend:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
 
+    @property
+    def connection_lost(self) -> bool:
+        return False  # a file: nothing to lose
+
     def create_schema(self) -> None:
         with self.chain_lock():
             for statement in SCHEMA:

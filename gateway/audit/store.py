@@ -75,13 +75,22 @@ class AuditStore:
     def check(self) -> None:
         """Raise :class:`AuditUnavailable` unless a write could be taken now (readiness).
 
-        Takes the chain lock as a write would, reads the head and writes nothing.
+        Takes the chain lock as a write would, reads the head and writes nothing. A
+        connection this finds lost is reopened for one more try: readiness is whether
+        the store can take writes now, not whether an old connection still worked.
         """
-        try:
-            with self._lock, self.backend.chain_lock():
-                self.backend.execute("SELECT seq FROM audit_head WHERE id = 1")
-        except self.backend.errors as exc:
-            raise AuditUnavailable(f"audit store not writable: {type(exc).__name__}") from exc
+        for attempt in (1, 2):
+            lost_before = self.backend.connection_lost
+            try:
+                with self._lock, self.backend.chain_lock():
+                    self.backend.execute("SELECT seq FROM audit_head WHERE id = 1")
+                return
+            except self.backend.errors as exc:
+                found_lost = not lost_before and self.backend.connection_lost
+                if attempt == 2 or not found_lost:
+                    raise AuditUnavailable(
+                        f"audit store not writable: {type(exc).__name__}"
+                    ) from exc
 
     def append(self, records: list[AuditRecord]) -> list[int]:
         try:

@@ -33,13 +33,21 @@ def policy_files(folder: Path) -> tuple[list[Path], list[Path]]:
 
 
 def fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """Names, sizes and modification times of every policy file: cheap to take per request."""
+    """Names, sizes and modification times of every file the engines load (Rego tests are
+    not): cheap to take per request, as the embedded engine does before each decision
+    (scandir costs half of os.walk)."""
     found: list[tuple[str, int, int]] = []
-    for root, _dirs, names in os.walk(folder):
-        for name in names:
-            if name.endswith((".rego", ".json")):
-                stat = os.stat(os.path.join(root, name))
-                found.append((os.path.join(root, name), stat.st_mtime_ns, stat.st_size))
+    folders = [str(folder)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                elif entry.name.endswith((".rego", ".json")) and not entry.name.endswith(
+                    "_test.rego"
+                ):
+                    stat = entry.stat()
+                    found.append((entry.path, stat.st_mtime_ns, stat.st_size))
     return tuple(sorted(found))
 
 

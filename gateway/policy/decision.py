@@ -125,12 +125,12 @@ class Decision:
         if not isinstance(result, Mapping):
             raise ValueError("policy result is not an object")
         fields = {
-            str(entry["coordinate"]): _field_decision(entry)
+            str(entry["coordinate"]): read_field_decision(entry)
             for entry in _entries(result.get("fields", []), "fields", "coordinate")
         }
         persons = {
             str(entry["key"]): {
-                str(agency): _field_decision(gate)
+                str(agency): read_field_decision(gate)
                 for agency, gate in _mapping(entry.get("agencies"), "agencies").items()
             }
             for entry in _entries(result.get("persons", []), "persons", "key")
@@ -195,7 +195,7 @@ class LabelDecision:
         if not isinstance(result, Mapping):
             raise ValueError("label decision is not an object")
         records = {
-            str(entry["id"]): _field_decision(entry)
+            str(entry["id"]): read_field_decision(entry)
             for entry in _entries(result.get("records", []), "records", "id")
         }
         persons = {
@@ -217,7 +217,8 @@ def _mapping(raw: Any, name: str) -> Mapping[str, Any]:
     return raw
 
 
-def _field_decision(raw: Any) -> FieldDecision:
+def read_field_decision(raw: Any) -> FieldDecision:
+    """One allow/mask/deny entry of a policy result; anything malformed reads as deny."""
     if not isinstance(raw, Mapping) or raw.get("effect") not in _EFFECTS:
         return FieldDecision("deny", reason="the policy gave no valid decision for this field")
     effect: Effect = raw["effect"]

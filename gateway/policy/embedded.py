@@ -5,10 +5,16 @@ accepts some v0 syntax) and compiled once into a bundle; each decision
 evaluates a bundle entrypoint. regopy interpreters are not thread-safe, so
 this engine is only used from the event-loop thread.
 
-The field decisions of a request never depend on its persons (see
-``policies/joinedup/decision.rego``), so they are kept per request-without-
-persons (for the loaded revision only); a request asking the same fields
-again evaluates just the person gates and obligations (``joinedup.gates``).
+A request decision is assembled from parts the policy decided before
+(``gateway/policy/memo.py``): each field's decision per caller roles and
+purpose, each gate per request context and agency view of a person (the class
+of its match confidence, relationship, consent), the request-wide parts
+(obligations, search limits) per request context. Only what is not yet known
+is evaluated: the first request of a roles/purpose context evaluates the whole
+field catalogue (``joinedup.decision`` without persons); a match confidence
+not seen before is classed (``joinedup.confidence``); a new agency view or
+break-glass/override evaluates only the gates (``joinedup.gates``). The memo belongs to the
+compiled revision, so a reload starts afresh.
 
 Hot reload: before each decision the folder's file times are compared with
 the loaded ones (a stat per file, see ``bench/policy_decision.py``); a changed
@@ -20,8 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +41,24 @@ from gateway.policy.bundle import (
     policy_files,
     policy_revision,
 )
-from gateway.policy.decision import Decision, DecisionInput, LabelDecision, LabelInput
+from gateway.policy.decision import (
+    Decision,
+    DecisionInput,
+    FieldDecision,
+    LabelDecision,
+    LabelInput,
+    read_field_decision,
+)
+from gateway.policy.memo import (
+    DecisionMemo,
+    FieldKey,
+    RequestWide,
+    field_context,
+    gate_context,
+    key_of,
+    match_key,
+    shared_view,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +66,28 @@ OPA_CHECK = OpaCheck()
 DECISION = "joinedup/decision"
 GATES = "joinedup/gates"
 LABELS = "joinedup/labels"
-FIELD_CACHE_SIZE = 1024
+CONFIDENCE = "joinedup/confidence"
 
 
 @dataclass
 class _Compiled:
     bundle: Any
     revision: str
-    fields: OrderedDict[str, Any] = field(default_factory=OrderedDict)
-    """Field decisions by request-without-persons: they never depend on the persons
-    (decision.rego), so a request asking the same again evaluates only the gates."""
+    catalogue: tuple[FieldKey, ...]
+    """Every catalogued field and agency section: decided at once for a new context."""
+    memo: DecisionMemo = field(default_factory=DecisionMemo)
+
+
+def field_catalogue(folder: Path) -> tuple[FieldKey, ...]:
+    agencies = data_document(folder).get("agencies", {})
+    return tuple(
+        key
+        for agency, document in sorted(agencies.items())
+        for key in [
+            (f"Person.{agency}", agency),
+            *((coordinate, agency) for coordinate in document.get("fields", {})),
+        ]
+    )
 
 
 def compile_folder(folder: Path) -> Any:
@@ -66,7 +100,7 @@ def compile_folder(folder: Path) -> Any:
         for module in modules:
             builder.add_module(str(module.relative_to(folder)), module.read_text())
         builder.add_data(data_document(folder))
-        return builder.build(None, [DECISION, GATES, LABELS])
+        return builder.build(None, [DECISION, GATES, LABELS, CONFIDENCE])
     except regopy.RegoError as exc:
         raise PolicyRejected(str(exc).splitlines()[0][:500]) from exc
 
@@ -90,7 +124,11 @@ class EmbeddedEngine:
 
     def _load(self) -> _Compiled:
         self._check(self.folder)
-        return _Compiled(compile_folder(self.folder), policy_revision(self.folder))
+        return _Compiled(
+            compile_folder(self.folder),
+            policy_revision(self.folder),
+            field_catalogue(self.folder),
+        )
 
     def reload_if_changed(self) -> None:
         current = fingerprint(self.folder)
@@ -129,25 +167,129 @@ class EmbeddedEngine:
         return result
 
     async def decide(self, request: DecisionInput) -> Decision:
-        document = request.as_json()
         if self._hot_reload:
             self.reload_if_changed()
         compiled = self._compiled
-        key = json.dumps({k: v for k, v in document.items() if k != "persons"}, sort_keys=True)
-        fields = compiled.fields.get(key)
-        if fields is None:
-            result = self._evaluate(compiled, DECISION, document)
-            compiled.fields[key] = result.get("fields")
-            if len(compiled.fields) > FIELD_CACHE_SIZE:
-                compiled.fields.popitem(last=False)
-        else:
-            compiled.fields.move_to_end(key)
-            gates_input = {k: v for k, v in document.items() if k != "fields"}
-            result = self._evaluate(compiled, GATES, gates_input) | {"fields": fields}
-        return Decision.from_policy_result(result)
+        document = request.as_json()
+        fields = self._fields(compiled, document)
+        request_wide, persons = self._persons(compiled, document)
+        return Decision(
+            fields,
+            persons,
+            request_wide.obligations,
+            request_wide.revision,
+            search=request_wide.search,
+        )
+
+    def _fields(self, compiled: _Compiled, document: dict[str, Any]) -> dict[str, FieldDecision]:
+        """Each requested field's decision; the unknown ones evaluated in one go."""
+        context = field_context(document)
+        key = key_of(context)
+        known = compiled.memo.fields_of(key) or {}
+        wanted = [(f["coordinate"], f["agency"]) for f in document["fields"]]
+        missing = [k for k in dict.fromkeys(wanted) if k not in known]
+        if missing:
+            if not known:
+                missing = list(dict.fromkeys([*missing, *compiled.catalogue]))
+            decided = self._decide_fields(compiled, context, missing)
+            compiled.memo.remember_fields(key, decided)
+            known = known | decided
+        return {coordinate: known[(coordinate, agency)] for coordinate, agency in wanted}
+
+    def _decide_fields(
+        self, compiled: _Compiled, context: dict[str, Any], fields: list[FieldKey]
+    ) -> dict[FieldKey, FieldDecision]:
+        document = context | {
+            "fields": [{"coordinate": c, "agency": a} for c, a in fields],
+            "persons": [],
+        }
+        entries = self._evaluate(compiled, DECISION, document).get("fields")
+        if not isinstance(entries, list) or len(entries) != len(fields):
+            raise ValueError("policy result 'fields' does not answer each field once")
+        decided = {}
+        for key, entry in zip(fields, entries, strict=True):
+            if not isinstance(entry, Mapping) or entry.get("coordinate") != key[0]:
+                raise ValueError("policy result 'fields' is not in the order asked")
+            decided[key] = read_field_decision(entry)
+        return decided
+
+    def _persons(
+        self, compiled: _Compiled, document: dict[str, Any]
+    ) -> tuple[RequestWide, dict[str, dict[str, FieldDecision]]]:
+        """The request-wide parts and each person's gates; unknown ones evaluated in one go."""
+        context = gate_context(document)
+        key = key_of(context)
+        memo = compiled.memo
+        classes = self._classes(compiled, document["persons"])
+        views: dict[str, dict[str, str]] = {}
+        view_inputs: dict[str, dict[str, Any]] = {}
+        for person in document["persons"]:
+            shared = shared_view(person, document["purpose"])
+            per_agency = views.setdefault(person["key"], {})
+            for agency, confidence in person["match_confidence"].items():
+                match_class = classes[match_key(agency, confidence)]
+                view = key_of(shared | {"agency": agency, "class": match_class})
+                per_agency[agency] = view
+                view_inputs.setdefault(view, shared | {"match_confidence": {agency: confidence}})
+        gates = {view: memo.gate_of(key, view) for view in view_inputs}
+        missing = [view for view, gate in gates.items() if gate is None]
+        request_wide = memo.request_wide_of(key)
+        if request_wide is None or missing:
+            asked = [view_inputs[view] | {"key": str(n)} for n, view in enumerate(missing)]
+            decided = Decision.from_policy_result(
+                self._evaluate(compiled, GATES, context | {"persons": asked})
+            )
+            request_wide = RequestWide(decided.obligations, decided.search, decided.revision)
+            memo.remember_request_wide(key, request_wide)
+            for n, view in enumerate(missing):
+                gate = _only_gate(decided.persons.get(str(n)), asked[n]["match_confidence"])
+                gates[view] = gate
+                memo.remember_gate(key, view, gate)
+        persons = {
+            person: {agency: _decided(gates[view]) for agency, view in per_agency.items()}
+            for person, per_agency in views.items()
+        }
+        return request_wide, persons
+
+    def _classes(self, compiled: _Compiled, persons: list[dict[str, Any]]) -> dict[str, str]:
+        """The class of each (agency, match confidence) of the persons (joinedup.confidence)."""
+        matches = {
+            match_key(agency, confidence): {"agency": agency, "confidence": confidence}
+            for person in persons
+            for agency, confidence in person["match_confidence"].items()
+        }
+        known = {match: compiled.memo.class_of(match) for match in matches}
+        classes = {match: found for match, found in known.items() if found is not None}
+        unknown = [match for match in matches if match not in classes]
+        if unknown:
+            result = self._evaluate(
+                compiled, CONFIDENCE, {"matches": [matches[m] for m in unknown]}
+            ).get("classes")
+            if not isinstance(result, list) or len(result) != len(unknown):
+                raise ValueError("policy result 'classes' does not answer each match once")
+            for match, found in zip(unknown, result, strict=True):
+                if not isinstance(found, str):
+                    raise ValueError("policy result 'classes' holds a class that is no name")
+                classes[match] = found
+                compiled.memo.remember_class(match, found)
+        return classes
 
     async def decide_labels(self, request: LabelInput) -> LabelDecision:
         return LabelDecision.from_policy_result(self.evaluate(LABELS, request.as_json()))
 
     async def aclose(self) -> None:
         return None
+
+
+def _only_gate(
+    agencies: Mapping[str, FieldDecision] | None, asked: Mapping[str, Any]
+) -> FieldDecision:
+    if agencies is None or agencies.keys() != asked.keys():
+        raise ValueError("policy result 'persons' does not gate each agency asked once")
+    return next(iter(agencies.values()))
+
+
+def _decided(gate: FieldDecision | None) -> FieldDecision:
+    if gate is None:
+        raise ValueError("a person's gate was not decided")
+    return gate

@@ -12,12 +12,22 @@
 #          "search": {"min_probability", "likely_at", "max_candidates", "agencies"} or {},
 #          "revision"}
 #
-# "fields" holds what the caller may see of each field whoever the person is:
-# it must never depend on input.persons (the embedded engine reuses it for the
-# same caller, purpose and fields; joinedup.gates evaluates the rest).
+# "fields" holds what the caller may see of each field whoever the person is.
 # "persons" gates each agency's section per person (identity confidence,
 # relationship, consent). Deny is the default: a field is allowed or masked
 # only when an agreement grants it.
+#
+# The embedded engine decides and remembers the parts separately
+# (gateway/policy/memo.py), so these rules must keep to what the parts may read:
+# - a field's entry: input.caller.roles, input.purpose and that field only
+#   (not the other fields, the persons, break-glass or a consent override);
+# - a person's gate on one agency: the request's roles, purpose, break-glass and
+#   consent override, and of the person only the confidence in that agency (and
+#   that only through identity.uncertain_match: see confidence.rego), the
+#   relationship and the consent for input.purpose (not p.key);
+# - obligations: the roles, purpose, break-glass and consent override.
+# tests/test_policy_memo.py checks which caller claims are read;
+# tests/test_policy_differential.py that remembered parts equal whole decisions.
 package joinedup.decision
 
 import data.joinedup.break_glass

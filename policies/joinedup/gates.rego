@@ -1,7 +1,7 @@
 # The person-dependent part of the request decision (data.joinedup.decision)
-# on its own: the embedded engine evaluates this entrypoint when it already
-# holds the field decisions for the same caller, purpose and fields (they never
-# depend on input.persons; see decision.rego). It is asked without input.fields,
+# and the obligations, on their own: the embedded engine evaluates this
+# entrypoint for person contexts and requests it has not decided before (see
+# decision.rego and gateway/policy/memo.py). It is asked without input.fields,
 # which nothing here depends on.
 package joinedup.gates
 

@@ -1,6 +1,8 @@
 """The benefits agency's REST/JSON API (OpenAPI at ``/openapi.json``), keyed by NI number.
 
 - ``GET /claimants?ni_number=...`` → ``{"claimants": [{"ni_number": ...}]}`` (lookup)
+- ``POST /claimants/lookup`` with ``{"queries": [{"ni_number": ...}, ...]}``
+  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order
 - ``POST /claimants/batch`` with ``{"ids": [...]}`` → ``{"claimants": [...]}``
 - ``POST /claimants/search`` with ``{family_name, given_name, date_of_birth}`` → candidates with
   identifiers and demographics (blocked on date of birth, or family initial and birth year)

@@ -1,6 +1,8 @@
 """The housing service's REST/JSON API (OpenAPI at ``/openapi.json``), keyed by housing reference.
 
 - ``GET /tenants?housing_ref=...`` or ``?ni_number=...`` → ``{"tenants": [identifiers]}``
+- ``POST /tenants/lookup`` with ``{"queries": [{"housing_ref": ...}, ...]}``
+  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order
 - ``POST /tenants/batch`` with ``{"ids": [...]}`` → ``{"tenants": [...]}``; each tenancy
   record lists its household: joint tenants by housing reference (the tenancy reference
   is shared), others (children) by name and date of birth

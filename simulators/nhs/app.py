@@ -2,7 +2,8 @@
 
 Speaks ``application/fhir+json``:
 - ``GET /metadata``: the CapabilityStatement.
-- ``GET /Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|NNNNNNNNNN``: searchset Bundle.
+- ``GET /Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|NNNNNNNNNN``: searchset Bundle
+  (several comma-separated values find any of them, as FHIR token searches do).
 - ``GET /Patient?_id=a,b&_revinclude=Encounter:patient&_revinclude=Flag:patient
   &_revinclude=Condition:patient&_count=N``: the patients with their encounters, flags
   and conditions, paged (``link`` relation ``next``).
@@ -181,10 +182,13 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
         if unsupported or count < 1 or page < 1:
             return FhirResponse(outcome("not-supported", "unsupported search"), 400)
         if "identifier" in params:
-            system, _, value = params["identifier"].partition("|")
-            if system != NHS_NUMBER_SYSTEM:
+            # A token search takes several values, comma-separated: any of them matches.
+            tokens = [token.partition("|") for token in params["identifier"].split(",")]
+            if any(system != NHS_NUMBER_SYSTEM for system, _, _ in tokens):
                 return FhirResponse(outcome("not-supported", "unknown identifier system"), 400)
-            found = [by_nhs_number[value]] if value in by_nhs_number else []
+            found = list(
+                dict.fromkeys(by_nhs_number[v] for _, _, v in tokens if v in by_nhs_number)
+            )
         elif "_id" in params:
             found = [i for i in params["_id"].split(",") if i in patients]
         else:

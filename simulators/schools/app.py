@@ -4,6 +4,8 @@ Records are keyed by the school system's own pupil id. The Unique Pupil
 Number is education-use only: the lookup never returns it and cannot be
 searched by it, so no other agency can use it as a join key.
 - ``GET /pupils?nhs_number=...`` → ``{"pupils": [{"pupil_id", "nhs_number"}]}``
+- ``POST /pupils/lookup`` with ``{"queries": [{"nhs_number": ...}, ...]}``
+  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order
 - ``POST /pupils/batch`` with ``{"ids": [...]}`` → ``{"pupils": [...]}``
 """
 

@@ -30,6 +30,7 @@ from adapters.sdk.contract import (
     SectionSpec,
 )
 from adapters.sdk.deadline import request_deadline
+from adapters.sdk.demographics import Candidate, Demographics
 from adapters.sdk.errors import AdapterError, UpstreamBadReply, UpstreamTimeout, UpstreamUnavailable
 
 AGENCY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -540,6 +541,38 @@ async def check_household(target: ConformanceTarget) -> None:
         )
 
 
+async def check_batch_lookup(target: ConformanceTarget) -> None:
+    """A declared batch lookup answers as one lookup per person does, in one upstream call."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        if not spec.batch_lookup:
+            fail_if(
+                type(adapter).lookup_many is not Adapter.lookup_many,
+                "the adapter implements lookup_many() but its SectionSpec does not declare "
+                "batch_lookup",
+                "set batch_lookup=True in SECTION (the gateway then batches its lookups), or "
+                "remove lookup_many(): the default looks people up one by one",
+            )
+            return
+        sets = tuple(target.known[: spec.max_batch])
+        one_by_one = [await adapter.lookup(identifiers) for identifiers in sets]
+        with target.count_calls() as batch:
+            batched = await adapter.lookup_many(sets)
+        fail_if(
+            list(batched) != one_by_one,
+            f"lookup_many() of {len(sets)} people answered differently from one lookup() each",
+            "return one Match or None per identifier set, in order, the first identifier "
+            "found winning per person as in lookup()",
+        )
+        fail_if(
+            batch.count > 1,
+            f"looking up {len(sets)} people with lookup_many() took {batch.count} upstream "
+            "calls: the adapter looks people up one by one",
+            "find the whole batch in one upstream request (an IN (...) query, a batch "
+            "endpoint, a search on several values), or do not declare batch_lookup",
+        )
+
+
 # --- failures ------------------------------------------------------------------------------
 
 
@@ -764,6 +797,58 @@ def _own_packages(root: object) -> set[str]:
     return {type(root).__module__.split(".")[0], "adapters"}
 
 
+async def check_search(target: ConformanceTarget) -> None:
+    """Demographic search, when declared, finds the known people by what their own records
+    say, returns well-formed candidates and nobody for a person no one holds."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        implemented = type(adapter).search is not Adapter.search
+        if not spec.demographic_search:
+            fail_if(
+                implemented,
+                "the adapter implements search() but its SectionSpec does not declare it",
+                "set demographic_search=True in SECTION, or remove search(): the gateway "
+                "only calls search() on adapters that declare it",
+            )
+            return
+        for match in await find_known(adapter, target):
+            fail_if(
+                match.demographics is None,
+                f"lookup() gave no demographics for local id {match.local_id!r}",
+                "return Match.demographics (name, date of birth, postcode as recorded) from "
+                "lookup(): the gateway searches other agencies by them",
+            )
+            assert match.demographics is not None
+            candidates = await adapter.search(match.demographics)
+            fail_if(
+                not isinstance(candidates, list)
+                or not all(isinstance(c, Candidate) for c in candidates),
+                "search() did not return a list of adapters.sdk.Candidate",
+                "return [Candidate(local_id, demographics, identifiers), ...]",
+            )
+            for candidate in candidates:
+                fail_if(
+                    not isinstance(candidate.local_id, str)
+                    or not isinstance(candidate.demographics, Demographics)
+                    or not all(isinstance(i, Identifier) for i in candidate.identifiers),
+                    "a search candidate is malformed",
+                    "give each Candidate a str local_id, Demographics and a tuple of Identifiers",
+                )
+            fail_if(
+                match.local_id not in {c.local_id for c in candidates},
+                f"search() by the demographics of local id {match.local_id!r} did not find it",
+                "search the upstream by name and date of birth (allowing the usual noise) and "
+                "key candidates by the same local ids lookup() returns",
+            )
+        nobody = Demographics("Conformance", "Nobody", "1900-01-01", None)
+        fail_if(
+            bool(await adapter.search(nobody)),
+            "search() for a person no one holds returned candidates",
+            "block on date of birth (exactly, or with day and month swapped) so that "
+            "unrelated people are never offered as candidates",
+        )
+
+
 async def check_no_retention(target: ConformanceTarget) -> None:
     """No agency data is left in the adapter after a call: it holds connections, not records."""
     async with connected(target) as adapter:
@@ -794,11 +879,14 @@ ALL_CHECKS = (
     check_read,
     check_labels,
     check_batching,
+    check_batch_lookup,
     check_outage,
     check_malformed,
     check_timeout,
     check_deadline,
     check_health,
+    check_search,
+    check_household,
     check_no_retention,
 )
 """Every check, in the order a newcomer meets the contract."""

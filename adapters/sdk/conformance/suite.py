@@ -24,6 +24,7 @@ import pytest
 
 from adapters.sdk.conformance.checks import (
     NotApplicable,
+    check_batch_lookup,
     check_batching,
     check_deadline,
     check_health,
@@ -34,6 +35,7 @@ from adapters.sdk.conformance.checks import (
     check_no_retention,
     check_outage,
     check_read,
+    check_search,
     check_self_description,
     check_timeout,
 )
@@ -74,6 +76,9 @@ class AdapterConformance:
     def test_household_links(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_household, conformance_target)
 
+    def test_batched_lookup(self, conformance_target: ConformanceTarget) -> None:
+        run_check(check_batch_lookup, conformance_target)
+
     def test_outage_is_upstream_unavailable(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_outage, conformance_target)
 
@@ -90,6 +95,9 @@ class AdapterConformance:
 
     def test_health_check(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_health, conformance_target)
+
+    def test_demographic_search(self, conformance_target: ConformanceTarget) -> None:
+        run_check(check_search, conformance_target)
 
     def test_no_agency_data_retained(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_no_retention, conformance_target)
