@@ -77,7 +77,7 @@ bench-policy: $(VENV)/.installed-test $(OPA)
 
 # Refresh the README's screenshots of the caseworker page (docs/images/).
 docs-images: $(VENV)/.installed-test
-	JOINEDUP_DOC_IMAGES=1 $(BIN)/pytest -q tests/ui -k "withheld_and_masked or lane_per_agency"
+	JOINEDUP_DOC_IMAGES=1 $(BIN)/pytest -q tests/ui -k "withheld_and_masked or lane_per_agency or second_confirmation or household_map"
 
 clean:
 	rm -rf $(VENV) $(PROBATION_VENV) .tools .joinedup .pytest_cache .mypy_cache .ruff_cache test-artifacts

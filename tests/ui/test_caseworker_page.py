@@ -104,14 +104,14 @@ def test_chronology_has_a_lane_per_agency_and_filters(
     expect(caseworker.event_rows().first.locator("td").first).to_have_text(events[0]["date"])
     save_doc_image(page.locator("#chronology"), "chronology.png")
 
-    page.get_by_role("checkbox", name="Benefits agency").uncheck()
+    page.get_by_role("checkbox", name="Benefits").uncheck()
     apply_filters(page)
     not_benefits = [e for e in events if e["agency"] != "benefits"]
     expect(chart.locator("g.lane")).to_have_count(len(with_events) - 1)
     expect(caseworker.event_rows()).to_have_count(len(not_benefits))
     expect(page.locator("#events-table tbody tr[data-agency='benefits']")).to_have_count(0)
 
-    page.get_by_role("checkbox", name="Benefits agency").check()
+    page.get_by_role("checkbox", name="Benefits").check()
     since = sorted(e["date"] for e in events)[len(events) // 2]
     page.get_by_label("From date").fill(since)
     apply_filters(page)
@@ -142,8 +142,8 @@ def test_an_agency_that_is_down_is_shown_unavailable_and_the_rest_stands(
     expect(benefits).to_contain_text("UPSTREAM_UNAVAILABLE")
     expect(caseworker.panel("council")).to_have_attribute("data-state", "ok")
     expect(caseworker.field("council", "councilId")).to_have_text(person_with_history["council_id"])
-    expect(page.locator("#matches")).to_contain_text("Benefits agency: unavailable")
-    expect(page.locator("#chronology-gaps")).to_contain_text("Benefits agency")
+    expect(page.locator("#matches")).to_contain_text("Benefits: unavailable")
+    expect(page.locator("#chronology-gaps")).to_contain_text("Benefits")
     expect(page.locator("#chronology-gaps")).to_contain_text("UPSTREAM_UNAVAILABLE")
     assert caseworker.event_rows().count() > 0
     expect(page.locator("#events-table tbody tr[data-agency='benefits']")).to_have_count(0)

@@ -1,22 +1,24 @@
-// The caseworker page: sign in (demo), declare a purpose, find a person, see
-// the single view and the chronology, or ask for emergency access.
-//
-// Extension points, not built yet:
-// - name + date-of-birth search with possible matches to confirm (issue 5):
-//   a second search form beside #search-form, ending in showPerson(reference);
-// - the household map (issue 5's household links): a section after #chronology.
+// The caseworker page: sign in (demo), declare a purpose, find a person by
+// identifier or by name and date of birth (confirming a candidate), see the
+// single view, the chronology and the household, or ask for emergency access.
 
 import {
+  CAPABILITIES_QUERY,
   CATALOGUE_QUERY,
-  CHRONOLOGY_QUERY,
+  FIND_PERSON_QUERY,
   GatewayError,
+  capabilitiesFrom,
+  chronologyQuery,
   demoToken,
   demoUsers,
   graphql,
   personQuery,
 } from "./api.js";
-import { renderChronology } from "./chronology.js";
+import { shortTitle } from "./agencies.js";
+import { renderCandidates } from "./candidates.js";
+import { agencyColours, renderChronology } from "./chronology.js";
 import { h } from "./dom.js";
+import { householdNames, renderHousehold, renderHouseholdUnsupported } from "./household.js";
 import { errorsByPath, maskedCoordinates, renderMatches, renderPanels } from "./panels.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,7 +27,11 @@ const state = {
   session: null, // { token, user }
   purpose: "",
   agencies: null, // Query.agencies, loaded once signed in with a purpose
+  colours: null, // agency name → colour, the same in every chart
+  capabilities: null, // what this gateway's schema offers (capabilitiesFrom)
   reference: null, // { scheme, value } of the person on screen
+  origin: null, // how the person on screen was found, in words
+  whose: null, // household chronology event → whose it is, in words (householdNames)
 };
 
 function say(message) {
@@ -86,13 +92,15 @@ async function signIn(event) {
 
 function signOut() {
   hidePerson();
-  Object.assign(state, { session: null, purpose: "", agencies: null });
+  hideCandidates();
+  Object.assign(state, { session: null, purpose: "", agencies: null, capabilities: null });
   for (const id of ["session", "search"]) $(id).hidden = true;
   $("sign-in").hidden = false;
   $("purpose").value = "";
   $("lawful-basis").textContent = "";
   $("scheme").replaceChildren();
   $("scheme").disabled = true;
+  $("demographics-fields").disabled = true;
   clearAlert();
   say("Signed out.");
   $("demo-user").focus();
@@ -110,14 +118,59 @@ function request(query, variables, breakGlassReason) {
   });
 }
 
+const PERSON_SECTIONS = ["person", "chronology", "household", "break-glass"];
+
 function hidePerson() {
   // Nothing seen under one purpose stays on screen under another.
-  for (const id of ["person", "chronology", "break-glass"]) $(id).hidden = true;
-  for (const id of ["panels", "matches", "chronology-chart", "chronology-gaps", "break-glass-banner"]) {
+  for (const id of PERSON_SECTIONS) $(id).hidden = true;
+  for (const id of [
+    "panels",
+    "matches",
+    "chronology-chart",
+    "chronology-gaps",
+    "break-glass-banner",
+    "household-map",
+    "household-chronology-chart",
+    "household-chronology-gaps",
+  ]) {
     $(id).replaceChildren();
   }
-  $("events-table").tBodies[0].replaceChildren();
+  for (const id of ["events-table", "household-table", "household-events-table"]) {
+    $(id).tBodies[0].replaceChildren();
+  }
+  $("household-chronology").hidden = true;
   state.reference = null;
+  state.origin = null;
+}
+
+function hideCandidates() {
+  $("candidates").hidden = true;
+  for (const id of ["candidates-summary", "candidates-unavailable", "candidate-list"]) {
+    $(id).replaceChildren();
+  }
+}
+
+// A gateway without a feature's schema (introspection says) shows the feature as
+// not available rather than failing when it is used.
+async function loadCapabilities() {
+  let body;
+  try {
+    body = await request(CAPABILITIES_QUERY, {});
+  } catch (error) {
+    body = { errors: [{ message: error.message }] };
+  }
+  state.capabilities = capabilitiesFrom(body);
+  const why = state.capabilities.reason ? ` (${state.capabilities.reason})` : "";
+  $("demographics-fields").disabled = !state.capabilities.findPerson;
+  $("demographics-note").replaceChildren(
+    state.capabilities.findPerson
+      ? "Shows possible matches for you to confirm; nobody is opened automatically."
+      : h(
+          "span",
+          { class: "tag tag-unavailable" },
+          `Not available on this gateway: it offers no search by name and date of birth${why}.`,
+        ),
+  );
 }
 
 async function choosePurpose() {
@@ -125,10 +178,13 @@ async function choosePurpose() {
   const basis = $("purpose").selectedOptions[0]?.dataset.lawfulBasis;
   $("lawful-basis").textContent = basis ? `Lawful basis: ${basis}` : "";
   hidePerson();
+  hideCandidates();
   if (!state.purpose || state.agencies) return;
   await busy("Loading the agency catalogue…", async () => {
     const body = await request(CATALOGUE_QUERY, {});
     state.agencies = body.data.agencies;
+    state.colours = agencyColours(state.agencies);
+    await loadCapabilities();
     const schemes = [...new Set(state.agencies.flatMap((a) => a.lookupSchemes))].sort();
     $("scheme").replaceChildren(...schemes.map((s) => h("option", { value: s }, s.replaceAll("_", " "))));
     $("scheme").disabled = false;
@@ -141,11 +197,14 @@ async function choosePurpose() {
             "label",
             { class: "check" },
             h("input", { type: "checkbox", name: "agency", value: a.name, checked: true }),
-            ` ${a.title}`,
+            ` ${shortTitle(a)}`,
           ),
         ),
     );
-    say(`Purpose: ${$("purpose").selectedOptions[0].textContent}. Find a person by identifier.`);
+    const ways = state.capabilities.findPerson
+      ? "by identifier or by name and date of birth"
+      : "by identifier";
+    say(`Purpose: ${$("purpose").selectedOptions[0].textContent}. Find a person ${ways}.`);
   });
 }
 
@@ -168,13 +227,51 @@ function timelineLanes() {
 
 function showChronology(body) {
   const person = body.data?.person;
-  renderChronology(
-    $("chronology-chart"),
-    $("chronology-gaps"),
-    $("events-table").tBodies[0],
-    timelineLanes(),
-    person?.timeline,
-    errorsByPath(body.errors).get("person/timeline"),
+  const errors = errorsByPath(body.errors);
+  renderChronology({
+    chart: $("chronology-chart"),
+    gapList: $("chronology-gaps"),
+    tableBody: $("events-table").tBodies[0],
+    lanes: timelineLanes(),
+    colours: state.colours,
+    timeline: person?.timeline,
+    error: errors.get("person/timeline"),
+    title: "Multi-agency chronology",
+  });
+  if (!state.capabilities.householdTimeline) return;
+  const withheld = errors.get("person/household");
+  $("household-chronology").hidden = !person?.household && !withheld;
+  renderChronology({
+    chart: $("household-chronology-chart"),
+    gapList: $("household-chronology-gaps"),
+    tableBody: $("household-events-table").tBodies[0],
+    lanes: timelineLanes(),
+    colours: state.colours,
+    timeline: person?.household?.timeline,
+    error: withheld ?? errors.get("person/household/timeline"),
+    title: "Household chronology",
+    whose: state.whose,
+  });
+}
+
+function showHousehold(person, errors) {
+  if (!state.capabilities.household) {
+    const why = state.capabilities.reason ? ` (${state.capabilities.reason})` : "";
+    renderHouseholdUnsupported(
+      $("household-map"),
+      $("household-table").tBodies[0],
+      `This gateway's schema has no households${why}.`,
+    );
+    return;
+  }
+  renderHousehold(
+    $("household-map"),
+    $("household-table").tBodies[0],
+    state.agencies,
+    state.colours,
+    person,
+    errors,
+    openMember,
   );
 }
 
@@ -204,9 +301,11 @@ function breakGlassOutcome(body, reason) {
   );
 }
 
-async function showPerson(reference, breakGlassReason) {
+// `origin` says in words how the person was found (shown instead of an opaque
+// match token); breakGlassReason, when given, asks for emergency access.
+async function showPerson(reference, { origin = null, breakGlassReason = null } = {}) {
   const body = await request(
-    personQuery(state.agencies),
+    personQuery(state.agencies, state.capabilities),
     { ref: reference, ...chronologyFilters() },
     breakGlassReason,
   );
@@ -228,18 +327,84 @@ async function showPerson(reference, breakGlassReason) {
     return;
   }
   state.reference = reference;
+  state.origin = origin;
   const requestId = body.extensions?.joinedup?.requestId;
   $("person-summary").replaceChildren(
-    `${reference.scheme.replaceAll("_", " ")} ${reference.value} · purpose: `,
+    origin ?? `${reference.scheme.replaceAll("_", " ")} ${reference.value}`,
+    " · purpose: ",
     h("strong", {}, $("purpose").selectedOptions[0].textContent),
     ` · request ${requestId}`,
   );
   renderMatches($("matches"), state.agencies, person);
   renderPanels($("panels"), state.agencies, person, errors, maskedCoordinates(body.extensions));
+  state.whose = householdNames(state.agencies, person, errors);
   showChronology(body);
-  for (const id of ["person", "chronology", "break-glass"]) $(id).hidden = false;
-  say(`Showing ${reference.value}.`);
+  showHousehold(person, errors);
+  for (const id of PERSON_SECTIONS) $(id).hidden = false;
+  say(`Showing ${origin ?? reference.value}.`);
   $("person-heading").focus();
+}
+
+function openMember(member) {
+  resetChronologyFilters();
+  hideCandidates();
+  const origin = `Household member (${member.relationship}) opened from the household map`;
+  busy("Opening the household member…", () => showPerson(member.person.reference, { origin }));
+}
+
+function openCandidate(candidate) {
+  resetChronologyFilters();
+  const percent = Math.round(candidate.probability * 1000) / 10;
+  const origin =
+    `Confirmed by you from a name and date of birth search ` +
+    `(${candidate.status.toLowerCase()} match, probability ${percent}%)`;
+  busy("Opening the person you confirmed…", () => showPerson(candidate.reference, { origin }));
+}
+
+function purposeChosen() {
+  if (state.purpose && state.agencies) return true;
+  $("alert").replaceChildren(h("p", {}, "Choose a purpose of use first."));
+  $("purpose").focus();
+  return false;
+}
+
+function demographics() {
+  const postcode = $("postcode").value.trim();
+  return {
+    givenName: $("given-name").value.trim(),
+    familyName: $("family-name").value.trim(),
+    dateOfBirth: $("date-of-birth").value,
+    ...(postcode ? { postcode } : {}),
+  };
+}
+
+async function searchByDemographics(event) {
+  event.preventDefault();
+  if (!purposeChosen()) return;
+  await busy("Searching by name and date of birth…", async () => {
+    const body = await request(FIND_PERSON_QUERY, { demographics: demographics() });
+    if (!body.data?.findPerson) {
+      // Refused (the policy's reason) or bad input (the gateway's message).
+      const error = body.errors?.[0];
+      throw new GatewayError(
+        error?.extensions?.reason ?? error?.message ?? "The search did not answer.",
+        error?.extensions?.code ?? "SEARCH_FAILED",
+        200,
+      );
+    }
+    hidePerson();
+    renderCandidates(
+      $("candidates-summary"),
+      $("candidates-unavailable"),
+      $("candidate-list"),
+      state.agencies,
+      body,
+      openCandidate,
+    );
+    $("candidates").hidden = false;
+    say($("candidates-summary").textContent);
+    $("candidates-heading").focus();
+  });
 }
 
 function resetChronologyFilters() {
@@ -250,7 +415,8 @@ function resetChronologyFilters() {
 
 async function search(event) {
   event.preventDefault();
-  if (!state.agencies) await choosePurpose();
+  if (!purposeChosen()) return;
+  hideCandidates();
   resetChronologyFilters(); // a new person starts with the whole chronology
   const reference = { scheme: $("scheme").value, value: $("identifier").value.trim() };
   await busy(`Looking up ${reference.value}…`, () => showPerson(reference));
@@ -259,7 +425,10 @@ async function search(event) {
 async function filterChronology(event) {
   event.preventDefault();
   await busy("Updating the chronology…", async () => {
-    const body = await request(CHRONOLOGY_QUERY, { ref: state.reference, ...chronologyFilters() });
+    const body = await request(chronologyQuery(state.capabilities), {
+      ref: state.reference,
+      ...chronologyFilters(),
+    });
     showChronology(body);
     say(`Chronology updated: ${body.data?.person?.timeline?.events.length ?? 0} events.`);
   });
@@ -268,7 +437,9 @@ async function filterChronology(event) {
 async function breakGlass(event) {
   event.preventDefault();
   const reason = $("break-glass-reason").value.trim();
-  await busy("Requesting emergency access…", () => showPerson(state.reference, reason));
+  await busy("Requesting emergency access…", () =>
+    showPerson(state.reference, { origin: state.origin, breakGlassReason: reason }),
+  );
 }
 
 // --- start -------------------------------------------------------------------
@@ -277,6 +448,7 @@ $("sign-in-form").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", signOut);
 $("purpose").addEventListener("change", choosePurpose);
 $("search-form").addEventListener("submit", search);
+$("demographics-form").addEventListener("submit", searchByDemographics);
 $("chronology-filters").addEventListener("submit", filterChronology);
 $("break-glass-form").addEventListener("submit", breakGlass);
 busy("Loading demo users…", async () => {

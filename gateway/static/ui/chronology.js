@@ -2,6 +2,7 @@
 // axis, plus the same events as a table (the accessible, keyboard-readable
 // form of the chart). Gaps say which agencies' events are withheld or missing.
 
+import { agencyLabel, shortTitle } from "./agencies.js";
 import { h, svg } from "./dom.js";
 
 const WIDTH = 1000;
@@ -11,6 +12,12 @@ const AXIS_HEIGHT = 34;
 const LANE_HEIGHT = 54;
 // Distinct hues, each at least 4.5:1 against white.
 const LANE_COLOURS = ["#1d4f91", "#8a1c7c", "#00703c", "#9c4a00", "#4c2c92", "#a0292d", "#005a6e"];
+
+// One colour per agency for the whole page, so an agency keeps its colour
+// when lanes are filtered out and on the household map.
+export function agencyColours(agencies) {
+  return new Map(agencies.map((a, i) => [a.name, LANE_COLOURS[i % LANE_COLOURS.length]]));
+}
 
 // A masked date is a year only: placed mid-year and drawn hollow.
 function parseDate(text) {
@@ -34,7 +41,7 @@ function gapText(gap) {
     : `Unavailable (${gap.code}): ${gap.reason}`;
 }
 
-function renderWithheld(chart, gapList, tableBody, error) {
+function renderWithheld(chart, gapList, tableBody, error, columns) {
   const withheld = error.extensions?.code === "FORBIDDEN";
   chart.replaceChildren(
     h(
@@ -46,13 +53,16 @@ function renderWithheld(chart, gapList, tableBody, error) {
     ),
   );
   gapList.replaceChildren();
-  tableBody.replaceChildren(h("tr", {}, h("td", { colspan: 4 }, "The chronology is not available to you.")));
+  tableBody.replaceChildren(h("tr", {}, h("td", { colspan: columns }, "The chronology is not available to you.")));
 }
 
-// `error` is the GraphQL error at the timeline's own path, if it was withheld or failed.
-export function renderChronology(chart, gapList, tableBody, lanes, timeline, error) {
+// Draws into `chart`, `gapList` and `tableBody`. `error` is the GraphQL error at the
+// timeline's own path, if it was withheld or failed; `colours` maps each agency to its
+// colour (agencyColours); `title` names the chart for screen readers; `whose`, for a
+// household, names each event's person (the table then has a Person column).
+export function renderChronology({ chart, gapList, tableBody, lanes, colours, timeline, error, title, whose }) {
   if (error) {
-    renderWithheld(chart, gapList, tableBody, error);
+    renderWithheld(chart, gapList, tableBody, error, whose ? 5 : 4);
     return;
   }
   const events = timeline?.events ?? [];
@@ -87,7 +97,7 @@ export function renderChronology(chart, gapList, tableBody, lanes, timeline, err
   const laneGroups = lanes.map((agency, index) => {
     const top = AXIS_HEIGHT + index * LANE_HEIGHT;
     const middle = top + LANE_HEIGHT / 2;
-    const colour = LANE_COLOURS[index % LANE_COLOURS.length];
+    const colour = colours.get(agency.name);
     const mine = placed.filter((p) => p.event.agency === agency.name);
     const gap = gaps.find((g) => g.agency === agency.name);
     return svg(
@@ -100,7 +110,7 @@ export function renderChronology(chart, gapList, tableBody, lanes, timeline, err
         height: LANE_HEIGHT,
         class: index % 2 ? "lane-bg odd" : "lane-bg",
       }),
-      svg("text", { x: 8, y: middle + 5, class: "lane-label" }, agency.title),
+      svg("text", { x: 8, y: middle + 5, class: "lane-label" }, shortTitle(agency)),
       svg("line", { x1: LABEL_WIDTH, x2: WIDTH - RIGHT_PAD, y1: middle, y2: middle, class: "lane-line" }),
       gap ? svg("text", { x: LABEL_WIDTH + 8, y: top + 16, class: "lane-gap" }, gapText(gap)) : null,
       mine.map((p, i) =>
@@ -115,7 +125,11 @@ export function renderChronology(chart, gapList, tableBody, lanes, timeline, err
             stroke: colour,
             "data-date": p.event.date,
           },
-          svg("title", {}, `${p.event.date} · ${p.event.kind}: ${p.event.summary}`),
+          svg(
+            "title",
+            {},
+            `${p.event.date} · ${whose ? `${whose(p.event)} · ` : ""}${p.event.kind}: ${p.event.summary}`,
+          ),
         ),
       ),
     );
@@ -129,13 +143,13 @@ export function renderChronology(chart, gapList, tableBody, lanes, timeline, err
       {
         viewBox: `0 0 ${WIDTH} ${height}`,
         role: "img",
-        "aria-labelledby": "chronology-svg-title chronology-svg-desc",
+        "aria-labelledby": `${chart.id}-title ${chart.id}-desc`,
         class: "chronology-svg",
       },
-      svg("title", { id: "chronology-svg-title" }, "Multi-agency chronology"),
+      svg("title", { id: `${chart.id}-title` }, title),
       svg(
         "desc",
-        { id: "chronology-svg-desc" },
+        { id: `${chart.id}-desc` },
         events.length
           ? `${events.length} events across ${lanes.length} agencies, from ${first} to ${last}. ` +
               "The same events are listed in the table below."
@@ -151,7 +165,7 @@ export function renderChronology(chart, gapList, tableBody, lanes, timeline, err
       h(
         "li",
         { class: gap.code === "FORBIDDEN" ? "gap gap-withheld" : "gap gap-unavailable" },
-        h("strong", {}, lanes.find((l) => l.name === gap.agency)?.title ?? gap.agency),
+        h("strong", {}, agencyLabel(lanes, gap.agency)),
         `: ${gapText(gap)}. The chronology is incomplete for this agency.`,
       ),
     ),
@@ -164,11 +178,12 @@ export function renderChronology(chart, gapList, tableBody, lanes, timeline, err
             "tr",
             { "data-agency": event.agency },
             h("td", {}, event.date),
-            h("td", {}, lanes.find((l) => l.name === event.agency)?.title ?? event.agency),
+            whose ? h("td", { class: "subject" }, whose(event)) : null,
+            h("td", {}, agencyLabel(lanes, event.agency)),
             h("td", {}, event.kind),
             h("td", {}, event.summary),
           ),
         )
-      : [h("tr", {}, h("td", { colspan: 4 }, "No events in this range."))]),
+      : [h("tr", {}, h("td", { colspan: whose ? 5 : 4 }, "No events in this range."))]),
   );
 }

@@ -3,6 +3,7 @@
 // as its value, as masked (from extensions.joinedup.masked) or as withheld
 // with the policy's reason (from the FORBIDDEN error at its path).
 
+import { shortTitle } from "./agencies.js";
 import { h } from "./dom.js";
 
 // "dateOfBirth" → "Date of birth"
@@ -14,6 +15,7 @@ export function humanise(name) {
 const MASK_LABELS = {
   year: "year only",
   postcode_district: "postcode district only",
+  initials: "initials only",
   withheld: "value hidden",
 };
 
@@ -174,7 +176,7 @@ export function renderMatches(list, agencies, person) {
       return h(
         "li",
         { class: `match match-${status.toLowerCase()}` },
-        `${agency.title}: ${labels[status] ?? status}`,
+        `${shortTitle(agency)}: ${labels[status] ?? status}`,
       );
     }),
   );
