@@ -58,7 +58,7 @@ from gateway.query_limits import LimitExceeded, check_limits
 from gateway.ratelimit import RateLimited
 from gateway.runtime import Gateway
 from resolvers import search
-from resolvers.context import RequestContext
+from resolvers.context import Disclosure, RequestContext, SearchDisclosure
 from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut, PersonFetch
 from resolvers.household import household_members, members_to_read, resolve_households
@@ -531,12 +531,15 @@ def _response_body(result: ExecutionResult, context: RequestContext) -> dict[str
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [_safe_error(error, context.request_id) for error in result.errors]
+    # Person sections and the details of search candidates alike.
+    entries: list[Disclosure | SearchDisclosure] = [
+        *context.disclosures.values(),
+        *context.searches,
+    ]
     withheld = {
-        (coordinate, reason)
-        for entry in context.disclosures.values()
-        for coordinate, reason in entry.withheld.items()
+        (coordinate, reason) for entry in entries for coordinate, reason in entry.withheld.items()
     }
-    masked = {c for entry in context.disclosures.values() for c in entry.masked}
+    masked = {c for entry in entries for c in entry.masked}
     body["extensions"] = {
         "joinedup": {
             "requestId": context.request_id,

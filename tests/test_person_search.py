@@ -283,6 +283,9 @@ def test_disambiguating_details_are_masked_or_withheld_per_role(
     assert first["postcodeDistrict"] is None
     withheld = {e["extensions"]["coordinate"] for e in body["errors"]}
     assert withheld == {"PersonCandidate.postcodeDistrict"}
+    summary = body["extensions"]["joinedup"]
+    assert {"coordinate": "PersonCandidate.name", "mask": "initials"} in summary["masked"]
+    assert [w["coordinate"] for w in summary["withheld"]] == ["PersonCandidate.postcodeDistrict"]
 
 
 def test_agencies_named_are_only_those_with_an_agreement(

@@ -258,6 +258,30 @@ def test_a_refused_search_shows_the_policy_reason(
     expect(page.locator("#person")).to_be_hidden()
 
 
+def test_masked_and_withheld_candidate_details_are_marked(
+    caseworker: CaseworkerPage, gateway: GatewayProcess, person_with_history: dict[str, Any]
+) -> None:
+    """A keyworker sees a candidate's name as initials, marked as masked (so it is not
+    taken for the name), and the postcode district withheld with the policy's reason."""
+    details = demographics(person_with_history)
+    api = as_user(gateway, AMY, FIND_PERSON_QUERY, {"demographics": details})
+    masks = {m["coordinate"]: m["mask"] for m in api["extensions"]["joinedup"]["masked"]}
+    assert masks.get("PersonCandidate.name") == "initials"
+    [withheld] = api["extensions"]["joinedup"]["withheld"]
+    first = api["data"]["findPerson"]["candidates"][0]
+
+    caseworker.sign_in("amy.keyworker")
+    caseworker.choose_purpose(AMY["purpose"])
+    search(caseworker, details)
+
+    item = candidates(caseworker.page).first
+    expect(item.get_by_role("heading")).to_contain_text(first["name"])
+    expect(item.get_by_role("heading")).to_contain_text("Masked: initials only")
+    postcode = item.locator("dd[data-field='postcodeDistrict']")
+    expect(postcode).to_contain_text("Withheld")
+    expect(postcode).to_contain_text(withheld["reason"])
+
+
 def household(
     gateway: GatewayProcess, user: dict[str, str], ni_number: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -5,7 +5,7 @@
 
 import { agencyLabel } from "./agencies.js";
 import { h } from "./dom.js";
-import { errorsByPath } from "./panels.js";
+import { errorsByPath, markedMasked, maskedCoordinates } from "./panels.js";
 
 const STATUS = {
   LIKELY: { label: "Likely match", className: "tag-likely" },
@@ -17,8 +17,9 @@ function percent(probability) {
 }
 
 // A detail the policy withheld carries a FORBIDDEN error at its own path, with
-// the reason; a detail that is simply missing is null without one.
-function detail(value, error) {
+// the reason; a detail that is simply missing is null without one; a masked one
+// (extensions.joinedup.masked) is marked as such.
+function detail(value, error, mask) {
   if (error?.extensions?.code === "FORBIDDEN") {
     return h(
       "span",
@@ -29,7 +30,7 @@ function detail(value, error) {
     );
   }
   if (value === null || value === undefined) return h("span", { class: "empty" }, "Not recorded");
-  return String(value);
+  return mask ? markedMasked(String(value), mask) : String(value);
 }
 
 function confirmation(label, open, cancel) {
@@ -57,7 +58,7 @@ function confirmation(label, open, cancel) {
   );
 }
 
-function candidateItem(candidate, index, agencies, errors, onOpen) {
+function candidateItem(candidate, index, agencies, errors, masked, onOpen) {
   const path = `findPerson/candidates/${index}`;
   const status = STATUS[candidate.status] ?? { label: candidate.status, className: "tag-possible" };
   const name = candidate.name ?? "name not shown";
@@ -109,7 +110,7 @@ function candidateItem(candidate, index, agencies, errors, onOpen) {
       `${index + 1}. `,
       candidate.name === null && !errors.has(`${path}/name`)
         ? h("span", { class: "empty" }, "Name not recorded")
-        : detail(candidate.name, errors.get(`${path}/name`)),
+        : detail(candidate.name, errors.get(`${path}/name`), masked.get("PersonCandidate.name")),
     ),
     h(
       "p",
@@ -130,13 +131,21 @@ function candidateItem(candidate, index, agencies, errors, onOpen) {
       h(
         "dd",
         { "data-field": "yearOfBirth" },
-        detail(candidate.yearOfBirth, errors.get(`${path}/yearOfBirth`)),
+        detail(
+          candidate.yearOfBirth,
+          errors.get(`${path}/yearOfBirth`),
+          masked.get("PersonCandidate.yearOfBirth"),
+        ),
       ),
       h("dt", {}, "Postcode district"),
       h(
         "dd",
         { "data-field": "postcodeDistrict" },
-        detail(candidate.postcodeDistrict, errors.get(`${path}/postcodeDistrict`)),
+        detail(
+          candidate.postcodeDistrict,
+          errors.get(`${path}/postcodeDistrict`),
+          masked.get("PersonCandidate.postcodeDistrict"),
+        ),
       ),
       h("dt", {}, "Known to"),
       h("dd", { "data-field": "agencies" }, known),
@@ -150,6 +159,7 @@ function candidateItem(candidate, index, agencies, errors, onOpen) {
 export function renderCandidates(summary, unavailableList, list, agencies, body, onOpen) {
   const search = body.data?.findPerson;
   const errors = errorsByPath(body.errors);
+  const masked = maskedCoordinates(body.extensions);
   const candidates = search?.candidates ?? [];
   const likely = candidates.filter((c) => c.status === "LIKELY").length;
   summary.textContent = candidates.length
@@ -168,5 +178,5 @@ export function renderCandidates(summary, unavailableList, list, agencies, body,
       ),
     ),
   );
-  list.replaceChildren(...candidates.map((c, i) => candidateItem(c, i, agencies, errors, onOpen)));
+  list.replaceChildren(...candidates.map((c, i) => candidateItem(c, i, agencies, errors, masked, onOpen)));
 }

@@ -50,16 +50,21 @@ function formatValue(field, value) {
   return String(value);
 }
 
-function valueWithMask(field, value, masked) {
-  const mask = masked.get(field.coordinate);
-  if (!mask || value === null || value === undefined) return formatValue(field, value);
+// A value shown masked (e.g. a year instead of a date), marked so it is not taken as data.
+export function markedMasked(shown, mask) {
   return h(
     "span",
     { class: "masked" },
-    formatValue(field, value),
+    shown,
     " ",
     h("span", { class: "tag tag-masked" }, `Masked: ${MASK_LABELS[mask] ?? mask}`),
   );
+}
+
+function valueWithMask(field, value, masked) {
+  const mask = masked.get(field.coordinate);
+  if (!mask || value === null || value === undefined) return formatValue(field, value);
+  return markedMasked(formatValue(field, value), mask);
 }
 
 function listTable(field, items, path, errors, masked) {
