@@ -6,7 +6,9 @@ as the person is found, and go through one DataLoader per agency per request,
 so a query about many people makes one batched call per agency and the answer
 takes about as long as the slowest agency, not the sum of all of them. Lookups
 go through a DataLoader per agency too: the people of one query are looked up in
-one call per agency per identity round where the agency declares ``batch_lookup``.
+one call per agency per identity round where the agency declares ``batch_lookup``,
+and so do demographic searches where it declares ``batch_search`` (each distinct
+search once per request).
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class FanOut:
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
         self._lookup_loaders: dict[str, DataLoader[tuple[Identifier, ...], Match | None]] = {}
+        self._search_loaders: dict[str, DataLoader[Demographics, list[Candidate]]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
         self._found: dict[Identifier, asyncio.Task[PersonFetch]] = {}
         self.created = time.perf_counter()
@@ -165,10 +168,7 @@ class FanOut:
     ) -> tuple[dict[str, list[Candidate]], dict[str, AdapterError]]:
         """Ask these agencies concurrently for records that could be the person described."""
         results = await asyncio.gather(
-            *(
-                self.timed(name, "search", self.adapters[name].search(demographics))
-                for name in agencies
-            ),
+            *(self.search_in(name, demographics) for name in agencies),
             return_exceptions=True,
         )
         found: dict[str, list[Candidate]] = {}
@@ -251,6 +251,42 @@ class FanOut:
             self._lookup_loaders[agency] = loader
         return loader.load(identifiers)
 
+    def search_in(self, agency: str, who: Demographics) -> Awaitable[list[Candidate]]:
+        """One demographic search, queued with the other searches of this moment.
+
+        Every agency's searches go through a DataLoader, as lookups do: the searches
+        the query's people make in one identity round go out together, in one
+        ``search_many`` call where the agency declares ``batch_search``, else one call
+        per search sent at once. The loader's cache runs each distinct (agency,
+        demographics) search once per request, however many people or household
+        links ask it.
+        """
+        loader = self._search_loaders.get(agency)
+        if loader is None:
+            adapter = self.adapters[agency]
+            batched = adapter.discover().batch_search
+
+            async def load(batch: list[Demographics]) -> list[list[Candidate] | BaseException]:
+                if not batched:
+                    return list(
+                        await asyncio.gather(
+                            *(self.timed(agency, "search", adapter.search(who)) for who in batch),
+                            return_exceptions=True,
+                        )
+                    )
+                try:
+                    found = await self.timed(agency, "search", adapter.search_many(tuple(batch)))
+                except AdapterError as exc:
+                    return [exc] * len(batch)
+                if len(found) != len(batch):
+                    wrong = UpstreamBadReply(agency, "batch search answered the wrong count")
+                    return [wrong] * len(batch)
+                return list(found)
+
+            loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)
+            self._search_loaders[agency] = loader
+        return loader.load(who)
+
     async def _match_demographics(self, person: PersonFetch) -> None:
         """Search the unmatched agencies that offer it by what the matched ones hold."""
         known = list(
@@ -267,7 +303,7 @@ class FanOut:
             return
         calls = [(name, who) for name in searchable for who in known]
         results = await asyncio.gather(
-            *(self.timed(name, "search", self.adapters[name].search(who)) for name, who in calls),
+            *(self.search_in(name, who) for name, who in calls),
             return_exceptions=True,
         )
         candidates: dict[str, list[Candidate]] = {name: [] for name in searchable}
