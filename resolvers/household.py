@@ -30,6 +30,7 @@ from strawberry.annotation import StrawberryAnnotation
 from strawberry.tools import create_type
 
 from adapters.sdk import AdapterError, Demographics, HouseholdLink, Identifier, Match
+from gateway.identity.blocking import in_block
 from gateway.identity.federated import FederatedMatcher
 from gateway.identity.matching import POSSIBLE_FLOOR
 from gateway.policy import Decision
@@ -252,14 +253,19 @@ def _surely_among(
     matcher: FederatedMatcher, who: Demographics, people: Sequence[PersonFetch]
 ) -> tuple[PersonFetch, float] | None:
     """The one person whom ``who`` describes surely (and nobody else plausibly), with the
-    match probability: scored like a search's candidates, against every record of each."""
+    match probability: each person's records in the search's blocks are its candidates,
+    scored and accepted as a search's would be (one >= the threshold, no rival >= 0.5)."""
     distinct: list[PersonFetch] = []
     for person in people:
         if not any(_same_person(person, other) for other in distinct):
             distinct.append(person)
     plausible: list[tuple[PersonFetch, float]] = []
     for person in distinct:
-        held = [m.demographics for m in person.matches.values() if m.demographics]
+        held = [
+            m.demographics
+            for m in person.matches.values()
+            if m.demographics and in_block(who, m.demographics)
+        ]
         if not held:
             continue
         probability = max(matcher.model.score(who, d).probability for d in held)
