@@ -45,6 +45,7 @@ bench: $(VENV)/.installed-bench $(PROBATION_VENV)/.installed $(OPA) bench/peer/n
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.profile --out bench/results/profile.json > bench/results/profile.txt
 	$(BIN)/python -m bench.batch_lookup --out bench/results/batch_lookup.json
+	$(BIN)/python -m bench.batch_search --out bench/results/batch_search.json
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -95,6 +95,11 @@ class ResilientAdapter(Adapter):
     async def search(self, demographics: Demographics) -> list[Candidate]:
         return await self._call(lambda: self.inner.search(demographics))
 
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        return await self._call(lambda: self.inner.search_many(demographics_list))
+
     async def household(
         self, local_ids: tuple[str, ...]
     ) -> Mapping[str, tuple[HouseholdLink, ...]]:

@@ -7,6 +7,9 @@ so a query about many people makes one batched call per agency and the answer
 takes about as long as the slowest agency, not the sum of all of them. Lookups
 go through a DataLoader per agency too: the people of one query are looked up in
 one call per agency per identity round where the agency declares ``batch_lookup``.
+Demographic searches wait until every person of the request has finished those
+rounds, then go out together through a DataLoader per agency: one call per agency
+where it declares ``batch_search``, each distinct search once per request.
 """
 
 from __future__ import annotations
@@ -89,8 +92,13 @@ class FanOut:
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
         self._lookup_loaders: dict[str, DataLoader[tuple[Identifier, ...], Match | None]] = {}
+        self._search_loaders: dict[str, DataLoader[Demographics, list[Candidate]]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
         self._found: dict[Identifier, asyncio.Task[PersonFetch]] = {}
+        self._identifying = 0
+        """People of this request still in identifier rounds."""
+        self._identified: list[asyncio.Future[None]] = []
+        """People waiting for the others' identifier rounds before searching."""
         self.created = time.perf_counter()
 
     async def timed(self, agency: str, operation: str, call: Awaitable[Any]) -> Any:
@@ -165,10 +173,7 @@ class FanOut:
     ) -> tuple[dict[str, list[Candidate]], dict[str, AdapterError]]:
         """Ask these agencies concurrently for records that could be the person described."""
         results = await asyncio.gather(
-            *(
-                self.timed(name, "search", self.adapters[name].search(demographics))
-                for name in agencies
-            ),
+            *(self.search_in(name, demographics) for name in agencies),
             return_exceptions=True,
         )
         found: dict[str, list[Candidate]] = {}
@@ -187,6 +192,26 @@ class FanOut:
     ) -> PersonFetch:
         person = PersonFetch(reference)
         known = known if known is not None else {reference}
+        self._identifying += 1
+        try:
+            await self._identifier_rounds(person, known)
+        finally:
+            self._identifying -= 1
+            if not self._identifying:
+                for waiting in self._identified:
+                    if not waiting.done():
+                        waiting.set_result(None)
+                self._identified.clear()
+        if self._identifying:
+            # Search with everyone else, in one batch per agency, not one per round.
+            waiting = asyncio.get_running_loop().create_future()
+            self._identified.append(waiting)
+            await waiting
+        await self._match_demographics(person)
+        return person
+
+    async def _identifier_rounds(self, person: PersonFetch, known: set[Identifier]) -> None:
+        """Look the person up by every identifier learnt so far, until nothing new is learnt."""
         for _ in range(_LOOKUP_ROUNDS):
             pending = [
                 name
@@ -212,8 +237,6 @@ class FanOut:
                     known.update(result.identifiers)
             if not learnt:
                 break
-        await self._match_demographics(person)
-        return person
 
     def _lookup(self, agency: str, identifiers: tuple[Identifier, ...]) -> Awaitable[Match | None]:
         """One person's lookup, queued with the other people of this identity round.
@@ -251,6 +274,43 @@ class FanOut:
             self._lookup_loaders[agency] = loader
         return loader.load(identifiers)
 
+    def search_in(self, agency: str, who: Demographics) -> Awaitable[list[Candidate]]:
+        """One demographic search, queued with the other searches of this moment.
+
+        Every agency's searches go through a DataLoader, as lookups do. People search
+        only once every person of the request has finished the identifier rounds, so
+        the query's searches go out together: in one ``search_many`` call (of at most
+        ``max_batch``) where the agency declares ``batch_search``, else one call per
+        search sent at once. The loader's cache runs each distinct (agency,
+        demographics) search once per request, however many people or household
+        links ask it.
+        """
+        loader = self._search_loaders.get(agency)
+        if loader is None:
+            adapter = self.adapters[agency]
+            batched = adapter.discover().batch_search
+
+            async def load(batch: list[Demographics]) -> list[list[Candidate] | BaseException]:
+                if not batched:
+                    return list(
+                        await asyncio.gather(
+                            *(self.timed(agency, "search", adapter.search(who)) for who in batch),
+                            return_exceptions=True,
+                        )
+                    )
+                try:
+                    found = await self.timed(agency, "search", adapter.search_many(tuple(batch)))
+                except AdapterError as exc:
+                    return [exc] * len(batch)
+                if len(found) != len(batch):
+                    wrong = UpstreamBadReply(agency, "batch search answered the wrong count")
+                    return [wrong] * len(batch)
+                return list(found)
+
+            loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)
+            self._search_loaders[agency] = loader
+        return loader.load(who)
+
     async def _match_demographics(self, person: PersonFetch) -> None:
         """Search the unmatched agencies that offer it by what the matched ones hold."""
         known = list(
@@ -267,7 +327,7 @@ class FanOut:
             return
         calls = [(name, who) for name in searchable for who in known]
         results = await asyncio.gather(
-            *(self.timed(name, "search", self.adapters[name].search(who)) for name, who in calls),
+            *(self.search_in(name, who) for name, who in calls),
             return_exceptions=True,
         )
         candidates: dict[str, list[Candidate]] = {name: [] for name in searchable}

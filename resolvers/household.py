@@ -4,8 +4,10 @@ Like identity resolution this runs before the one policy decision and exchanges
 identifiers only: every agency that offers household links (council
 relationships, housing tenancies) is asked once for all the people of the
 request, and each link is resolved to a person with :meth:`FanOut.find` (or,
-for a link known only by name and date of birth, by a demographic search
-scored like any other). The members then join the decision as people of their
+for a link known only by name and date of birth, by matching it against the
+person and the members named by identifiers, and only failing that by a
+demographic search scored like any other, batched with the request's other
+searches). The members then join the decision as people of their
 own, so relationship, consent and identity gates apply to each of them.
 
 A link from an agency is shown only if the decision allows that agency's
@@ -28,6 +30,9 @@ from strawberry.annotation import StrawberryAnnotation
 from strawberry.tools import create_type
 
 from adapters.sdk import AdapterError, Demographics, HouseholdLink, Identifier, Match
+from gateway.identity.blocking import in_block
+from gateway.identity.federated import FederatedMatcher
+from gateway.identity.matching import POSSIBLE_FLOOR
 from gateway.policy import Decision
 from resolvers.context import Outcome, RequestContext
 from resolvers.errors import ForbiddenField, HouseholdTooLarge, UpstreamFailure
@@ -96,13 +101,27 @@ async def resolve_households(
             budget -= len(raw)
             wanted.append((person, household, raw))
     # Every member of every household at once: FanOut.find resolves each person once.
-    found = await asyncio.gather(
-        *(_member(fanout, link) for _, _, raw in wanted for _, link in raw)
+    # Members named by identifiers first: a member listed only by name and date of
+    # birth is then matched against them and the person before any agency is searched.
+    named = [(person, link) for person, _, raw in wanted for _, link in raw]
+    by_identifiers = await asyncio.gather(*(_identified(fanout, link) for _, link in named))
+    resolved: dict[str, list[PersonFetch]] = {person.key: [person] for person, _, _ in wanted}
+    for (person, _), member in zip(named, by_identifiers, strict=True):
+        if member is not None:
+            resolved[person.key].append(member)
+    described = await asyncio.gather(
+        *(
+            _described(fanout, link.demographics, resolved[person.key])
+            if _join_key(link.identifiers) is None and link.demographics is not None
+            else _nobody()
+            for person, link in named
+        )
     )
-    members = iter(found)
+    members = iter(zip(by_identifiers, described, strict=True))
     for person, household, raw in wanted:
         for agency, link in raw:
-            member = next(members)
+            identified, found = next(members)
+            member = identified or found
             if member is None or not _same_person(member, person):
                 household.links.append(MemberLink(link.relationship, agency, member))
     return households
@@ -176,26 +195,39 @@ async def _links_from(
     return {k: v for reply in replies for k, v in reply.items()}, None
 
 
-async def _member(fanout: FanOut, link: HouseholdLink) -> PersonFetch | None:
+async def _identified(fanout: FanOut, link: HouseholdLink) -> PersonFetch | None:
+    """The person a link names by identifiers, if any agency holds them."""
     reference = _join_key(link.identifiers)
-    if reference is not None:
-        found = await fanout.find(reference)
-        return found if found.matches else None
-    if link.demographics is not None:
-        return await _described(fanout, link.demographics)
+    if reference is None:
+        return None
+    found = await fanout.find(reference)
+    return found if found.matches else None
+
+
+async def _nobody() -> None:
     return None
 
 
-async def _described(fanout: FanOut, who: Demographics) -> PersonFetch | None:
-    """The person a demographic link describes, if some agency matches them surely.
+async def _described(
+    fanout: FanOut, who: Demographics, resolved: Sequence[PersonFetch]
+) -> PersonFetch | None:
+    """The person a demographic link describes, if one is surely among the people
+    already resolved (the person and the members named by identifiers) or some
+    agency's search matches them surely.
 
-    Found again by the matched record's strongest identifier (so every agency is
-    searched as for any person), with no agency's confidence above the
-    demographic match's: the identity gate sees how sure the link is.
+    Searches go through the fan-out's search loaders, so the household's searches go
+    out together (one call per agency that declares ``batch_search``). A searched
+    member is found again by the matched record's strongest identifier (so every
+    agency is searched as for any person). Either way no agency's confidence is
+    above the demographic match's: the identity gate sees how sure the link is.
     """
+    among = _surely_among(fanout.matcher, who, resolved)
+    if among is not None:
+        found, probability = among
+        return _capped(found, probability)
     searchable = [n for n, a in fanout.adapters.items() if a.discover().demographic_search]
     replies = await asyncio.gather(
-        *(fanout.timed(n, "search", fanout.adapters[n].search(who)) for n in searchable),
+        *(fanout.search_in(n, who) for n in searchable),
         return_exceptions=True,
     )
     accepted: list[Match] = []
@@ -212,18 +244,49 @@ async def _described(fanout: FanOut, who: Demographics) -> PersonFetch | None:
         if reference is None:
             continue
         found = await fanout.find(reference)
-        if not found.matches:
-            continue
-        return PersonFetch(
-            found.reference,
-            matches={
-                agency: replace(m, confidence=min(m.confidence, match.confidence))
-                for agency, m in found.matches.items()
-            },
-            lookup_errors=dict(found.lookup_errors),
-            possible=dict(found.possible),
-        )
+        if found.matches:
+            return _capped(found, match.confidence)
     return None
+
+
+def _surely_among(
+    matcher: FederatedMatcher, who: Demographics, people: Sequence[PersonFetch]
+) -> tuple[PersonFetch, float] | None:
+    """The one person whom ``who`` describes surely (and nobody else plausibly), with the
+    match probability: each person's records in the search's blocks are its candidates,
+    scored and accepted as a search's would be (one >= the threshold, no rival >= 0.5)."""
+    distinct: list[PersonFetch] = []
+    for person in people:
+        if not any(_same_person(person, other) for other in distinct):
+            distinct.append(person)
+    plausible: list[tuple[PersonFetch, float]] = []
+    for person in distinct:
+        held = [
+            m.demographics
+            for m in person.matches.values()
+            if m.demographics and in_block(who, m.demographics)
+        ]
+        if not held:
+            continue
+        probability = max(matcher.model.score(who, d).probability for d in held)
+        if probability >= POSSIBLE_FLOOR:
+            plausible.append((person, probability))
+    if len(plausible) == 1 and plausible[0][1] >= matcher.threshold:
+        return plausible[0]
+    return None
+
+
+def _capped(found: PersonFetch, confidence: float) -> PersonFetch:
+    """``found`` with no agency's confidence above ``confidence``."""
+    return PersonFetch(
+        found.reference,
+        matches={
+            agency: replace(m, confidence=min(m.confidence, confidence))
+            for agency, m in found.matches.items()
+        },
+        lookup_errors=dict(found.lookup_errors),
+        possible=dict(found.possible),
+    )
 
 
 def _join_key(identifiers: Iterable[Identifier]) -> Identifier | None:

@@ -2,8 +2,10 @@
 
 Benefits, schools and housing each run their own instance over their own
 data: look a record up by an identifier it holds (one, or a batch of lookups in
-one ``POST /{name}/lookup``), read records in batches by key. Search and lookup
-replies carry only identifiers; batch reads carry whole records.
+one ``POST /{name}/lookup``), search by demographics (one, or a batch of searches
+in one ``POST /{name}/search/batch``), read records in batches by key. Search and
+lookup replies carry only identifiers (and demographics); batch reads carry whole
+records.
 """
 
 from __future__ import annotations
@@ -217,21 +219,65 @@ def openapi_document(collection: Collection) -> dict[str, Any]:
         "components": {"schemas": {"Record": record, "Summary": summary}},
     }
     if collection.demographic_search:
-        document["paths"][f"/{name}/search"] = {
+        wanted = {
+            "type": "object",
+            "required": ["family_name", "date_of_birth"],
+            "properties": {f: {"type": "string"} for f in DEMOGRAPHIC_FIELDS},
+        }
+        document["paths"][f"/{name}/search/batch"] = {
             "post": {
-                "summary": "Records that could be the person described (blocked on date of "
-                "birth, or family initial and birth year); identifiers and demographics only.",
+                "summary": f"Up to {MAX_BATCH} demographic searches at once; one list of "
+                f"candidates (at most {SEARCH_LIMIT}) per query, in order.",
                 "requestBody": {
                     "required": True,
                     "content": {
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "required": ["family_name", "date_of_birth"],
-                                "properties": {f: {"type": "string"} for f in DEMOGRAPHIC_FIELDS},
+                                "required": ["queries"],
+                                "properties": {
+                                    "queries": {
+                                        "type": "array",
+                                        "maxItems": MAX_BATCH,
+                                        "items": wanted,
+                                    }
+                                },
                             }
                         }
                     },
+                },
+                "responses": {
+                    "200": {
+                        "description": "Candidates' identifiers and demographics, per query.",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["results"],
+                                    "properties": {
+                                        "results": {
+                                            "type": "array",
+                                            "items": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Summary"},
+                                            },
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "400": error,
+                },
+            }
+        }
+        document["paths"][f"/{name}/search"] = {
+            "post": {
+                "summary": "Records that could be the person described (blocked on date of "
+                "birth, or family initial and birth year); identifiers and demographics only.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": wanted}},
                 },
                 "responses": {
                     "200": {
@@ -322,22 +368,50 @@ def records_app(
             found |= demographics_of(record)
         return found
 
-    async def demographic_search(request: Request) -> Response:
-        if failure := await active_faults.apply(rng):
-            return failure
-        try:
-            body = await request.json()
-            wanted = {f: body.get(f) for f in DEMOGRAPHIC_FIELDS}
-        except (ValueError, AttributeError):
-            wanted = {}
-        if not all(isinstance(wanted.get(f), str) for f in ("date_of_birth", "family_name")):
-            return JSONResponse({"error": "search by family_name and date_of_birth"}, 400)
+    def demographic_query(body: Any) -> dict[str, Any] | None:
+        """The demographics a search asks about, or None unless it gives family name and DOB."""
+        if not isinstance(body, dict):
+            return None
+        wanted = {f: body.get(f) for f in DEMOGRAPHIC_FIELDS}
+        if not all(isinstance(wanted[f], str) for f in ("date_of_birth", "family_name")):
+            return None
+        return wanted
+
+    def find_by_demographics(wanted: Mapping[str, Any]) -> list[dict[str, Any]]:
         unique: dict[int, Mapping[str, Any]] = {}
         for block in block_keys(_demographics(wanted)):
             for record in blocks.get(block, ()):
                 unique[id(record)] = record
-        found = [summary(r) for r in list(unique.values())[:SEARCH_LIMIT]]
-        return JSONResponse({collection.name: found})
+        return [summary(r) for r in list(unique.values())[:SEARCH_LIMIT]]
+
+    async def demographic_search(request: Request) -> Response:
+        if failure := await active_faults.apply(rng):
+            return failure
+        try:
+            wanted = demographic_query(await request.json())
+        except ValueError:
+            wanted = None
+        if wanted is None:
+            return JSONResponse({"error": "search by family_name and date_of_birth"}, 400)
+        return JSONResponse({collection.name: find_by_demographics(wanted)})
+
+    async def batch_search(request: Request) -> Response:
+        if failure := await active_faults.apply(rng):
+            return failure
+        try:
+            queries = (await request.json())["queries"]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "send {'queries': [{family_name, ...}, ...]}"}, 400)
+        wanted = [demographic_query(q) for q in queries] if isinstance(queries, list) else None
+        if wanted is None or len(wanted) > MAX_BATCH or any(w is None for w in wanted):
+            return JSONResponse(
+                {
+                    "error": f"queries: a list of at most {MAX_BATCH} searches, each by "
+                    "family_name and date_of_birth"
+                },
+                400,
+            )
+        return JSONResponse({"results": [find_by_demographics(w) for w in wanted if w]})
 
     async def batch(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
@@ -358,7 +432,10 @@ def records_app(
             Route("/openapi.json", openapi),
             Route(f"/{collection.name}", search),
             *(
-                [Route(f"/{collection.name}/search", demographic_search, methods=["POST"])]
+                [
+                    Route(f"/{collection.name}/search", demographic_search, methods=["POST"]),
+                    Route(f"/{collection.name}/search/batch", batch_search, methods=["POST"]),
+                ]
                 if collection.demographic_search
                 else []
             ),

@@ -31,6 +31,7 @@ from adapters.sdk import (
 from adapters.sdk.conformance import ConformanceFailure, ConformanceTarget, SimulatorFaults
 from adapters.sdk.conformance.checks import (
     check_batch_lookup,
+    check_batch_search,
     check_batching,
     check_deadline,
     check_no_retention,
@@ -58,6 +59,20 @@ class PerPersonLookups(BenefitsAdapter):
         self, identifier_sets: tuple[tuple[Identifier, ...], ...]
     ) -> list[Match | None]:
         return [await self.lookup(identifiers) for identifiers in identifier_sets]
+
+
+class PerPersonSearches(BenefitsAdapter):
+    """Declares batch_search (as BenefitsAdapter does) but searches one by one."""
+
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        return [await self.search(who) for who in demographics_list]
+
+
+class BatchSearchUndeclared(BenefitsAdapter):
+    def discover(self) -> SectionSpec:
+        return dataclasses.replace(SECTION, batch_search=False)
 
 
 class LeaksFields(BenefitsAdapter):
@@ -129,6 +144,8 @@ def target_for(
     [
         (PerPersonReads, check_batching, "the adapter calls the upstream per person"),
         (PerPersonLookups, check_batch_lookup, "the adapter looks people up one by one"),
+        (PerPersonSearches, check_batch_search, "the adapter searches one by one"),
+        (BatchSearchUndeclared, check_batch_search, "does not declare batch_search"),
         (LeaksFields, check_read, "asked only for"),
         (KeepsRecords, check_no_retention, "adapter._cache"),
         (IgnoresDeadline, check_deadline, "read() ran although the request's deadline had passed"),
@@ -139,6 +156,8 @@ def target_for(
     ids=[
         "per-person-reads",
         "per-person-lookups",
+        "per-person-searches",
+        "batch-search-undeclared",
         "leaks-fields",
         "keeps-records",
         "ignores-deadline",
@@ -168,6 +187,7 @@ def test_the_unbroken_adapter_passes_the_same_checks(
     for check in (
         check_batching,
         check_batch_lookup,
+        check_batch_search,
         check_read,
         check_no_retention,
         check_deadline,

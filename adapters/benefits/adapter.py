@@ -21,7 +21,12 @@ from adapters.sdk import (
     SectionSpec,
     UpstreamBadReply,
 )
-from adapters.sdk.demographics import demographics_from, search_params
+from adapters.sdk.demographics import (
+    demographics_from,
+    rest_search_many,
+    search_params,
+    searchable,
+)
 from adapters.sdk.http_adapter import rest_lookup_queries, rest_lookup_results
 
 AGENCY = "benefits"
@@ -38,6 +43,7 @@ SECTION = SectionSpec(
     lookup_schemes=("NI_NUMBER",),
     demographic_search=True,
     batch_lookup=True,
+    batch_search=True,
     fields=(
         FieldSpec("niNumber", "string", "National Insurance number."),
         FieldSpec("name", "string", "Claimant name."),
@@ -87,18 +93,23 @@ class BenefitsAdapter(HttpAdapter):
         return found
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
+        if not searchable(demographics):
+            return []
         reply = await self._call("POST", "/claimants/search", json=search_params(demographics))
-        try:
-            return [
-                Candidate(
-                    str(c["ni_number"]),
-                    demographics_from(c),
-                    (Identifier("NI_NUMBER", str(c["ni_number"])),),
-                )
-                for c in reply["claimants"]
-            ]
-        except (TypeError, KeyError, AttributeError) as exc:
-            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
+        if not isinstance(reply, dict):
+            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape")
+        return _candidates(reply.get("claimants"))
+
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        """Every person's search in one ``POST /claimants/search/batch``."""
+        return await rest_search_many(
+            AGENCY,
+            demographics_list,
+            lambda body: self._call("POST", "/claimants/search/batch", json=body),
+            _candidates,
+        )
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]
@@ -110,6 +121,21 @@ class BenefitsAdapter(HttpAdapter):
             }
         except (TypeError, KeyError, ValueError) as exc:
             raise UpstreamBadReply(AGENCY, "claimant reply has an unexpected shape") from exc
+
+
+def _candidates(claimants: Any) -> list[Candidate]:
+    """A search's claimants as candidates, keyed and identified by NI number."""
+    try:
+        return [
+            Candidate(
+                str(c["ni_number"]),
+                demographics_from(c),
+                (Identifier("NI_NUMBER", str(c["ni_number"])),),
+            )
+            for c in claimants
+        ]
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
 
 
 def _match(reply: Any) -> Match | None:

@@ -68,6 +68,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     household_links=True,
     batch_lookup=True,
+    batch_search=True,
     fields=(
         FieldSpec("councilId", "string", "Council person id."),
         FieldSpec("name", "string", "Full name as recorded by the council."),
@@ -285,21 +286,42 @@ class CouncilAdapter(Adapter):
     async def search(self, demographics: Demographics) -> list[Candidate]:
         """People with the same date of birth (or day and month swapped), or the same
         family-name initial and year of birth: the gateway's blocking keys."""
-        dob, family = demographics.date_of_birth or "", demographics.family_name or ""
-        if len(dob) != 10 or not family:
-            return []
-        swapped = f"{dob[:4]}-{dob[8:10]}-{dob[5:7]}"
+        return (await self.search_many((demographics,)))[0]
 
-        def find(query: Query) -> list[Candidate]:
-            rows = query(
-                f"SELECT {_IDENTITY_COLUMNS} FROM person WHERE date_of_birth IN (?, ?)"
-                " OR (lower(substr(family_name, 1, 1)) = ? AND substr(date_of_birth, 1, 4) = ?)"
-                f" ORDER BY council_id LIMIT {_SEARCH_LIMIT}",
-                (dob, swapped, family[0].lower(), dob[:4]),
-            )
-            return [_candidate(row) for row in rows]
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        """Every person's search in one statement: each search a subquery (the same blocking
+        keys and limit as one search), tagged with its place in the batch."""
+        asked = [
+            (person, who.date_of_birth or "", (who.family_name or "")[:1].lower())
+            for person, who in enumerate(demographics_list)
+            if len(who.date_of_birth or "") == 10 and who.family_name
+        ]
+        found: list[list[Candidate]] = [[] for _ in demographics_list]
+        if not asked:
+            return found
+        block = (
+            f"SELECT {_IDENTITY_COLUMNS} FROM person WHERE date_of_birth IN (?, ?)"
+            " OR (lower(substr(family_name, 1, 1)) = ? AND substr(date_of_birth, 1, 4) = ?)"
+            f" ORDER BY council_id LIMIT {_SEARCH_LIMIT}"
+        )
+        statement = " UNION ALL ".join(
+            f"SELECT {person} AS asked, b{person}.* FROM ({block}) AS b{person}"
+            for person, _, _ in asked
+        )
+        values = [
+            value
+            for _, dob, initial in asked
+            for value in (dob, f"{dob[:4]}-{dob[8:10]}-{dob[5:7]}", initial, dob[:4])
+        ]
 
-        result: list[Candidate] = await self._run(find)
+        def find(query: Query) -> list[list[Candidate]]:
+            for row in query(statement, values):
+                found[row["asked"]].append(_candidate(row))
+            return found
+
+        result: list[list[Candidate]] = await self._run(find)
         return result
 
     async def read(

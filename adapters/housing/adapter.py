@@ -21,7 +21,12 @@ from adapters.sdk import (
     UpstreamBadReply,
     requested_only,
 )
-from adapters.sdk.demographics import demographics_from, search_params
+from adapters.sdk.demographics import (
+    demographics_from,
+    rest_search_many,
+    search_params,
+    searchable,
+)
 from adapters.sdk.http_adapter import rest_lookup_queries, rest_lookup_results
 
 AGENCY = "housing"
@@ -40,6 +45,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     household_links=True,
     batch_lookup=True,
+    batch_search=True,
     fields=(
         FieldSpec("housingReference", "string", "Housing reference."),
         FieldSpec("name", "string", "Tenant or applicant name."),
@@ -93,6 +99,25 @@ def _link(member: Mapping[str, Any]) -> HouseholdLink:
     if described.family_name is None or described.date_of_birth is None:
         raise KeyError("a household member needs a housing reference or a name and birth date")
     return HouseholdLink(relationship, demographics=described)
+
+
+def _candidates(tenants: Any) -> list[Candidate]:
+    """A search's tenants as candidates, with the identifiers housing holds."""
+    try:
+        return [
+            Candidate(
+                str(tenant["housing_ref"]),
+                demographics_from(tenant),
+                tuple(
+                    Identifier(scheme, str(tenant[key]))
+                    for scheme, key in (("HOUSING_REF", "housing_ref"), ("NI_NUMBER", "ni_number"))
+                    if tenant.get(key)
+                ),
+            )
+            for tenant in tenants
+        ]
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
 
 
 def _match(reply: Any) -> Match | None:
@@ -149,27 +174,25 @@ class HousingAdapter(HttpAdapter):
         return found
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
+        if not searchable(demographics):
+            return []
         reply = await self._upstream.json(
             "POST", "/tenants/search", json=search_params(demographics)
         )
-        try:
-            return [
-                Candidate(
-                    str(tenant["housing_ref"]),
-                    demographics_from(tenant),
-                    tuple(
-                        Identifier(scheme, str(tenant[key]))
-                        for scheme, key in (
-                            ("HOUSING_REF", "housing_ref"),
-                            ("NI_NUMBER", "ni_number"),
-                        )
-                        if tenant.get(key)
-                    ),
-                )
-                for tenant in reply["tenants"]
-            ]
-        except (TypeError, KeyError, AttributeError) as exc:
-            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
+        if not isinstance(reply, dict):
+            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape")
+        return _candidates(reply.get("tenants"))
+
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        """Every person's search in one ``POST /tenants/search/batch``."""
+        return await rest_search_many(
+            AGENCY,
+            demographics_list,
+            lambda body: self._upstream.json("POST", "/tenants/search/batch", json=body),
+            _candidates,
+        )
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

@@ -7,10 +7,12 @@ FHIR security labels (``meta.security``) become the record's ``@labels``.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -28,7 +30,7 @@ from adapters.sdk import (
     UpstreamBadReply,
     requested_only,
 )
-from adapters.sdk.demographics import demographics_from
+from adapters.sdk.demographics import demographics_from, searchable
 from adapters.sdk.fhir import FHIR_JSON, operation_outcome_detail, search
 
 AGENCY = "nhs"
@@ -60,6 +62,7 @@ SECTION = SectionSpec(
     lookup_schemes=("NHS_NUMBER",),
     demographic_search=True,
     batch_lookup=True,
+    batch_search=True,
     fields=(
         FieldSpec("nhsNumber", "string", "NHS number."),
         FieldSpec("name", "string", "Name on the NHS record."),
@@ -112,6 +115,39 @@ def _security_labels(resource: Mapping[str, Any]) -> list[str]:
 
 def _first_text(concepts: Any) -> str | None:
     return concepts[0].get("text") if concepts else None
+
+
+def _search_form(demographics: Demographics) -> dict[str, str]:
+    """A Patient search by name and birth date (only the details known)."""
+    form = {
+        "family": demographics.family_name,
+        "given": demographics.given_name,
+        "birthdate": demographics.date_of_birth,
+    }
+    return {k: v for k, v in form.items() if v}
+
+
+def _candidates(bundle: Any) -> list[Candidate]:
+    """The patients of a searchset Bundle as candidates, identified by NHS number."""
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise UpstreamBadReply(AGENCY, "search reply is not a FHIR Bundle")
+    try:
+        patients = [e["resource"] for e in bundle.get("entry", [])]
+        return [
+            Candidate(
+                str(p["id"]),
+                _demographics(p),
+                tuple(
+                    Identifier("NHS_NUMBER", str(i["value"]))
+                    for i in p.get("identifier", [])
+                    if i.get("system") == NHS_NUMBER_SYSTEM
+                ),
+            )
+            for p in patients
+            if p.get("resourceType") == "Patient"
+        ]
+    except (TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise UpstreamBadReply(AGENCY, "Patient search has an unexpected shape") from exc
 
 
 def _demographics(patient: Mapping[str, Any]) -> Demographics:
@@ -270,36 +306,59 @@ class NhsAdapter(HttpAdapter):
         return matches
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
-        form = {
-            "family": demographics.family_name,
-            "given": demographics.given_name,
-            "birthdate": demographics.date_of_birth,
-        }
+        if not searchable(demographics):
+            return []
         bundle = await self._upstream.json(
             "POST",
             "/Patient/_search",
             content_types=(FHIR_JSON,),
-            data={k: v for k, v in form.items() if v},
+            data=_search_form(demographics),
         )
-        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-            raise UpstreamBadReply(AGENCY, "search reply is not a FHIR Bundle")
-        try:
-            patients = [e["resource"] for e in bundle.get("entry", [])]
-            return [
-                Candidate(
-                    str(p["id"]),
-                    _demographics(p),
-                    tuple(
-                        Identifier("NHS_NUMBER", str(i["value"]))
-                        for i in p.get("identifier", [])
-                        if i.get("system") == NHS_NUMBER_SYSTEM
-                    ),
-                )
-                for p in patients
-                if p.get("resourceType") == "Patient"
-            ]
-        except (TypeError, KeyError, AttributeError, IndexError) as exc:
-            raise UpstreamBadReply(AGENCY, "Patient search has an unexpected shape") from exc
+        return _candidates(bundle)
+
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        """Every person's Patient search in one FHIR ``batch`` Bundle (``POST /``): one
+        ``GET Patient?family=&given=&birthdate=`` entry per person, answered in order."""
+        asked = [person for person, who in enumerate(demographics_list) if searchable(who)]
+        found: list[list[Candidate]] = [[] for _ in demographics_list]
+        if not asked:
+            return found
+        batch = {
+            "resourceType": "Bundle",
+            "type": "batch",
+            "entry": [
+                {
+                    "request": {
+                        "method": "GET",
+                        "url": f"Patient?{urlencode(_search_form(demographics_list[p]))}",
+                    }
+                }
+                for p in asked
+            ],
+        }
+        reply = await self._upstream.json(
+            "POST",
+            "/",
+            content_types=(FHIR_JSON,),
+            content=json.dumps(batch).encode(),
+            headers={"Content-Type": FHIR_JSON},
+        )
+        if (
+            not isinstance(reply, dict)
+            or reply.get("resourceType") != "Bundle"
+            or reply.get("type") != "batch-response"
+            or not isinstance(reply.get("entry"), list)
+            or len(reply["entry"]) != len(asked)
+        ):
+            raise UpstreamBadReply(AGENCY, "batch reply is not a batch-response Bundle")
+        for person, entry in zip(asked, reply["entry"], strict=True):
+            status = entry.get("response", {}).get("status") if isinstance(entry, dict) else None
+            if not isinstance(status, str) or not status.startswith("2"):
+                raise UpstreamBadReply(AGENCY, "a search in the batch was refused")
+            found[person] = _candidates(entry.get("resource"))
+        return found
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

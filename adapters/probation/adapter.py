@@ -37,13 +37,6 @@ query Find($crn: String, $pncId: String, $niNumber: String) {{
   findOffenders(crn: $crn, pncId: $pncId, niNumber: $niNumber) {{ {_IDENTITY_SELECTION} }}
 }}"""
 
-SEARCH_QUERY = """
-query Search($familyName: String!, $dateOfBirth: String!, $givenName: String) {
-  searchOffenders(familyName: $familyName, dateOfBirth: $dateOfBirth, givenName: $givenName) {
-    crn pncId niNumber givenName familyName dateOfBirth
-  }
-}"""
-
 READ_QUERY = """
 query Read($crns: [String!]!) {
   offenders(crns: $crns) {
@@ -59,6 +52,7 @@ SECTION = SectionSpec(
     lookup_schemes=("CASE_REFERENCE", "PNC_ID", "NI_NUMBER"),
     demographic_search=True,
     batch_lookup=True,
+    batch_search=True,
     fields=(
         FieldSpec("caseReference", "string", "Probation case reference number (CRN)."),
         FieldSpec("name", "string", "Name on the probation case."),
@@ -207,17 +201,43 @@ class ProbationAdapter(HttpAdapter):
         return matches
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
-        if not demographics.family_name or not demographics.date_of_birth:
-            return []
-        variables = {
-            "familyName": demographics.family_name,
-            "dateOfBirth": demographics.date_of_birth,
-            "givenName": demographics.given_name,
-        }
-        found = await self._query(SEARCH_QUERY, variables, "searchOffenders")
-        if not isinstance(found, list):
-            raise UpstreamBadReply(AGENCY, "searchOffenders did not return a list")
-        return [_candidate(offender) for offender in found]
+        return (await self.search_many((demographics,)))[0]
+
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        """Every person's ``searchOffenders`` in one GraphQL document, one alias per person."""
+        declarations: list[str] = []
+        fields: list[str] = []
+        variables: dict[str, str | None] = {}
+        aliases: dict[int, str] = {}
+        for person, who in enumerate(demographics_list):
+            if not who.family_name or not who.date_of_birth:
+                continue  # nothing to block on: nobody is found surely
+            declarations += [
+                f"$familyName{person}: String!",
+                f"$dateOfBirth{person}: String!",
+                f"$givenName{person}: String",
+            ]
+            variables |= {
+                f"familyName{person}": who.family_name,
+                f"dateOfBirth{person}": who.date_of_birth,
+                f"givenName{person}": who.given_name,
+            }
+            fields.append(
+                f"s{person}: searchOffenders(familyName: $familyName{person}, "
+                f"dateOfBirth: $dateOfBirth{person}, givenName: $givenName{person}) "
+                f"{{ {_IDENTITY_SELECTION} }}"
+            )
+            aliases[person] = f"s{person}"
+        if not aliases:
+            return [[] for _ in demographics_list]
+        query = f"query SearchMany({', '.join(declarations)}) {{ {' '.join(fields)} }}"
+        data = await self._lists(query, variables, tuple(aliases.values()))
+        return [
+            [_candidate(offender) for offender in data.get(aliases.get(person, ""), [])]
+            for person in range(len(demographics_list))
+        ]
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

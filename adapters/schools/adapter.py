@@ -25,7 +25,12 @@ from adapters.sdk import (
     UpstreamBadReply,
     requested_only,
 )
-from adapters.sdk.demographics import demographics_from, search_params
+from adapters.sdk.demographics import (
+    demographics_from,
+    rest_search_many,
+    search_params,
+    searchable,
+)
 from adapters.sdk.http_adapter import rest_lookup_queries, rest_lookup_results
 
 AGENCY = "schools"
@@ -43,6 +48,7 @@ SECTION = SectionSpec(
     lookup_schemes=("NHS_NUMBER",),
     demographic_search=True,
     batch_lookup=True,
+    batch_search=True,
     fields=(
         FieldSpec("name", "string", "Pupil name as recorded by the school."),
         FieldSpec("dateOfBirth", "date", "Date of birth."),
@@ -58,6 +64,22 @@ SECTION = SectionSpec(
     labels=("safeguarding_flag",),
     events=(EventSpec("exclusions", "startDate", "school exclusion", ("type", "reason")),),
 )
+
+
+def _candidates(pupils: Any) -> list[Candidate]:
+    """A search's pupils as candidates, keyed by pupil id."""
+    try:
+        return [
+            Candidate(
+                str(p["pupil_id"]),
+                demographics_from(p),
+                # The NHS number only: the UPN is never a cross-agency join key.
+                (Identifier("NHS_NUMBER", str(p["nhs_number"])),) if p.get("nhs_number") else (),
+            )
+            for p in pupils
+        ]
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
 
 
 def _match(asked: Identifier, reply: Any) -> Match | None:
@@ -129,23 +151,25 @@ class SchoolsAdapter(HttpAdapter):
         return found
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
+        if not searchable(demographics):
+            return []
         reply = await self._upstream.json(
             "POST", "/pupils/search", json=search_params(demographics)
         )
-        try:
-            return [
-                Candidate(
-                    str(p["pupil_id"]),
-                    demographics_from(p),
-                    # The NHS number only: the UPN is never a cross-agency join key.
-                    (Identifier("NHS_NUMBER", str(p["nhs_number"])),)
-                    if p.get("nhs_number")
-                    else (),
-                )
-                for p in reply["pupils"]
-            ]
-        except (TypeError, KeyError, AttributeError) as exc:
-            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape") from exc
+        if not isinstance(reply, dict):
+            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape")
+        return _candidates(reply.get("pupils"))
+
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        """Every person's search in one ``POST /pupils/search/batch``."""
+        return await rest_search_many(
+            AGENCY,
+            demographics_list,
+            lambda body: self._upstream.json("POST", "/pupils/search/batch", json=body),
+            _candidates,
+        )
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]

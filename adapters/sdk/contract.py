@@ -109,6 +109,10 @@ class SectionSpec:
     """Whether :meth:`Adapter.lookup_many` finds a batch of people in one upstream call
     (at most ``max_batch``). The gateway then coalesces the lookups of a query about
     many people into one call per agency per identity round."""
+    batch_search: bool = False
+    """Whether :meth:`Adapter.search_many` runs a batch of demographic searches in one
+    upstream call (at most ``max_batch``). The gateway then coalesces the searches of a
+    query about many people into one call per agency per identity round."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,16 @@ class Adapter(abc.ABC):
         Adapters that do not offer search are never asked; this default says so.
         """
         raise NotImplementedError(f"{type(self).__name__} does not offer demographic search")
+
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        """:meth:`search` for several people at once: one candidate list per person, in order.
+
+        This default makes one search per person; an adapter whose upstream can run many
+        searches in one request overrides it and declares ``batch_search``.
+        """
+        return list(await asyncio.gather(*(self.search(who) for who in demographics_list)))
 
     async def household(
         self, local_ids: tuple[str, ...]

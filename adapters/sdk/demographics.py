@@ -9,11 +9,12 @@ it holds, never section data. The gateway scores the candidates itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.sdk.contract import Identifier
+from adapters.sdk.errors import UpstreamBadReply
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,38 @@ def search_params(demographics: Demographics) -> dict[str, str]:
         "postcode": demographics.postcode,
     }
     return {key: value for key, value in values.items() if value}
+
+
+def searchable(demographics: Demographics) -> bool:
+    """Whether a search can block on these details (family name and date of birth).
+
+    Without them no upstream is asked: a search by less finds nobody surely.
+    """
+    return bool(demographics.family_name and demographics.date_of_birth)
+
+
+async def rest_search_many(
+    agency: str,
+    demographics_list: Sequence[Demographics],
+    post: Callable[[dict[str, Any]], Awaitable[Any]],
+    candidates: Callable[[Any], list[Candidate]],
+) -> list[list[Candidate]]:
+    """A batch of REST demographic searches in one ``POST /<collection>/search/batch``.
+
+    ``post`` sends ``{"queries": [search body, ...]}`` and returns the reply,
+    ``{"results": [[record, ...], ...]}`` (one list per query, in order);
+    ``candidates`` turns one query's records into candidates, as the adapter's
+    one-person search does. People without the details to block on get no
+    candidates without being sent, as in :func:`searchable`.
+    """
+    asked = [person for person, who in enumerate(demographics_list) if searchable(who)]
+    found: list[list[Candidate]] = [[] for _ in demographics_list]
+    if not asked:
+        return found
+    reply = await post({"queries": [search_params(demographics_list[p]) for p in asked]})
+    results = reply.get("results") if isinstance(reply, dict) else None
+    if not isinstance(results, list) or len(results) != len(asked):
+        raise UpstreamBadReply(agency, "batch search reply has an unexpected shape")
+    for person, records in zip(asked, results, strict=True):
+        found[person] = candidates(records)
+    return found

@@ -6,6 +6,8 @@
 - ``POST /claimants/batch`` with ``{"ids": [...]}`` → ``{"claimants": [...]}``
 - ``POST /claimants/search`` with ``{family_name, given_name, date_of_birth}`` → candidates with
   identifiers and demographics (blocked on date of birth, or family initial and birth year)
+- ``POST /claimants/search/batch`` with ``{"queries": [{family_name, ...}, ...]}``
+  → ``{"results": [[candidates], ...]}``: many searches in one call, in order
 """
 
 from __future__ import annotations

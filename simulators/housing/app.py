@@ -8,6 +8,8 @@
   is shared), others (children) by name and date of birth
 - ``POST /tenants/search`` with ``{family_name, given_name, date_of_birth}`` → candidates with
   identifiers and demographics (blocked on date of birth, or family initial and birth year)
+- ``POST /tenants/search/batch`` with ``{"queries": [{family_name, ...}, ...]}``
+  → ``{"results": [[candidates], ...]}``: many searches in one call, in order
 """
 
 from __future__ import annotations

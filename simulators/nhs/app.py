@@ -10,6 +10,9 @@ Speaks ``application/fhir+json``:
 - ``POST /Patient/_search`` with form fields ``family``, ``given``, ``birthdate``: the
   patients who could be that person (same birth date or day and month swapped, or same
   family initial and birth year), as a searchset Bundle; a body keeps names out of URLs.
+- ``POST /`` with a ``batch`` Bundle whose entries are ``GET Patient?family=&given=&birthdate=``
+  searches: a ``batch-response`` Bundle, one searchset per entry, in order (many searches
+  in one call; the names travel in the body, not the URL).
 Errors are OperationOutcome resources. Sensitivity labels travel as
 ``meta.security`` codings, as FHIR security labels do.
 """
@@ -151,6 +154,7 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
                 "rest": [
                     {
                         "mode": "server",
+                        "interaction": [{"code": "batch"}],
                         "resource": [
                             {
                                 "type": "Patient",
@@ -219,26 +223,57 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
         for block in block_keys(held):
             blocks[block].append(p["id"])
 
+    def searchset(form: dict[str, str]) -> tuple[dict[str, Any], int]:
+        """The patients who could be the person described (a searchset Bundle), or why not."""
+        if not form.get("family") or not form.get("birthdate"):
+            return outcome("required", "search by family and birthdate"), 400
+        wanted = Demographics(form.get("given"), form["family"], form["birthdate"])
+        found = list(dict.fromkeys(i for b in block_keys(wanted) for i in blocks.get(b, ())))
+        found = found[:MAX_COUNT]
+        return {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(found),
+            "entry": [{"resource": patients[i], "search": {"mode": "match"}} for i in found],
+        }, 200
+
     async def demographic_search(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
             return failure
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-        if not form.get("family") or not form.get("birthdate"):
-            return FhirResponse(outcome("required", "search by family and birthdate"), 400)
-        wanted = Demographics(form.get("given"), form["family"], form["birthdate"])
-        found = list(dict.fromkeys(i for b in block_keys(wanted) for i in blocks.get(b, ())))
-        found = found[:MAX_COUNT]
-        return FhirResponse(
-            {
-                "resourceType": "Bundle",
-                "type": "searchset",
-                "total": len(found),
-                "entry": [{"resource": patients[i], "search": {"mode": "match"}} for i in found],
-            }
-        )
+        return FhirResponse(*searchset(form))
+
+    async def batch(request: Request) -> Response:
+        """A FHIR batch Bundle of ``GET Patient?family=&given=&birthdate=`` searches: one
+        batch-response entry per request entry, in order, each with its own status."""
+        if failure := await active_faults.apply(rng):
+            return failure
+        try:
+            bundle = json.loads(await request.body())
+            entries = bundle["entry"] if bundle["type"] == "batch" else None
+        except (ValueError, KeyError, TypeError):
+            entries = None
+        if not isinstance(entries, list) or len(entries) > MAX_COUNT:
+            return FhirResponse(
+                outcome("invalid", f"send a batch Bundle of at most {MAX_COUNT} entries"), 400
+            )
+        replies: list[dict[str, Any]] = []
+        for entry in entries:
+            request_of = entry.get("request") if isinstance(entry, dict) else None
+            url = request_of.get("url") if isinstance(request_of, dict) else None
+            if request_of is None or request_of.get("method") != "GET" or not isinstance(url, str):
+                resource, status = outcome("not-supported", "only GET entries are supported"), 400
+            elif not url.startswith("Patient?"):
+                resource, status = outcome("not-supported", "only Patient searches"), 400
+            else:
+                form = {k: v[0] for k, v in parse_qs(url.partition("?")[2]).items()}
+                resource, status = searchset(form)
+            replies.append({"resource": resource, "response": {"status": str(status)}})
+        return FhirResponse({"resourceType": "Bundle", "type": "batch-response", "entry": replies})
 
     app = Starlette(
         routes=[
+            Route("/", batch, methods=["POST"]),
             Route("/health", health),
             Route("/metadata", metadata),
             Route("/Patient", patient_search),

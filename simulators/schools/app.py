@@ -7,6 +7,9 @@ searched by it, so no other agency can use it as a join key.
 - ``POST /pupils/lookup`` with ``{"queries": [{"nhs_number": ...}, ...]}``
   → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order
 - ``POST /pupils/batch`` with ``{"ids": [...]}`` → ``{"pupils": [...]}``
+- ``POST /pupils/search`` with ``{family_name, given_name, date_of_birth}`` → candidates;
+  ``POST /pupils/search/batch`` with ``{"queries": [...]}`` → ``{"results": [...]}``: many
+  searches in one call, in order
 """
 
 from __future__ import annotations

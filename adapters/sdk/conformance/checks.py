@@ -573,6 +573,52 @@ async def check_batch_lookup(target: ConformanceTarget) -> None:
         )
 
 
+async def check_batch_search(target: ConformanceTarget) -> None:
+    """Batch search is declared exactly when implemented; it answers as one search per
+    person does, in one upstream call."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        implemented = type(adapter).search_many is not Adapter.search_many
+        fail_if(
+            implemented != spec.batch_search,
+            "the adapter implements search_many() but its SectionSpec does not declare batch_search"
+            if implemented
+            else "batch_search is declared but search_many() is not implemented",
+            "declare SectionSpec.batch_search = True exactly when search_many() runs a batch "
+            "of searches in one upstream request (the gateway then batches its searches); "
+            "otherwise leave both out: the default searches one by one",
+        )
+        if not spec.batch_search:
+            return
+        fail_if(
+            not spec.demographic_search,
+            "batch_search is declared but demographic_search is not",
+            "declare demographic_search too: the gateway searches only adapters that offer it",
+        )
+        matches = await find_known(adapter, target)
+        wanted = tuple(
+            dict.fromkeys(m.demographics for m in matches if m.demographics is not None)
+        )[: spec.max_batch - 1]
+        wanted = (*wanted, Demographics("Conformance", "Nobody", "1900-01-01", None))
+        one_by_one = [await adapter.search(who) for who in wanted]
+        with target.count_calls() as batch:
+            batched = await adapter.search_many(wanted)
+        fail_if(
+            list(batched) != one_by_one,
+            f"search_many() of {len(wanted)} people answered differently from one search() each",
+            "return one list of candidates per Demographics, in order, each exactly what "
+            "search() returns for it",
+        )
+        fail_if(
+            batch.count > 1,
+            f"searching for {len(wanted)} people with search_many() took {batch.count} "
+            "upstream calls: the adapter searches one by one",
+            "run the whole batch in one upstream request (a batch endpoint, one query of "
+            "several subqueries, a document of several aliases), or do not declare "
+            "batch_search",
+        )
+
+
 # --- failures ------------------------------------------------------------------------------
 
 
@@ -886,6 +932,7 @@ ALL_CHECKS = (
     check_deadline,
     check_health,
     check_search,
+    check_batch_search,
     check_household,
     check_no_retention,
 )

@@ -25,6 +25,7 @@ import pytest
 from adapters.sdk.conformance.checks import (
     NotApplicable,
     check_batch_lookup,
+    check_batch_search,
     check_batching,
     check_deadline,
     check_health,
@@ -98,6 +99,9 @@ class AdapterConformance:
 
     def test_demographic_search(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_search, conformance_target)
+
+    def test_batched_search(self, conformance_target: ConformanceTarget) -> None:
+        run_check(check_batch_search, conformance_target)
 
     def test_no_agency_data_retained(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_no_retention, conformance_target)
