@@ -40,10 +40,15 @@ bench/peer/node_modules/.installed: bench/peer/package-lock.json
 	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Not part of `make test`: about 12 minutes on 2 cores; BENCH_ARGS=--help lists options.
+# Not part of `make test`: about 15 minutes on 2 cores; BENCH_ARGS=--help lists options.
+# BENCH_WORKERS: gateway workers for the headline figures (bench.workers compares 1 and 2).
+BENCH_WORKERS ?= 1
 bench: $(VENV)/.installed-bench $(PROBATION_VENV)/.installed $(OPA) bench/peer/node_modules/.installed
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
-	$(BIN)/python -m bench.profile --out bench/results/profile.json > bench/results/profile.txt
+	$(BIN)/python -m bench.run --workers $(BENCH_WORKERS) $(BENCH_ARGS)
+	$(BIN)/python -m bench.workers --out bench/results/workers.json
+	$(BIN)/python -m bench.http_client --out bench/results/http_client.json
+	$(BIN)/python -m bench.profile --out bench/results/profile.json \
+		--cprofile bench/results/profile_cpu.txt > bench/results/profile.txt
 	$(BIN)/python -m bench.batch_lookup --out bench/results/batch_lookup.json
 	$(BIN)/python -m bench.batch_search --out bench/results/batch_search.json
 

@@ -235,11 +235,19 @@ def start_joinedup(
 
 
 def _worker_count(server: ServerProcess, asked: int | None, timeout_s: float = 10.0) -> int:
-    """Worker processes serving: the children of a multi-worker server, else the process."""
+    """Worker processes serving: the children of a multi-worker server, else the process.
+
+    Only children started by multiprocessing's spawn are workers: a multi-worker
+    server also has multiprocessing's resource tracker as a child.
+    """
     root = psutil.Process(server.process.pid)
     deadline = time.monotonic() + timeout_s
-    count = len(root.children())
+
+    def workers() -> int:
+        return sum("spawn_main" in " ".join(child.cmdline()) for child in root.children())
+
+    count = workers()
     while asked is not None and count < asked and time.monotonic() < deadline:
         time.sleep(0.1)
-        count = len(root.children())
+        count = workers()
     return max(1, count)

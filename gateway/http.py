@@ -20,7 +20,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
+    MiddlewareManager,
     NoSchemaIntrospectionCustomRule,
     OperationType,
     execute,
@@ -63,6 +64,7 @@ from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut, PersonFetch
 from resolvers.household import household_members, members_to_read, resolve_households
 from resolvers.labels import labelled_records
+from resolvers.policy_filter import PolicyFilter
 from resolvers.references import requested_references
 from resolvers.schema import MAX_PEOPLE
 
@@ -98,6 +100,14 @@ class RequestRejected(Exception):
         self.message = message
         self.graphql_error = graphql_error
         self.headers = headers or {}
+
+
+@cache
+def _middleware(policy_filter: PolicyFilter) -> MiddlewareManager:
+    """One manager per filter for the gateway's life: graphql-core caches each field
+    resolver wrapped in the middleware on the manager, so a manager per request would
+    wrap every resolver again on every request."""
+    return MiddlewareManager(policy_filter)
 
 
 @dataclass(frozen=True)
@@ -233,7 +243,7 @@ async def graphql_endpoint(request: Request) -> Response:
                 context_value=context,
                 variable_values=operation.variables,
                 operation_name=operation.operation_name,
-                middleware=[gateway.policy_filter],
+                middleware=_middleware(gateway.policy_filter),
             )
             if not isinstance(result, ExecutionResult):
                 result = await result

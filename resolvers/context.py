@@ -133,8 +133,19 @@ class RequestContext:
         outcome: Outcome,
         reason: str = "",
     ) -> None:
-        key = (self.key_at(path), agency)
-        person = self.persons.get(key[0])
+        self.record_for(self.key_at(path), agency, coordinate, outcome, reason)
+
+    def record_for(
+        self,
+        person_key: str,
+        agency: str,
+        coordinate: str,
+        outcome: Outcome,
+        reason: str = "",
+    ) -> None:
+        """:meth:`record` for a caller that already knows the person's key (:meth:`key_at`)."""
+        key = (person_key, agency)
+        person = self.persons.get(person_key)
         if person is None:
             return
         entry = self.disclosures.setdefault(key, Disclosure(person.reference, agency))

@@ -6,7 +6,7 @@ upstream is healthy (:meth:`Adapter.check`), how to find a person from the
 identifiers it holds (:meth:`Adapter.lookup`) and how to read the section
 (:meth:`Adapter.read`). It never sees gateway internals: no GraphQL, no policy.
 
-Shared machinery adapters reuse: :class:`HttpUpstream` (pooled httpx client,
+Shared machinery adapters reuse: :class:`HttpUpstream` (pooled aiohttp client,
 timeouts, error mapping), :mod:`adapters.sdk.xml` (safe XML parsing) and
 :mod:`adapters.sdk.fhir` (FHIR search with Bundle paging).
 """

@@ -2,7 +2,8 @@
 
 The kit does not trust an adapter's own account: it counts at the client
 library. :func:`count_http_requests` counts every request sent by any
-``httpx.AsyncClient`` in this process (what the SDK's ``HttpUpstream`` uses);
+``aiohttp.ClientSession`` (what the SDK's ``HttpUpstream`` uses) or
+``httpx.AsyncClient`` in this process;
 :func:`count_sqlite_statements` counts every SQL statement run on a
 ``sqlite3`` connection opened while counting.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
+import aiohttp
 import httpx
 
 
@@ -34,9 +36,11 @@ class CallCount:
 
 @contextmanager
 def count_http_requests() -> Iterator[CallCount]:
-    """Count requests sent through httpx's async client while the block runs."""
+    """Count requests sent through aiohttp's or httpx's async client while the block runs."""
     calls = CallCount()
     send = httpx.AsyncClient.send
+    # Every verb of a session goes through _request.
+    aiohttp_request = aiohttp.ClientSession._request
 
     async def counting_send(
         client: httpx.AsyncClient, request: httpx.Request, **kwargs: Any
@@ -44,7 +48,14 @@ def count_http_requests() -> Iterator[CallCount]:
         calls.bump()
         return await send(client, request, **kwargs)
 
-    with mock.patch.object(httpx.AsyncClient, "send", counting_send):
+    def counting_request(session: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> Any:
+        calls.bump()
+        return aiohttp_request(session, *args, **kwargs)
+
+    with (
+        mock.patch.object(httpx.AsyncClient, "send", counting_send),
+        mock.patch.object(aiohttp.ClientSession, "_request", counting_request),
+    ):
         yield calls
 
 

@@ -471,7 +471,7 @@ async def check_batching(target: ConformanceTarget) -> None:
             single.count == 0,
             "the kit counted no upstream calls for a read",
             "set ConformanceTarget.count_calls to the counter for your upstream's client "
-            "(count_http_requests for httpx, count_sqlite_statements for sqlite3)",
+            "(count_http_requests for aiohttp or httpx, count_sqlite_statements for sqlite3)",
         )
         fail_if(
             batch.count > single.count,
