@@ -160,61 +160,16 @@ def openapi_document(collection: Collection) -> dict[str, Any]:
                     },
                 }
             },
-            f"/{name}/lookup": {
-                "post": {
-                    "summary": f"Find up to {MAX_BATCH} people at once by identifiers; one "
-                    "list of matching records' identifiers per query, in order.",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["queries"],
-                                    "properties": {
-                                        "queries": {
-                                            "type": "array",
-                                            "maxItems": MAX_BATCH,
-                                            "items": {
-                                                "type": "object",
-                                                "properties": {
-                                                    p: {"type": "string"}
-                                                    for p in collection.search_params
-                                                },
-                                            },
-                                        }
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "Matching records' identifiers, per query.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["results"],
-                                        "properties": {
-                                            "results": {
-                                                "type": "array",
-                                                "items": {
-                                                    "type": "array",
-                                                    "items": {
-                                                        "$ref": "#/components/schemas/Summary"
-                                                    },
-                                                },
-                                            }
-                                        },
-                                    }
-                                }
-                            },
-                        },
-                        "400": error,
-                    },
-                }
-            },
+            f"/{name}/lookup": _batch_operation(
+                f"Find up to {MAX_BATCH} people at once by identifiers; one list of matching "
+                "records' identifiers per query, in order.",
+                {
+                    "type": "object",
+                    "properties": {p: {"type": "string"} for p in collection.search_params},
+                },
+                "Matching records' identifiers, per query.",
+                error,
+            ),
         },
         "components": {"schemas": {"Record": record, "Summary": summary}},
     }
@@ -224,53 +179,13 @@ def openapi_document(collection: Collection) -> dict[str, Any]:
             "required": ["family_name", "date_of_birth"],
             "properties": {f: {"type": "string"} for f in DEMOGRAPHIC_FIELDS},
         }
-        document["paths"][f"/{name}/search/batch"] = {
-            "post": {
-                "summary": f"Up to {MAX_BATCH} demographic searches at once; one list of "
-                f"candidates (at most {SEARCH_LIMIT}) per query, in order.",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["queries"],
-                                "properties": {
-                                    "queries": {
-                                        "type": "array",
-                                        "maxItems": MAX_BATCH,
-                                        "items": wanted,
-                                    }
-                                },
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "200": {
-                        "description": "Candidates' identifiers and demographics, per query.",
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["results"],
-                                    "properties": {
-                                        "results": {
-                                            "type": "array",
-                                            "items": {
-                                                "type": "array",
-                                                "items": {"$ref": "#/components/schemas/Summary"},
-                                            },
-                                        }
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "400": error,
-                },
-            }
-        }
+        document["paths"][f"/{name}/search/batch"] = _batch_operation(
+            f"Up to {MAX_BATCH} demographic searches at once; one list of candidates (at "
+            f"most {SEARCH_LIMIT}) per query, in order.",
+            wanted,
+            "Candidates' identifiers and demographics, per query.",
+            error,
+        )
         document["paths"][f"/{name}/search"] = {
             "post": {
                 "summary": "Records that could be the person described (blocked on date of "
@@ -446,3 +361,52 @@ def records_app(
     )
     app.state.faults = active_faults
     return app
+
+
+def _batch_operation(
+    summary: str, query: dict[str, Any], answer: str, error: dict[str, Any]
+) -> dict[str, Any]:
+    """A ``POST`` taking ``{"queries": [query, ...]}`` and answering ``{"results": [[summary,
+    ...], ...]}``: one list of records' identifiers (and demographics) per query, in order."""
+    return {
+        "post": {
+            "summary": summary,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["queries"],
+                            "properties": {
+                                "queries": {"type": "array", "maxItems": MAX_BATCH, "items": query}
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": answer,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["results"],
+                                "properties": {
+                                    "results": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/Summary"},
+                                        },
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "400": error,
+            },
+        }
+    }

@@ -23,11 +23,10 @@ from adapters.sdk import (
 )
 from adapters.sdk.demographics import (
     demographics_from,
+    rest_search,
     rest_search_many,
-    search_params,
-    searchable,
 )
-from adapters.sdk.http_adapter import rest_lookup_queries, rest_lookup_results
+from adapters.sdk.http_adapter import rest_lookup_many
 
 AGENCY = "benefits"
 
@@ -78,27 +77,22 @@ class BenefitsAdapter(HttpAdapter):
         self, identifier_sets: tuple[tuple[Identifier, ...], ...]
     ) -> list[Match | None]:
         """Every person's NI numbers in one ``POST /claimants/lookup``; first found wins."""
-        asked = rest_lookup_queries(identifier_sets, {"NI_NUMBER": "ni_number"})
-        if not asked:
-            return [None] * len(identifier_sets)
-        reply = await self._call(
-            "POST", "/claimants/lookup", json={"queries": [query for _, query in asked]}
+        return await rest_lookup_many(
+            AGENCY,
+            identifier_sets,
+            {"NI_NUMBER": "ni_number"},
+            lambda body: self._call("POST", "/claimants/lookup", json=body),
+            lambda _, records: _match({"claimants": records}),
         )
-        found: list[Match | None] = [None] * len(identifier_sets)
-        for (person, _), records in zip(
-            asked, rest_lookup_results(AGENCY, reply, asked), strict=True
-        ):
-            if found[person] is None:
-                found[person] = _match({"claimants": records})
-        return found
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
-        if not searchable(demographics):
-            return []
-        reply = await self._call("POST", "/claimants/search", json=search_params(demographics))
-        if not isinstance(reply, dict):
-            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape")
-        return _candidates(reply.get("claimants"))
+        return await rest_search(
+            AGENCY,
+            demographics,
+            lambda body: self._call("POST", "/claimants/search", json=body),
+            "claimants",
+            _candidates,
+        )
 
     async def search_many(
         self, demographics_list: tuple[Demographics, ...]

@@ -23,11 +23,10 @@ from adapters.sdk import (
 )
 from adapters.sdk.demographics import (
     demographics_from,
+    rest_search,
     rest_search_many,
-    search_params,
-    searchable,
 )
-from adapters.sdk.http_adapter import rest_lookup_queries, rest_lookup_results
+from adapters.sdk.http_adapter import rest_lookup_many
 
 AGENCY = "housing"
 _PARAM_OF_SCHEME = {"HOUSING_REF": "housing_ref", "NI_NUMBER": "ni_number"}
@@ -159,29 +158,22 @@ class HousingAdapter(HttpAdapter):
         self, identifier_sets: tuple[tuple[Identifier, ...], ...]
     ) -> list[Match | None]:
         """Every person's identifiers in one ``POST /tenants/lookup``; first found wins."""
-        asked = rest_lookup_queries(identifier_sets, _PARAM_OF_SCHEME)
-        if not asked:
-            return [None] * len(identifier_sets)
-        reply = await self._upstream.json(
-            "POST", "/tenants/lookup", json={"queries": [query for _, query in asked]}
+        return await rest_lookup_many(
+            AGENCY,
+            identifier_sets,
+            _PARAM_OF_SCHEME,
+            lambda body: self._upstream.json("POST", "/tenants/lookup", json=body),
+            lambda _, tenants: _match({"tenants": tenants}),
         )
-        found: list[Match | None] = [None] * len(identifier_sets)
-        for (person, _), tenants in zip(
-            asked, rest_lookup_results(AGENCY, reply, asked), strict=True
-        ):
-            if found[person] is None:
-                found[person] = _match({"tenants": tenants})
-        return found
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
-        if not searchable(demographics):
-            return []
-        reply = await self._upstream.json(
-            "POST", "/tenants/search", json=search_params(demographics)
+        return await rest_search(
+            AGENCY,
+            demographics,
+            lambda body: self._upstream.json("POST", "/tenants/search", json=body),
+            "tenants",
+            _candidates,
         )
-        if not isinstance(reply, dict):
-            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape")
-        return _candidates(reply.get("tenants"))
 
     async def search_many(
         self, demographics_list: tuple[Demographics, ...]

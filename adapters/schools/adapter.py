@@ -27,11 +27,10 @@ from adapters.sdk import (
 )
 from adapters.sdk.demographics import (
     demographics_from,
+    rest_search,
     rest_search_many,
-    search_params,
-    searchable,
 )
-from adapters.sdk.http_adapter import rest_lookup_queries, rest_lookup_results
+from adapters.sdk.http_adapter import rest_lookup_many
 
 AGENCY = "schools"
 
@@ -134,31 +133,24 @@ class SchoolsAdapter(HttpAdapter):
         self, identifier_sets: tuple[tuple[Identifier, ...], ...]
     ) -> list[Match | None]:
         """Every person's NHS numbers in one ``POST /pupils/lookup``; first found wins."""
-        asked = rest_lookup_queries(identifier_sets, {"NHS_NUMBER": "nhs_number"})
-        if not asked:
-            return [None] * len(identifier_sets)
-        reply = await self._upstream.json(
-            "POST", "/pupils/lookup", json={"queries": [query for _, query in asked]}
+        return await rest_lookup_many(
+            AGENCY,
+            identifier_sets,
+            {"NHS_NUMBER": "nhs_number"},
+            lambda body: self._upstream.json("POST", "/pupils/lookup", json=body),
+            lambda query, pupils: _match(
+                Identifier("NHS_NUMBER", query["nhs_number"]), {"pupils": pupils}
+            ),
         )
-        found: list[Match | None] = [None] * len(identifier_sets)
-        for (person, query), pupils in zip(
-            asked, rest_lookup_results(AGENCY, reply, asked), strict=True
-        ):
-            if found[person] is None:
-                found[person] = _match(
-                    Identifier("NHS_NUMBER", query["nhs_number"]), {"pupils": pupils}
-                )
-        return found
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
-        if not searchable(demographics):
-            return []
-        reply = await self._upstream.json(
-            "POST", "/pupils/search", json=search_params(demographics)
+        return await rest_search(
+            AGENCY,
+            demographics,
+            lambda body: self._upstream.json("POST", "/pupils/search", json=body),
+            "pupils",
+            _candidates,
         )
-        if not isinstance(reply, dict):
-            raise UpstreamBadReply(AGENCY, "search reply has an unexpected shape")
-        return _candidates(reply.get("pupils"))
 
     async def search_many(
         self, demographics_list: tuple[Demographics, ...]

@@ -69,6 +69,23 @@ def searchable(demographics: Demographics) -> bool:
     return bool(demographics.family_name and demographics.date_of_birth)
 
 
+async def rest_search(
+    agency: str,
+    demographics: Demographics,
+    post: Callable[[dict[str, Any]], Awaitable[Any]],
+    records_key: str,
+    candidates: Callable[[Any], list[Candidate]],
+) -> list[Candidate]:
+    """One REST demographic search (``POST /<collection>/search``): the reply's
+    ``records_key`` list as candidates; nobody is asked without the details to block on."""
+    if not searchable(demographics):
+        return []
+    reply = await post(search_params(demographics))
+    if not isinstance(reply, dict):
+        raise UpstreamBadReply(agency, "search reply has an unexpected shape")
+    return candidates(reply.get(records_key))
+
+
 async def rest_search_many(
     agency: str,
     demographics_list: Sequence[Demographics],

@@ -8,13 +8,13 @@ read the agency's own error documents (:meth:`upstream_error_detail`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import httpx
 
-from adapters.sdk.contract import Adapter, Health, Identifier
+from adapters.sdk.contract import Adapter, Health, Identifier, Match
 from adapters.sdk.errors import AdapterError, UpstreamBadReply
 from adapters.sdk.http import HttpUpstream
 
@@ -57,29 +57,35 @@ class HttpAdapter(Adapter):
         await self._upstream.aclose()
 
 
-LookupQuery = tuple[int, dict[str, str]]
-"""(index of the person in the batch, ``{query parameter: identifier value}``)."""
+async def rest_lookup_many(
+    agency: str,
+    identifier_sets: tuple[tuple[Identifier, ...], ...],
+    param_of_scheme: Mapping[str, str],
+    post: Callable[[dict[str, Any]], Awaitable[Any]],
+    match: Callable[[dict[str, str], Any], Match | None],
+) -> list[Match | None]:
+    """A batch of REST lookups in one ``POST /<collection>/lookup``; first found wins.
 
-
-def rest_lookup_queries(
-    identifier_sets: tuple[tuple[Identifier, ...], ...], param_of_scheme: Mapping[str, str]
-) -> list[LookupQuery]:
-    """The queries of a batch lookup (``POST /<collection>/lookup``), one per identifier.
-
-    Each person's identifiers keep their order, so the first found wins as in a
-    one-person lookup.
+    One query per identifier in a scheme of ``param_of_scheme`` (``{parameter:
+    value}``), each person's identifiers in their order; ``post`` sends
+    ``{"queries": [...]}`` and returns ``{"results": [[record, ...], ...]}`` (one
+    list per query, in order); ``match(query, records)`` reads one query's records
+    as the adapter's one-person lookup does.
     """
-    return [
+    asked = [
         (person, {param_of_scheme[ident.scheme]: ident.value})
         for person, identifiers in enumerate(identifier_sets)
         for ident in identifiers
         if ident.scheme in param_of_scheme
     ]
-
-
-def rest_lookup_results(agency: str, reply: Any, asked: list[LookupQuery]) -> list[Any]:
-    """The records found for each query of a batch lookup, checked for shape and count."""
+    found: list[Match | None] = [None] * len(identifier_sets)
+    if not asked:
+        return found
+    reply = await post({"queries": [query for _, query in asked]})
     results = reply.get("results") if isinstance(reply, dict) else None
     if not isinstance(results, list) or len(results) != len(asked):
         raise UpstreamBadReply(agency, "batch lookup reply has an unexpected shape")
-    return results
+    for (person, query), records in zip(asked, results, strict=True):
+        if found[person] is None:
+            found[person] = match(query, records)
+    return found
