@@ -7,7 +7,10 @@ Definitions (per operation, i.e. per client request or chunked request group):
 - overhead: client-observed latency minus the slowest agency's latency;
 - fan-out efficiency: slowest agency latency ÷ client-observed latency;
 - CPU ms per request: CPU time of the server's process tree over the measured
-  window ÷ operations begun in it; RSS: peak resident set of the largest process.
+  window ÷ operations begun in it; RSS: peak resident set of the largest process;
+- agency CPU ms per request: the same for the agency simulators, which share the
+  machine's cores with the gateway here; machine busy share: the fraction of all
+  cores busy over the window (1.0 = CPU bound, whoever used it).
 Each figure is the median over repeated runs.
 """
 
@@ -25,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
-from bench.stack import ServerProcess
+from bench.stack import ResourceSampler, ServerProcess
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ def drive_once(
     headers: dict[str, str],
     operations: list[list[dict[str, Any]]],
     load: Load,
+    agencies: ResourceSampler | None = None,
 ) -> dict[str, Any]:
     """One load-generator run; figures for that run."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -77,13 +82,30 @@ def drive_once(
         time.sleep(load.warmup_s)
         server.sampler.start()
         cpu_before = server.sampler.cpu_ms()
+        agency_before = agencies.cpu_ms() if agencies else 0.0
+        machine_before = psutil.cpu_times()
         time.sleep(load.duration_s)
         cpu_ms = server.sampler.cpu_ms() - cpu_before
+        agency_ms = agencies.cpu_ms() - agency_before if agencies else None
+        busy = _busy_share(machine_before, psutil.cpu_times())
         rss_mb = server.sampler.stop()
         if generator.wait(timeout=load.duration_s + 120) != 0:
             raise RuntimeError("the load generator failed")
         raw = json.loads(out_path.read_text())
-    return summarise(raw, cpu_ms, rss_mb, load.duration_s)
+    figures = summarise(raw, cpu_ms, rss_mb, load.duration_s)
+    requests = figures["requests"]
+    figures["agency_cpu_ms_per_request"] = (
+        agency_ms / requests if agency_ms is not None and requests else None
+    )
+    figures["machine_busy_share"] = busy
+    return figures
+
+
+def _busy_share(before: Any, after: Any) -> float:
+    """Share of all cores' time spent not idle between two ``psutil.cpu_times()``."""
+    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    total = sum(after) - sum(before)
+    return 1.0 - idle / total if total > 0 else 0.0
 
 
 def summarise(
@@ -152,6 +174,7 @@ def drive(
     headers: dict[str, str],
     operations: list[list[dict[str, Any]]],
     load: Load,
+    agencies: ResourceSampler | None = None,
 ) -> dict[str, Any]:
     """Median figures over ``load.repeats`` runs.
 
@@ -164,7 +187,7 @@ def drive(
     stretched = Load(load.concurrency, max(load.warmup_s, single_ms / 1000), window_s, 1)
     runs = []
     for _ in range(load.repeats):
-        runs.append(drive_once(server, path, headers, operations, stretched))
+        runs.append(drive_once(server, path, headers, operations, stretched, agencies))
         server.sampler.settle()
     figures = median_of_runs(runs)
     cpu_ms = figures["cpu_ms_per_request"]

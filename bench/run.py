@@ -36,6 +36,7 @@ from bench.queries import (
 )
 from bench.stack import (
     JoinedupGateway,
+    agency_sampler,
     allow_all_policy_dir,
     serve_options,
     set_agency_latency,
@@ -191,6 +192,7 @@ class Bench:
         self.notes: list[str] = []
         self.scenarios: list[dict[str, Any]] = []
         self.gateway = start_joinedup(world, scratch, None, args.workers)
+        self.agency_cpu = agency_sampler(world)
         types = self.gateway.query(INTROSPECT_TYPES)
         self.sections = person_sections(types)
         schemes = identifier_schemes(self.gateway.query(INTROSPECT_SCHEMES))
@@ -217,7 +219,9 @@ class Bench:
         trips (or pools and caches it warms) never carry into the next one."""
         gateway = start_joinedup(self.world, self.scratch, policy_dir, self.args.workers)
         try:
-            figures = drive(gateway.server, "/graphql", gateway.headers(), operations, load)
+            figures = drive(
+                gateway.server, "/graphql", gateway.headers(), operations, load, self.agency_cpu
+            )
         finally:
             gateway.server.stop()
         self._say(name, figures)
@@ -268,6 +272,8 @@ class Bench:
                 ("caseload", caseload_ops, self.caseload_load),
             ):
                 scenario = f"{name}_{latency}ms"
+                if self.args.only and scenario not in self.args.only:
+                    continue
                 figures = self.run_joinedup(scenario, ops, load)
                 self.scenarios.append(
                     {"scenario": scenario, "concurrency": load.concurrency, **figures}
@@ -350,7 +356,7 @@ class Bench:
                         f"peer_full joinedup ({label}) read nothing from {', '.join(unread)}: "
                         "the policy withheld those sections, so it did less work than the peer"
                     )
-            peer_figures = drive(peer.server, "/graphql", {}, theirs, self.load)
+            peer_figures = drive(peer.server, "/graphql", {}, theirs, self.load, self.agency_cpu)
             self._say("peer_full GraphQL Mesh + Hive Gateway", peer_figures)
         finally:
             peer.server.stop()
@@ -407,7 +413,9 @@ def _row(f: dict[str, Any]) -> str:
     )
     return (
         f"p50 {_fmt(f['p50_ms'])} p99 {_fmt(f['p99_ms'])} rps {_fmt(f['rps'])} "
-        f"cpu/req {_fmt(f['cpu_ms_per_request'], 2)} errors {f['errors']} calls {calls}"
+        f"cpu/req {_fmt(f['cpu_ms_per_request'], 2)} "
+        f"agencies cpu/req {_fmt(f.get('agency_cpu_ms_per_request'), 2)} "
+        f"machine busy {_fmt(f.get('machine_busy_share'), 2)} errors {f['errors']} calls {calls}"
     )
 
 
@@ -462,6 +470,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--people", type=int, default=2000, help="size of the demo world")
     parser.add_argument("--skip-curves", action="store_true")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=None,
+        help="run only these main scenarios (comma-separated names, e.g. full_person_0ms);"
+        " combine with --skip-curves --skip-peer for a quick look",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     return parser.parse_args(argv)
 

@@ -61,6 +61,11 @@ def set_agency_latency(world: DemoWorld, latency_ms: float, jitter_ms: float) ->
     return applied
 
 
+def agency_sampler(world: DemoWorld) -> ResourceSampler:
+    """CPU of the agency simulators: on this one machine they compete with the gateway."""
+    return ResourceSampler(*(s.process.pid for s in simulators_of(world) if s.process is not None))
+
+
 def allow_all_policy_dir(scratch: Path) -> Path:
     """The bench-only allow-all policy beside a copy of the real purpose catalogue."""
     folder = scratch / "policy-allow-all"
@@ -71,20 +76,24 @@ def allow_all_policy_dir(scratch: Path) -> Path:
 
 
 class ResourceSampler:
-    """Samples CPU time and resident memory of a process tree (a gateway and its workers)."""
+    """Samples CPU time and resident memory of process trees (a gateway and its workers,
+    or the agency simulators)."""
 
-    def __init__(self, pid: int, interval_s: float = 0.05) -> None:
-        self.root = psutil.Process(pid)
+    def __init__(self, *pids: int, interval_s: float = 0.05) -> None:
+        self.roots = [psutil.Process(pid) for pid in pids]
         self.interval_s = interval_s
         self.peak_rss_mb: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def processes(self) -> list[psutil.Process]:
-        try:
-            return [self.root, *self.root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
+        found = []
+        for root in self.roots:
+            try:
+                found += [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+        return found
 
     def settle(self, busy_below: float = 0.1, timeout_s: float = 120.0) -> None:
         """Wait until the server is idle, so one scenario's backlog never delays the next."""

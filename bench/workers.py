@@ -25,7 +25,16 @@ from simulators.launcher import running_world
 RPS_TOLERANCE = 0.9
 """Within 10 %: the spread of repeated runs on the shared machine."""
 
-FIGURES = ("p50_ms", "p99_ms", "rps", "overhead_p50_ms", "cpu_ms_per_request", "rss_mb")
+FIGURES = (
+    "p50_ms",
+    "p99_ms",
+    "rps",
+    "overhead_p50_ms",
+    "cpu_ms_per_request",
+    "agency_cpu_ms_per_request",
+    "machine_busy_share",
+    "rss_mb",
+)
 
 
 def _ints(text: str) -> list[int]:
@@ -56,7 +65,9 @@ def main() -> None:
                 gateway = start_joinedup(world, scratch, None, workers)
                 load = Load(concurrency, bench_args.warmup, bench_args.duration, args.repeats)
                 try:
-                    figures = drive(gateway.server, "/graphql", gateway.headers(), ops, load)
+                    figures = drive(
+                        gateway.server, "/graphql", gateway.headers(), ops, load, bench.agency_cpu
+                    )
                 finally:
                     gateway.server.stop()
                 row = {"workers": workers, "concurrency": concurrency}
