@@ -270,6 +270,12 @@ def test_police_publishes_a_wsdl_naming_its_operations(
     wsdl = parse_xml("police", reply.content)
 
     operations = {op.get("name") for op in wsdl.iter("{http://schemas.xmlsoap.org/wsdl/}operation")}
-    assert operations == {"FindNominal", "GetNominals", "SearchNominals"}
+    assert operations == {
+        "FindNominal",
+        "FindNominalBatch",
+        "GetNominals",
+        "SearchNominals",
+        "SearchNominalsBatch",
+    }
     address = next(wsdl.iter("{http://schemas.xmlsoap.org/wsdl/soap/}address"))
     assert address.get("location") == own_systems["police"].url + "/NominalService"

@@ -39,7 +39,7 @@ BUILDERS: dict[str, Callable[..., Adapter]] = {
     "probation": ProbationAdapter,
     "housing": HousingAdapter,
 }
-BATCHED = ("council", "benefits", "nhs", "schools", "housing", "probation")
+BATCHED = tuple(BUILDERS)  # every demo agency batches its lookups and searches
 PEOPLE = 40
 
 

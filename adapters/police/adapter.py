@@ -3,7 +3,9 @@
 Requests are document/literal envelopes built with ElementTree; replies are
 parsed with the SDK's safe XML parser, so an entity bomb or external entity
 in a reply becomes UPSTREAM_BAD_REPLY instead of exhausting memory or
-reaching out. ``GetNominals`` reads a batch of PNC ids in one call.
+reaching out. ``GetNominals`` reads a batch of PNC ids in one call;
+``FindNominalBatch`` and ``SearchNominalsBatch`` carry a batch of lookups or
+searches in one envelope, each answered as it would be on its own.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from adapters.sdk import (
     SectionSpec,
     UpstreamBadReply,
 )
-from adapters.sdk.demographics import demographics_from
+from adapters.sdk.demographics import demographics_from, searchable
 from adapters.sdk.xml import parse_xml
 
 AGENCY = "police"
@@ -55,6 +57,9 @@ SECTION = SectionSpec(
     title="Police: domestic-abuse incidents and missing-person episodes.",
     lookup_schemes=("PNC_ID", "NI_NUMBER"),
     demographic_search=True,
+    batch_lookup=True,
+    batch_search=True,
+    max_batch=100,  # the WSDL's maxOccurs for pncId and for the requests of a batch
     fields=(
         FieldSpec("pncId", "string", "Police National Computer id."),
         FieldSpec("name", "string", "Name on the police record."),
@@ -85,6 +90,37 @@ def _q(name: str) -> str:
     return f"{{{NS}}}{name}"
 
 
+def _request(operation: str, values: list[tuple[str, str]]) -> Element:
+    """One operation's request element, e.g. ``<FindNominal><pncId>...</pncId></FindNominal>``."""
+    request = Element(_q(operation))
+    for name, value in values:
+        SubElement(request, _q(name)).text = value
+    return request
+
+
+def _find_request(identifiers: tuple[Identifier, ...]) -> Element | None:
+    """The ``FindNominal`` for a person's identifiers; None if it holds none the police key by."""
+    values = [
+        (_ELEMENT_OF_SCHEME[i.scheme], i.value)
+        for i in identifiers
+        if i.scheme in _ELEMENT_OF_SCHEME
+    ]
+    return _request("FindNominal", values) if values else None
+
+
+def _search_request(demographics: Demographics) -> Element | None:
+    """The ``SearchNominals`` for a person's details; None without the details a search
+    blocks on (nobody is asked: a search by less finds nobody surely)."""
+    if not searchable(demographics):
+        return None
+    wanted = [
+        ("givenName", demographics.given_name),
+        ("familyName", demographics.family_name),
+        ("dateOfBirth", demographics.date_of_birth),
+    ]
+    return _request("SearchNominals", [(k, v) for k, v in wanted if v])
+
+
 def _nominal_ref(nominal: Element) -> Candidate:
     """A FindNominal/SearchNominals reply entry: identifiers and demographics only."""
     pnc, ni = nominal.findtext(_q("pncId")), nominal.findtext(_q("niNumber"))
@@ -105,11 +141,23 @@ def _nominal_ref(nominal: Element) -> Candidate:
     return Candidate(pnc, demographics, held)
 
 
-def _envelope(operation: str, values: list[tuple[str, str]]) -> bytes:
+def _first_match(response: Element) -> Match | None:
+    """What a ``FindNominalResponse`` says of the person: its first nominal, if any."""
+    nominal = response.find(_q("nominal"))
+    if nominal is None:
+        return None
+    found = _nominal_ref(nominal)
+    return Match(AGENCY, found.local_id, found.identifiers, demographics=found.demographics)
+
+
+def _candidates(response: Element) -> list[Candidate]:
+    """The nominals of a ``SearchNominalsResponse``."""
+    return [_nominal_ref(nominal) for nominal in response.findall(_q("nominal"))]
+
+
+def _envelope(request: Element) -> bytes:
     envelope = Element(f"{{{SOAP_NS}}}Envelope")
-    request = SubElement(SubElement(envelope, f"{{{SOAP_NS}}}Body"), _q(operation))
-    for name, value in values:
-        SubElement(request, _q(name)).text = value
+    SubElement(envelope, f"{{{SOAP_NS}}}Body").append(request)
     document: bytes = tostring(envelope, encoding="utf-8", xml_declaration=True)
     return document
 
@@ -171,12 +219,14 @@ class PoliceAdapter(HttpAdapter):
     def discover(self) -> SectionSpec:
         return SECTION
 
-    async def _call(self, operation: str, values: list[tuple[str, str]]) -> Element:
+    async def _call(self, request: Element) -> Element:
+        """Send one operation's request; its response element."""
+        operation = request.tag.removeprefix(_q(""))
         response = await self._upstream.request(
             "POST",
             SERVICE_PATH,
             content_types=SOAP_CONTENT_TYPES,
-            content=_envelope(operation, values),
+            content=_envelope(request),
             headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f"{NS}#{operation}"},
         )
         assert response is not None  # not_found_is_none is off
@@ -185,6 +235,26 @@ class PoliceAdapter(HttpAdapter):
         if reply is None:
             raise UpstreamBadReply(AGENCY, f"reply has no {operation}Response")
         return reply
+
+    async def _batch(self, operation: str, requests: list[Element | None]) -> list[Element | None]:
+        """The requests (None: nothing to ask) in one batch ``operation``; the response to
+        each, in order (None where nothing was asked).
+
+        The reply must answer every request sent exactly once, with the response of its
+        kind: anything else could pair a person with another's record, so the whole batch
+        is a bad reply.
+        """
+        asked = [request for request in requests if request is not None]
+        if not asked:
+            return [None] * len(requests)
+        batch = Element(_q(operation))
+        batch.extend(asked)
+        responses = list(await self._call(batch))
+        kind = asked[0].tag + "Response"
+        if len(responses) != len(asked) or any(r.tag != kind for r in responses):
+            raise UpstreamBadReply(AGENCY, f"{operation} reply does not answer each request once")
+        answers = iter(responses)
+        return [next(answers) if request is not None else None for request in requests]
 
     async def probe(self) -> str | None:
         response = await self._upstream.request(
@@ -196,33 +266,35 @@ class PoliceAdapter(HttpAdapter):
         return None
 
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
-        values = [
-            (_ELEMENT_OF_SCHEME[i.scheme], i.value)
-            for i in identifiers
-            if i.scheme in _ELEMENT_OF_SCHEME
-        ]
-        if not values:
-            return None
-        reply = await self._call("FindNominal", values)
-        nominal = reply.find(_q("nominal"))
-        if nominal is None:
-            return None
-        found = _nominal_ref(nominal)
-        return Match(AGENCY, found.local_id, found.identifiers, demographics=found.demographics)
+        request = _find_request(identifiers)
+        return _first_match(await self._call(request)) if request is not None else None
+
+    async def lookup_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """Every person's ``FindNominal`` in one ``FindNominalBatch``."""
+        responses = await self._batch(
+            "FindNominalBatch", [_find_request(ids) for ids in identifier_sets]
+        )
+        return [_first_match(r) if r is not None else None for r in responses]
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
-        wanted = [
-            ("givenName", demographics.given_name),
-            ("familyName", demographics.family_name),
-            ("dateOfBirth", demographics.date_of_birth),
-        ]
-        reply = await self._call("SearchNominals", [(k, v) for k, v in wanted if v])
-        return [_nominal_ref(nominal) for nominal in reply.findall(_q("nominal"))]
+        request = _search_request(demographics)
+        return _candidates(await self._call(request)) if request is not None else []
+
+    async def search_many(
+        self, demographics_list: tuple[Demographics, ...]
+    ) -> list[list[Candidate]]:
+        """Every person's ``SearchNominals`` in one ``SearchNominalsBatch``."""
+        responses = await self._batch(
+            "SearchNominalsBatch", [_search_request(who) for who in demographics_list]
+        )
+        return [_candidates(r) if r is not None else [] for r in responses]
 
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
-        reply = await self._call("GetNominals", [("pncId", pnc) for pnc in local_ids])
+        reply = await self._call(_request("GetNominals", [("pncId", pnc) for pnc in local_ids]))
         try:
             records = [_nominal(e) for e in reply.findall(_q("nominal"))]
         except ValueError as exc:

@@ -6,14 +6,19 @@
   and demographics; ``SearchNominals`` (``familyName``, ``dateOfBirth``, ``givenName``) →
   the same for nominals who could be that person (the gateway's blocking keys);
   ``GetNominals`` (repeated ``pncId``, at most 100) → full nominal records with
-  domestic-abuse incidents, missing episodes and ``sensitivity`` labels.
-Faults answer SOAP Faults, broken XML, or an entity-expansion bomb.
+  domestic-abuse incidents, missing episodes and ``sensitivity`` labels;
+  ``FindNominalBatch`` / ``SearchNominalsBatch`` (at most 100 ``FindNominal`` /
+  ``SearchNominals`` requests) → one ``FindNominalResponse`` / ``SearchNominalsResponse``
+  per request, in order, each what the request alone would answer.
+Faults answer SOAP Faults, broken XML, or an entity-expansion bomb; a batch over 100
+requests, or with a request that is not of its kind, is a ``Client`` fault.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
@@ -33,6 +38,9 @@ SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "urn:joinedup:police:nominals:v1"
 SOAP_XML = "text/xml"
 MAX_BATCH = 100
+
+Answer = Callable[[Element], Element | None]
+"""How one request is answered: its response element, or None if the request is invalid."""
 
 
 def _q(name: str) -> str:
@@ -94,6 +102,18 @@ def wsdl(location: str) -> str:
       <xsd:element name="SearchNominalsResponse"><xsd:complexType><xsd:sequence>
         <xsd:element name="nominal" type="tns:NominalRef" minOccurs="0" maxOccurs="unbounded"/>
       </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="FindNominalBatch"><xsd:complexType><xsd:sequence>
+        <xsd:element ref="tns:FindNominal" minOccurs="0" maxOccurs="{MAX_BATCH}"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="FindNominalBatchResponse"><xsd:complexType><xsd:sequence>
+        <xsd:element ref="tns:FindNominalResponse" minOccurs="0" maxOccurs="{MAX_BATCH}"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="SearchNominalsBatch"><xsd:complexType><xsd:sequence>
+        <xsd:element ref="tns:SearchNominals" minOccurs="0" maxOccurs="{MAX_BATCH}"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
+      <xsd:element name="SearchNominalsBatchResponse"><xsd:complexType><xsd:sequence>
+        <xsd:element ref="tns:SearchNominalsResponse" minOccurs="0" maxOccurs="{MAX_BATCH}"/>
+      </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:complexType name="NominalRef"><xsd:sequence>
         <xsd:element name="pncId" type="xsd:string"/>
         <xsd:element name="niNumber" type="xsd:string" minOccurs="0"/>
@@ -140,6 +160,18 @@ def wsdl(location: str) -> str:
   <message name="SearchNominalsOut">
     <part name="parameters" element="tns:SearchNominalsResponse"/>
   </message>
+  <message name="FindNominalBatchIn">
+    <part name="parameters" element="tns:FindNominalBatch"/>
+  </message>
+  <message name="FindNominalBatchOut">
+    <part name="parameters" element="tns:FindNominalBatchResponse"/>
+  </message>
+  <message name="SearchNominalsBatchIn">
+    <part name="parameters" element="tns:SearchNominalsBatch"/>
+  </message>
+  <message name="SearchNominalsBatchOut">
+    <part name="parameters" element="tns:SearchNominalsBatchResponse"/>
+  </message>
   <portType name="NominalPort">
     <operation name="FindNominal">
       <input message="tns:FindNominalIn"/><output message="tns:FindNominalOut"/>
@@ -149,6 +181,16 @@ def wsdl(location: str) -> str:
     </operation>
     <operation name="SearchNominals">
       <input message="tns:SearchNominalsIn"/><output message="tns:SearchNominalsOut"/>
+    </operation>
+    <operation name="FindNominalBatch">
+      <documentation>Up to {MAX_BATCH} FindNominal requests; one FindNominalResponse each, in
+        order.</documentation>
+      <input message="tns:FindNominalBatchIn"/><output message="tns:FindNominalBatchOut"/>
+    </operation>
+    <operation name="SearchNominalsBatch">
+      <documentation>Up to {MAX_BATCH} SearchNominals requests; one SearchNominalsResponse
+        each, in order.</documentation>
+      <input message="tns:SearchNominalsBatchIn"/><output message="tns:SearchNominalsBatchOut"/>
     </operation>
   </portType>
   <binding name="NominalBinding" type="tns:NominalPort">
@@ -163,6 +205,14 @@ def wsdl(location: str) -> str:
     </operation>
     <operation name="SearchNominals">
       <soap:operation soapAction="{NS}#SearchNominals"/>
+      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
+    </operation>
+    <operation name="FindNominalBatch">
+      <soap:operation soapAction="{NS}#FindNominalBatch"/>
+      <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
+    </operation>
+    <operation name="SearchNominalsBatch">
+      <soap:operation soapAction="{NS}#SearchNominalsBatch"/>
       <input><soap:body use="literal"/></input><output><soap:body use="literal"/></output>
     </operation>
   </binding>
@@ -238,6 +288,58 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
     active_faults = faults or Faults()
     active_faults.replies = REPLIES
 
+    def find_nominal(request: Element) -> Element:
+        """A ``FindNominalResponse``: the nominals with the request's pncId or niNumber."""
+        response = Element(_q("FindNominalResponse"))
+        found: dict[str, dict[str, Any]] = {}
+        pnc = request.findtext(_q("pncId"))
+        ni = request.findtext(_q("niNumber"))
+        if pnc and pnc.strip().upper() in nominals:
+            found[pnc.strip().upper()] = nominals[pnc.strip().upper()]
+        if ni and ni.replace(" ", "").upper() in by_ni:
+            record = by_ni[ni.replace(" ", "").upper()]
+            found[record["pnc_id"]] = record
+        for record in found.values():
+            response.append(_nominal_ref(record))
+        return response
+
+    def search_nominals(request: Element) -> Element | None:
+        """A ``SearchNominalsResponse``: nominals who could be the person described by the
+        request; None when it lacks the familyName and dateOfBirth a search blocks on."""
+        described = Demographics(
+            request.findtext(_q("givenName")),
+            request.findtext(_q("familyName")),
+            request.findtext(_q("dateOfBirth")),
+        )
+        if not described.family_name or not described.date_of_birth:
+            return None
+        response = Element(_q("SearchNominalsResponse"))
+        hits = dict.fromkeys(p for b in block_keys(described) for p in blocks.get(b, ()))
+        for pnc in list(hits)[:MAX_BATCH]:
+            response.append(_nominal_ref(nominals[pnc]))
+        return response
+
+    batches: dict[str, tuple[str, Answer]] = {
+        # Each batch operation: the request it repeats, and how one such request is answered.
+        _q("FindNominalBatch"): ("FindNominal", find_nominal),
+        _q("SearchNominalsBatch"): ("SearchNominals", search_nominals),
+    }
+
+    def batch(operation: Element) -> Response:
+        """Every request of a batch answered in order, or a Client fault for the whole batch
+        if it is too large or any request is not of its kind or cannot be answered."""
+        name, answer = batches[operation.tag]
+        requests = list(operation)
+        if len(requests) > MAX_BATCH:
+            return client_fault(f"at most {MAX_BATCH} {name} requests per batch")
+        response = Element(operation.tag + "Response")
+        for request in requests:
+            answered = answer(request) if request.tag == _q(name) else None
+            if answered is None:
+                return client_fault(f"every request of a batch must be a valid {name}")
+            response.append(answered)
+        return soap(_envelope(response))
+
     def soap(body: bytes, status: int = 200) -> Response:
         return Response(body, status, media_type=SOAP_XML)
 
@@ -266,31 +368,14 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
         body = envelope.find(f"{{{SOAP_NS}}}Body")
         operation = body[0] if body is not None and len(body) else None
         if operation is not None and operation.tag == _q("FindNominal"):
-            response = Element(_q("FindNominalResponse"))
-            found: dict[str, dict[str, Any]] = {}
-            pnc = operation.findtext(_q("pncId"))
-            ni = operation.findtext(_q("niNumber"))
-            if pnc and pnc.strip().upper() in nominals:
-                found[pnc.strip().upper()] = nominals[pnc.strip().upper()]
-            if ni and ni.replace(" ", "").upper() in by_ni:
-                record = by_ni[ni.replace(" ", "").upper()]
-                found[record["pnc_id"]] = record
-            for record in found.values():
-                response.append(_nominal_ref(record))
-            return soap(_envelope(response))
+            return soap(_envelope(find_nominal(operation)))
         if operation is not None and operation.tag == _q("SearchNominals"):
-            described = Demographics(
-                operation.findtext(_q("givenName")),
-                operation.findtext(_q("familyName")),
-                operation.findtext(_q("dateOfBirth")),
-            )
-            if not described.family_name or not described.date_of_birth:
+            found = search_nominals(operation)
+            if found is None:
                 return client_fault("SearchNominals needs familyName and dateOfBirth")
-            response = Element(_q("SearchNominalsResponse"))
-            hits = dict.fromkeys(p for b in block_keys(described) for p in blocks.get(b, ()))
-            for pnc in list(hits)[:MAX_BATCH]:
-                response.append(_nominal_ref(nominals[pnc]))
-            return soap(_envelope(response))
+            return soap(_envelope(found))
+        if operation is not None and operation.tag in batches:
+            return batch(operation)
         if operation is not None and operation.tag == _q("GetNominals"):
             wanted = [e.text or "" for e in operation.findall(_q("pncId"))]
             if len(wanted) > MAX_BATCH:
