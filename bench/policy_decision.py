@@ -270,7 +270,7 @@ async def measure() -> None:
             f" whole {b.whole / a.whole / scale:.2f}, OPA server {b.opa / a.opa / scale:.2f}"
         )
     print(
-        f"hot-reload check (stat of every policy file, inside each embedded figure):"
+        f"hot-reload check (stat of every policy file, at most once per reload interval):"
         f" p50 {p50(stats) * 1e6:.0f} us"
     )
 

@@ -116,6 +116,8 @@ class GatewayConfig:
     agencies: Mapping[str, AgencySettings] = field(default_factory=dict)
     policy_dir: Path = REPO_ROOT / "policies"
     policy_timeout_s: float = 1.0
+    policy_reload_interval_s: float = 1.0
+    """Policy edits are looked for at most this often (seconds; 0: before every decision)."""
     agency_timeout_s: float = 2.0
     # sqlite:///path (default: audit.sqlite in the state folder) or postgresql://...
     audit_dsn: str | None = None

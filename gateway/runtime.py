@@ -102,11 +102,17 @@ def _version() -> str:
 
 def _policy_engine(config: GatewayConfig) -> PolicyEngine:
     if config.policy_engine == "embedded":
-        return EmbeddedEngine(config.policy_dir)
+        return EmbeddedEngine(config.policy_dir, reload_interval_s=config.policy_reload_interval_s)
     if config.policy_engine == "opa":
         if config.opa_url:
-            return OpaServerEngine.connect(config.opa_url, config.policy_dir)
+            return OpaServerEngine.connect(
+                config.opa_url,
+                config.policy_dir,
+                reload_interval_s=config.policy_reload_interval_s,
+            )
         from simulators.launcher import free_port
 
-        return OpaServerEngine.start(config.policy_dir, free_port())
+        return OpaServerEngine.start(
+            config.policy_dir, free_port(), reload_interval_s=config.policy_reload_interval_s
+        )
     raise ValueError(f"unknown policy engine '{config.policy_engine}' (embedded or opa)")

@@ -64,6 +64,9 @@ class PolicySettings(_Section):
     engine: Literal["embedded", "opa"] = "embedded"
     dir: Path = REPO_ROOT / "policies"
     timeout_s: float = Field(1.0, gt=0)
+    reload_interval_s: float = Field(
+        1.0, ge=0, description="Seconds between looks for policy edits (0: every decision)."
+    )
     opa_url: HttpUrl | None = Field(None, description="OPA server, for engine = 'opa'.")
 
 
@@ -279,6 +282,7 @@ def gateway_config(settings: Settings) -> GatewayConfig:
             agencies=agencies,
             policy_dir=settings.policy.dir,
             policy_timeout_s=settings.policy.timeout_s,
+            policy_reload_interval_s=settings.policy.reload_interval_s,
             policy_engine=settings.policy.engine,
             opa_url=str(settings.policy.opa_url).rstrip("/") if settings.policy.opa_url else None,
             agency_timeout_s=settings.agency_timeout_s,

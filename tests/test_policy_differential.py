@@ -4,7 +4,8 @@ The corpus crosses every role (alone, combined, unknown), every purpose (and an
 unknown one), person contexts (relationship, each consent state, low and
 unknown-agency confidence), break-glass and consent overrides, every catalogued
 field plus Person fields, an uncatalogued one and the demographic-search coordinates
-(with the search limits), and every sensitivity label.
+(with the search limits), and every sensitivity label: alone and in pairs (both
+orders), on several agencies' records of one person and of two.
 The test also checks the corpus reaches every rule the policy can name.
 """
 
@@ -18,7 +19,15 @@ from typing import Any
 
 import pytest
 
-from gateway.policy import Decision, DecisionInput, PersonContext, RequestedField
+from gateway.policy import (
+    Decision,
+    DecisionInput,
+    LabelDecision,
+    LabelInput,
+    LabelledRecord,
+    PersonContext,
+    RequestedField,
+)
 from gateway.policy.bundle import data_document
 from gateway.policy.embedded import DECISION, LABELS, EmbeddedEngine
 from gateway.policy.opa_server import OpaServerEngine, OpaServerProcess
@@ -117,12 +126,25 @@ def corpus() -> list[dict[str, Any]]:
                     if rng.random() < 0.5 or variant == 0
                 ],
             }
+            if variant in (2, 5):  # label pairs, one person's labels on several agencies
+                document["records"] += label_pairs(index, [p["key"] for p in persons])
             if variant == 3:
                 document["break_glass"] = {"reason": "emergency"}
             if variant == 4:
                 document["consent_override"] = {"reason": "s47"}
             inputs.append(document)
     return inputs
+
+
+def label_pairs(index: int, persons: list[str]) -> list[dict[str, Any]]:
+    known = [*LABELS_KNOWN, "alien"]
+    first, second = known[index % len(known)], known[(index * 3 + 1) % len(known)]
+    return [
+        {"id": "p0", "person": persons[-1], "agency": "health", "labels": [first, second]},
+        {"id": "p1", "person": persons[0], "agency": "health", "labels": [second, first]},
+        {"id": "p2", "person": persons[0], "agency": "police", "labels": ["refuge_address"]},
+        {"id": "p3", "person": persons[-1], "agency": "housing", "labels": [first, first]},
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -137,15 +159,16 @@ async def engines(
 async def test_both_engines_decide_identically_on_the_corpus(
     engines: tuple[EmbeddedEngine, OpaServerEngine],
 ) -> None:
-    """Whole evaluations by both engines agree; so do the decisions the embedded
-    engine assembles from remembered parts (gateway/policy/memo.py), whether
-    the parts are evaluated for this request (cold) or remembered (warm)."""
+    """Whole evaluations by both engines agree; so do the decisions (field and label)
+    the embedded engine assembles from remembered parts (gateway/policy/memo.py),
+    whether the parts are evaluated for this request (cold) or remembered (warm)."""
     embedded, opa = engines
     remembering = EmbeddedEngine(POLICIES, hot_reload=False)
     inputs = corpus()
     assert len(inputs) >= 200
     rules: set[str] = set()
     expected = []
+    expected_labels = []
     for document in inputs:
         for entrypoint in (DECISION, LABELS):
             ours = embedded.evaluate(entrypoint, document)
@@ -159,11 +182,16 @@ async def test_both_engines_decide_identically_on_the_corpus(
         assert len(whole["fields"]) == len(document["fields"])
         expected.append(Decision.from_policy_result(whole))
         assert await remembering.decide(decision_input(document)) == expected[-1], document
+        labels = LabelDecision.from_policy_result(embedded.evaluate(LABELS, document))
+        expected_labels.append(labels)
+        assert await remembering.decide_labels(label_input(document)) == labels, document
     assert EXPECTED_RULES <= rules, EXPECTED_RULES - rules
-    for document, decision in zip(inputs, expected, strict=True):
+    for document, decision, labels in zip(inputs, expected, expected_labels, strict=True):
         assert await remembering.decide(decision_input(document)) == decision, document
+        assert await remembering.decide_labels(label_input(document)) == labels, document
     memo = remembering._compiled.memo
-    assert memo.fields and memo.gates and memo.request_wide
+    assert memo.fields and memo.gates and memo.request_wide and memo.labels
+    assert any(labels.persons for labels in expected_labels)
 
 
 def decision_input(document: dict[str, Any]) -> DecisionInput:
@@ -177,6 +205,17 @@ def decision_input(document: dict[str, Any]) -> DecisionInput:
         ),
         document.get("break_glass", {}).get("reason"),
         document.get("consent_override", {}).get("reason"),
+    )
+
+
+def label_input(document: dict[str, Any]) -> LabelInput:
+    return LabelInput(
+        document["caller"],
+        document["purpose"],
+        tuple(
+            LabelledRecord(r["id"], r["person"], r["agency"], tuple(r["labels"]))
+            for r in document["records"]
+        ),
     )
 
 

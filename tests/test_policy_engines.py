@@ -13,8 +13,8 @@ import pytest
 from adapters.council import CouncilAdapter
 from adapters.sdk import Identifier, Match
 from gateway.person_context import CaseRegister
-from gateway.policy import DecisionInput, PersonContext, RequestedField, decide_fail_closed
-from gateway.policy.bundle import PolicyRejected
+from gateway.policy import DecisionInput, PersonContext, RequestedField, bundle, decide_fail_closed
+from gateway.policy.bundle import FolderWatch, PolicyRejected
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.policy.opa_server import OpaServerEngine, OpaServerProcess
 from resolvers.fanout import PersonFetch
@@ -43,7 +43,7 @@ def revoke_keyworker_team(folder: Path) -> None:
 async def test_embedded_engine_reloads_an_edited_policy_on_the_next_decision(
     policies: Path,
 ) -> None:
-    engine = EmbeddedEngine(policies)
+    engine = EmbeddedEngine(policies, reload_interval_s=0)
     before = await engine.decide(REQUEST)
 
     revoke_keyworker_team(policies)
@@ -54,10 +54,51 @@ async def test_embedded_engine_reloads_an_edited_policy_on_the_next_decision(
     assert after.revision != before.revision
 
 
+def test_the_policy_folder_is_looked_at_no_more_than_once_per_interval(
+    policies: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [100.0]
+    looks: list[Path] = []
+    stat_every_file = bundle.fingerprint
+
+    def counted(folder: Path) -> tuple[tuple[str, int, int], ...]:
+        looks.append(folder)
+        return stat_every_file(folder)
+
+    monkeypatch.setattr(bundle, "fingerprint", counted)
+    watch = FolderWatch(policies, interval_s=1.0, clock=lambda: now[0])
+    revoke_keyworker_team(policies)
+
+    seen = []
+    for at in (100.0, 100.5, 100.999, 101.0, 101.5, 102.0):
+        now[0] = at
+        seen.append(watch.changed())
+
+    assert seen == [False, False, False, True, False, False]
+    assert len(looks) == 3, "once at the start, at 101.0 and at 102.0"
+
+
+async def test_an_edit_takes_effect_once_the_reload_interval_has_passed(policies: Path) -> None:
+    """What a policy editor sees: the edit applies from the first decision after the
+    interval since the engine last looked at the folder (at most ``reload_interval_s``)."""
+    engine = EmbeddedEngine(policies, reload_interval_s=30)
+    assert engine._watch is not None
+    started = time.monotonic()
+    engine._watch.clock = lambda: started
+
+    revoke_keyworker_team(policies)
+    within = await engine.decide(REQUEST)
+    engine._watch.clock = lambda: started + 31
+    after = await engine.decide(REQUEST)
+
+    assert within.for_field("CouncilSection.team").effect == "allow"
+    assert after.for_field("CouncilSection.team").effect == "deny"
+
+
 async def test_a_policy_that_fails_to_compile_is_rejected_and_the_previous_stays(
     policies: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = EmbeddedEngine(policies)
+    engine = EmbeddedEngine(policies, reload_interval_s=0)
     revision = engine.revision
     (policies / "joinedup" / "broken.rego").write_text("package joinedup.broken\n\nx := \n")
 

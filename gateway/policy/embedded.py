@@ -13,13 +13,17 @@ of its match confidence, relationship, consent), the request-wide parts
 is evaluated: the first request of a roles/purpose context evaluates the whole
 field catalogue (``joinedup.decision`` without persons); a match confidence
 not seen before is classed (``joinedup.confidence``); a new agency view or
-break-glass/override evaluates only the gates (``joinedup.gates``). The memo belongs to the
-compiled revision, so a reload starts afresh.
+break-glass/override evaluates only the gates (``joinedup.gates``). The label
+decision is assembled the same way from each labelled record's part, per
+roles/purpose and (agency, labels): only label sets not seen before are
+evaluated (``joinedup.labels``). The memo belongs to the compiled revision, so
+a reload starts afresh.
 
-Hot reload: before each decision the folder's file times are compared with
-the loaded ones (a stat per file, see ``bench/policy_decision.py``); a changed
-folder is recompiled. A folder that fails to compile or check is rejected
-with a log line and the previous policy stays in force.
+Hot reload: before a decision the folder's file times are compared with the
+loaded ones (a stat per file, see ``bench/policy_decision.py``), at most once
+per reload interval (``FolderWatch``); a changed folder is recompiled. A
+folder that fails to compile or check is rejected with a log line and the
+previous policy stays in force.
 """
 
 from __future__ import annotations
@@ -34,10 +38,11 @@ from typing import Any
 import regopy
 
 from gateway.policy.bundle import (
+    DEFAULT_RELOAD_INTERVAL_S,
+    FolderWatch,
     OpaCheck,
     PolicyRejected,
     data_document,
-    fingerprint,
     policy_files,
     policy_revision,
 )
@@ -47,15 +52,18 @@ from gateway.policy.decision import (
     FieldDecision,
     LabelDecision,
     LabelInput,
+    LabelledRecord,
     read_field_decision,
 )
 from gateway.policy.memo import (
     DecisionMemo,
     FieldKey,
+    LabelPart,
     RequestWide,
     field_context,
     gate_context,
     key_of,
+    label_part_key,
     match_key,
     shared_view,
 )
@@ -109,12 +117,15 @@ class EmbeddedEngine:
     name = "embedded"
 
     def __init__(
-        self, folder: Path, check: Callable[[Path], None] = OPA_CHECK, hot_reload: bool = True
+        self,
+        folder: Path,
+        check: Callable[[Path], None] = OPA_CHECK,
+        hot_reload: bool = True,
+        reload_interval_s: float = DEFAULT_RELOAD_INTERVAL_S,
     ) -> None:
         self.folder = folder
         self._check = check
-        self._hot_reload = hot_reload
-        self._seen = fingerprint(folder)
+        self._watch = FolderWatch(folder, reload_interval_s) if hot_reload else None
         self._compiled = self._load()
         self._interpreter = regopy.Interpreter()
 
@@ -131,10 +142,8 @@ class EmbeddedEngine:
         )
 
     def reload_if_changed(self) -> None:
-        current = fingerprint(self.folder)
-        if current == self._seen:
+        if self._watch is None or not self._watch.changed():
             return
-        self._seen = current
         try:
             self._compiled = self._load()
         except PolicyRejected as exc:
@@ -149,8 +158,7 @@ class EmbeddedEngine:
 
     def evaluate(self, entrypoint: str, document: dict[str, Any]) -> dict[str, Any]:
         """The raw policy result at an entrypoint (used by explain and tests)."""
-        if self._hot_reload:
-            self.reload_if_changed()
+        self.reload_if_changed()
         return self._evaluate(self._compiled, entrypoint, document)
 
     def _evaluate(
@@ -167,8 +175,7 @@ class EmbeddedEngine:
         return result
 
     async def decide(self, request: DecisionInput) -> Decision:
-        if self._hot_reload:
-            self.reload_if_changed()
+        self.reload_if_changed()
         compiled = self._compiled
         document = request.as_json()
         fields = self._fields(compiled, document)
@@ -275,10 +282,67 @@ class EmbeddedEngine:
         return classes
 
     async def decide_labels(self, request: LabelInput) -> LabelDecision:
-        return LabelDecision.from_policy_result(self.evaluate(LABELS, request.as_json()))
+        """Put together from each labelled record's part; the unknown parts evaluated in one go."""
+        self.reload_if_changed()
+        compiled = self._compiled
+        memo = compiled.memo
+        context = field_context({"caller": request.caller, "purpose": request.purpose})
+        key = key_of(context)
+        asked = {label_part_key(record): record for record in request.records}
+        known = {part: memo.label_part_of(key, part) for part in asked}
+        missing = [part for part, found in known.items() if found is None]
+        revision = memo.label_revision
+        if missing or revision is None:
+            decided, revision = self._decide_label_parts(
+                compiled, context, [asked[part] for part in missing]
+            )
+            memo.label_revision = revision
+            for part, found in zip(missing, decided, strict=True):
+                known[part] = found
+                memo.remember_label_part(key, part, found)
+        return _labels_of(request.records, known, revision)
+
+    def _decide_label_parts(
+        self, compiled: _Compiled, context: dict[str, Any], records: list[LabelledRecord]
+    ) -> tuple[list[LabelPart], str]:
+        """Each record's part, asked as a record of its own person with a made-up id, so the
+        answer holds nothing of the request but what the part is keyed by."""
+        ids = [str(n) for n in range(len(records))]
+        document = context | {
+            "records": [
+                {"id": id_, "person": id_, "agency": record.agency, "labels": list(record.labels)}
+                for id_, record in zip(ids, records, strict=True)
+            ]
+        }
+        decided = LabelDecision.from_policy_result(self._evaluate(compiled, LABELS, document))
+        if list(decided.records) != ids or not decided.persons.keys() <= set(ids):
+            raise ValueError("policy result 'records' does not answer each record asked once")
+        parts = [LabelPart(decided.records[id_], decided.persons.get(id_)) for id_ in ids]
+        return parts, decided.revision
 
     async def aclose(self) -> None:
         return None
+
+
+def _labels_of(
+    records: tuple[LabelledRecord, ...], parts: Mapping[str, LabelPart | None], revision: str
+) -> LabelDecision:
+    """The label decision of the records from their parts: the coordinates of a person a
+    label protects are the union over the person's records (one reason per coordinate, as
+    the whole evaluation's object would require)."""
+    decisions: dict[str, FieldDecision] = {}
+    persons: dict[str, dict[str, str]] = {}
+    for record in records:
+        part = parts[label_part_key(record)]
+        if part is None:
+            raise ValueError("a labelled record's part was not decided")
+        decisions[record.id] = part.record
+        if part.protects is not None:
+            protected = persons.setdefault(record.person, {})
+            for coordinate, reason in part.protects.items():
+                if protected.setdefault(coordinate, reason) != reason:
+                    raise ValueError("labels protect a coordinate of a person for two reasons")
+    return LabelDecision(decisions, persons, revision)
 
 
 def _only_gate(

@@ -13,7 +13,14 @@ that depend on less than the whole input:
   relationship and the consent state for the purpose; never on the person's
   other agencies, other consents or on which reference named the person;
 - the obligations, the demographic search limits and the revision depend only
-  on the roles, purpose, break-glass and consent override.
+  on the roles, purpose, break-glass and consent override;
+- in the label decision (``policies/joinedup/sensitivity.rego``), a labelled
+  record's decision depends only on the roles, the purpose and the record's
+  agency and labels (in their order: a reason names the first label hidden),
+  never on its id (only echoed), its person or the other records; the
+  coordinates a person's labels protect are the union, over that person's
+  records, of what each record's agency and labels protect (the person key only
+  groups them). That pair (decision, protection) is a record's label part.
 
 The embedded engine evaluates each part with an input holding only what that
 part may depend on (so a remembered part is the policy's answer for its key;
@@ -31,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.policy.decision import FieldDecision
+from gateway.policy.decision import FieldDecision, LabelledRecord
 
 FieldKey = tuple[str, str | None]
 """A requested field: its coordinate and agency."""
@@ -46,6 +53,8 @@ MAX_CLASSES = 4096
 """Remembered classes of (agency, match confidence)."""
 MAX_PERSON_GATES = 16384
 """Remembered gates (one agency of one person context) across all contexts."""
+MAX_LABEL_PARTS = 4096
+"""Remembered label parts (one agency and label list) across all roles/purpose contexts."""
 
 
 POLICY_CALLER_CLAIMS = ("roles",)
@@ -75,6 +84,11 @@ def key_of(context: Mapping[str, Any]) -> str:
     return json.dumps(context, sort_keys=True)
 
 
+def label_part_key(record: LabelledRecord) -> str:
+    """The key of a labelled record's part: its agency and its labels, in order."""
+    return json.dumps([record.agency, list(record.labels)])
+
+
 def match_key(agency: str, confidence: Any) -> str:
     """The key of one agency's match confidence (its class is remembered by it)."""
     return json.dumps([agency, confidence])
@@ -99,6 +113,16 @@ class RequestWide:
     revision: str
 
 
+@dataclass(frozen=True)
+class LabelPart:
+    """What one labelled record decides: the record's effect and, if its labels protect
+    its person (a person-scoped label hidden from the caller), the coordinates withheld
+    and why (``None``: the record protects nothing of its person)."""
+
+    record: FieldDecision
+    protects: Mapping[str, str] | None
+
+
 @dataclass
 class DecisionMemo:
     """Remembered decision parts of one compiled policy (see the module docstring)."""
@@ -107,6 +131,9 @@ class DecisionMemo:
     request_wide: OrderedDict[str, RequestWide] = field(default_factory=OrderedDict)
     gates: OrderedDict[tuple[str, str], FieldDecision] = field(default_factory=OrderedDict)
     classes: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    labels: OrderedDict[tuple[str, str], LabelPart] = field(default_factory=OrderedDict)
+    label_revision: str | None = None
+    """The revision the label decision reports (the same for every part of this memo)."""
 
     def fields_of(self, context: str) -> dict[FieldKey, FieldDecision] | None:
         known = self.fields.get(context)
@@ -152,6 +179,16 @@ class DecisionMemo:
     def remember_class(self, match: str, confidence_class: str) -> None:
         self.classes[match] = confidence_class
         _trim(self.classes, MAX_CLASSES)
+
+    def label_part_of(self, context: str, part: str) -> LabelPart | None:
+        known = self.labels.get((context, part))
+        if known is not None:
+            self.labels.move_to_end((context, part))
+        return known
+
+    def remember_label_part(self, context: str, part: str, decided: LabelPart) -> None:
+        self.labels[(context, part)] = decided
+        _trim(self.labels, MAX_LABEL_PARTS)
 
 
 def _trim(entries: OrderedDict[Any, Any], limit: int) -> None:

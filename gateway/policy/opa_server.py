@@ -17,7 +17,13 @@ from typing import Any
 
 import httpx
 
-from gateway.policy.bundle import DEFAULT_OPA, PolicyRejected, fingerprint, policy_revision
+from gateway.policy.bundle import (
+    DEFAULT_OPA,
+    DEFAULT_RELOAD_INTERVAL_S,
+    FolderWatch,
+    PolicyRejected,
+    policy_revision,
+)
 from gateway.policy.decision import Decision, DecisionInput, LabelDecision, LabelInput
 
 log = logging.getLogger(__name__)
@@ -83,11 +89,18 @@ class OpaServerProcess:
 class OpaServerEngine:
     name = "opa"
 
-    def __init__(self, url: str, folder: Path, managed: OpaServerProcess | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        folder: Path,
+        managed: OpaServerProcess | None = None,
+        reload_interval_s: float = DEFAULT_RELOAD_INTERVAL_S,
+    ) -> None:
         self.url = url
         self.folder = folder
         self._managed = managed
-        self._revision = (fingerprint(folder), policy_revision(folder))
+        self._watch = FolderWatch(folder, reload_interval_s)
+        self._revision = policy_revision(folder)
         self._client = httpx.AsyncClient(
             base_url=url,
             timeout=httpx.Timeout(2.0, connect=0.5),
@@ -95,16 +108,28 @@ class OpaServerEngine:
         )
 
     @classmethod
-    def connect(cls, url: str, folder: Path, timeout_s: float = 20.0) -> OpaServerEngine:
+    def connect(
+        cls,
+        url: str,
+        folder: Path,
+        timeout_s: float = 20.0,
+        reload_interval_s: float = DEFAULT_RELOAD_INTERVAL_S,
+    ) -> OpaServerEngine:
         """Use a running OPA server, once its ``/health`` says it is ready."""
         wait_for_health(url, timeout_s)
-        return cls(url, folder)
+        return cls(url, folder, reload_interval_s=reload_interval_s)
 
     @classmethod
-    def start(cls, folder: Path, port: int, opa: Path = DEFAULT_OPA) -> OpaServerEngine:
+    def start(
+        cls,
+        folder: Path,
+        port: int,
+        opa: Path = DEFAULT_OPA,
+        reload_interval_s: float = DEFAULT_RELOAD_INTERVAL_S,
+    ) -> OpaServerEngine:
         process = OpaServerProcess(folder, port, opa)
         process.wait_ready()
-        return cls(process.url, folder, process)
+        return cls(process.url, folder, process, reload_interval_s)
 
     async def evaluate(self, path: str, document: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         """The raw policy result at an entrypoint, and OPA's decision id."""
@@ -119,11 +144,11 @@ class OpaServerEngine:
         return result, body.get("decision_id")
 
     def _current_revision(self) -> str:
-        """The folder's content hash, recomputed only when a file changed (OPA watches it too)."""
-        current = fingerprint(self.folder)
-        if current != self._revision[0]:
-            self._revision = (current, policy_revision(self.folder))
-        return self._revision[1]
+        """The folder's content hash, recomputed only when a file changed (OPA watches it too;
+        the folder is looked at no more than once per reload interval)."""
+        if self._watch.changed():
+            self._revision = policy_revision(self.folder)
+        return self._revision
 
     async def decide(self, request: DecisionInput) -> Decision:
         result, decision_id = await self.evaluate("joinedup/decision", request.as_json())

@@ -26,6 +26,7 @@
 #   that only through identity.uncertain_match: see confidence.rego), the
 #   relationship and the consent for input.purpose (not p.key);
 # - obligations: the roles, purpose, break-glass and consent override.
+# The label decision (labels.rego) is remembered per record the same way: see there.
 # tests/test_policy_memo.py checks which caller claims are read;
 # tests/test_policy_differential.py that remembered parts equal whole decisions.
 package joinedup.decision
