@@ -8,7 +8,10 @@ medians; ratios are against ``HttpUpstream`` as it was before this benchmark
 (``baseline_httpx``: httpx ``AsyncClient``, correlation headers by event hook). Every
 variant keeps the protections the SDK promises: size cap while streaming, one
 deadline for the whole exchange, no compression, correlation headers, UTF-8 decode
-and JSON parse. ``http_upstream`` is the SDK's client as it is now.
+and JSON parse. ``http_upstream`` is the SDK's client as it is now; ``agency_call`` is
+the same call as the gateway makes it: through ``FanOut.timed`` (timing, span, metrics)
+and ``ResilientAdapter`` (breaker, retries, bulkhead, timeout), inside a request deadline,
+so its difference to ``http_upstream`` is the gateway's own cost per agency call.
 """
 
 from __future__ import annotations
@@ -28,8 +31,13 @@ import aiohttp
 import httpcore
 import httpx
 
+from adapters.sdk import Adapter, FieldSpec, Health, Identifier, Match, SectionSpec
 from adapters.sdk.correlation import bind_request_id, correlation_headers
+from adapters.sdk.deadline import request_deadline
 from adapters.sdk.http import MAX_REPLY_BYTES, HttpUpstream
+from gateway.config import ResilienceSettings
+from gateway.resilience import make_resilient
+from resolvers.fanout import FanOut
 
 _SERVER = """
 import json, sys
@@ -148,6 +156,44 @@ def _aiohttp_call(session: aiohttp.ClientSession, url: str) -> Call:
     return call
 
 
+class _UpstreamAdapter(Adapter):
+    """The smallest adapter whose read is one ``HttpUpstream.json`` call."""
+
+    SECTION = SectionSpec("bench", "Bench", ("X",), (FieldSpec("v", "string", "value"),))
+
+    def __init__(self, upstream: HttpUpstream) -> None:
+        self.upstream = upstream
+
+    def discover(self) -> SectionSpec:
+        return self.SECTION
+
+    async def check(self) -> Health:
+        return Health(True)
+
+    async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
+        return None
+
+    async def read(self, local_ids: tuple[str, ...], fields: frozenset[str]) -> Any:
+        return await self.upstream.json("GET", "/pupils", params={"nhs_number": "1"})
+
+
+def _agency_call(upstream: HttpUpstream) -> Call:
+    """One read as the gateway makes it: ``FanOut.timed`` around ``ResilientAdapter``."""
+    adapters = make_resilient(
+        {"bench": _UpstreamAdapter(upstream)}, ResilienceSettings(), lambda _: 10.0
+    )
+    fanout = FanOut(adapters)
+    reader = adapters["bench"]
+
+    async def call() -> Any:
+        with request_deadline(10.0):
+            result = await fanout.timed("bench", "read", reader.read(("1",), frozenset({"v"})))
+        fanout.calls.clear()  # one request's record, not the whole benchmark's
+        return result
+
+    return call
+
+
 async def _cpu_per_call(call: Call, calls: int) -> float:
     for _ in range(20):
         await call()
@@ -169,6 +215,7 @@ async def _measure(url: str, calls: int, rounds: int) -> dict[str, Any]:
         "httpcore": _httpcore_call(pool, url),
         "aiohttp_bare": _aiohttp_call(session, url),
         "http_upstream": lambda: upstream.json("GET", "/pupils", params={"nhs_number": "1"}),
+        "agency_call": _agency_call(upstream),
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):

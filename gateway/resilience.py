@@ -127,6 +127,18 @@ class ResilientAdapter(Adapter):
             ) from None
 
     async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
+        """The first attempt runs bare; a failure is replayed into stamina's retry loop.
+
+        Setting up stamina's retry context (tenacity underneath) costs more CPU than the
+        rest of an agency call's wrapping, and almost every call succeeds at once. The
+        failure is replayed as stamina's first attempt, so stamina still decides everything
+        after it as if it had run from the start: whether to retry
+        (:meth:`_worth_retrying`), the backoff schedule, its hooks and its testing mode.
+        """
+        try:
+            return await self._attempt(call)
+        except Exception as exc:  # handed to stamina below, which re-raises it
+            first_failure = exc
         async for attempt in stamina.retry_context(
             on=self._worth_retrying,
             attempts=self.settings.retry_attempts,
@@ -136,6 +148,8 @@ class ResilientAdapter(Adapter):
             wait_jitter=self.settings.retry_jitter_s,
         ):
             with attempt:
+                if attempt.num == 1:
+                    raise first_failure
                 return await self._attempt(call)
         raise AssertionError("unreachable: stamina re-raises the last failure")
 

@@ -36,7 +36,7 @@ from gateway.identity.federated import FederatedMatcher
 from gateway.identity.link_cache import LinkCache
 from gateway.identity.match_token import InvalidMatchToken, MatchTokens
 from gateway.identity.matching import Scored
-from gateway.observability.steps import agency_call_step, identity_resolution_step
+from gateway.observability.steps import AgencyCallStep, identity_resolution_step
 
 # An agency found through identifiers learnt from another agency needs another
 # round of lookups. The longest chain in the demo world takes three: probation
@@ -103,24 +103,21 @@ class FanOut:
 
     async def timed(self, agency: str, operation: str, call: Awaitable[Any]) -> Any:
         """Await one upstream call, recorded with the request's other calls."""
-        started = time.perf_counter()
-        outcome = "ok"
-        with agency_call_step(agency, operation) as step:
-            try:
-                return await call
-            except AdapterError as exc:
-                outcome = exc.code
-                raise
-            except asyncio.CancelledError:
-                outcome = "CANCELLED"
-                raise
-            finally:
-                step.outcome = outcome
-                self.calls.append(
-                    UpstreamCall(
-                        agency, operation, started, (time.perf_counter() - started) * 1000, outcome
-                    )
-                )
+        step = AgencyCallStep(agency, operation)
+        try:
+            with step:
+                try:
+                    return await call
+                except AdapterError as exc:
+                    step.outcome = exc.code
+                    raise
+                except asyncio.CancelledError:
+                    step.outcome = "CANCELLED"
+                    raise
+        finally:
+            self.calls.append(
+                UpstreamCall(agency, operation, step.started, step.seconds * 1000, step.outcome)
+            )
 
     async def find(self, reference: Identifier) -> PersonFetch:
         """Resolve a person once per request, however often the query names them."""

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import stamina
 from purgatory import AsyncCircuitBreakerFactory
+from stamina.instrumentation import RetryDetails
 
 from adapters.council import CouncilAdapter
 from adapters.sdk import (
@@ -105,6 +107,25 @@ async def test_transient_failures_are_retried() -> None:
 
     assert await read(resilient(inner)) == {"1": {"v": "ok"}}
     assert inner.calls == 3
+
+
+async def test_retries_keep_staminas_backoff_schedule_and_hooks() -> None:
+    """The first attempt runs outside stamina and its failure is replayed into it: stamina's
+    retry hooks (its retry metric, its log) still see every retry, and the backoff still
+    grows from the first failure."""
+    seen: list[RetryDetails] = []
+    stamina.instrumentation.set_on_retry_hooks([seen.append])
+    try:
+        inner = ScriptedAdapter(failures=[down(), down()])
+        adapter = resilient(inner, retry_initial_s=0.01, retry_max_s=0.1, retry_jitter_s=0.0)
+        assert await read(adapter) == {"1": {"v": "ok"}}
+    finally:
+        stamina.instrumentation.set_on_retry_hooks(None)
+    assert [(d.retry_num, d.wait_for) for d in seen] == [
+        (1, pytest.approx(0.01)),
+        (2, pytest.approx(0.02)),
+    ]
+    assert all(isinstance(d.caused_by, UpstreamUnavailable) for d in seen)
 
 
 async def test_timeouts_are_not_retried() -> None:
