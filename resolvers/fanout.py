@@ -5,11 +5,13 @@ it) demographics, scored by :mod:`gateway.identity.federated`. Reads start toget
 as the person is found, and go through one DataLoader per agency per request,
 so a query about many people makes one batched call per agency and the answer
 takes about as long as the slowest agency, not the sum of all of them. Lookups
-go through a DataLoader per agency too: the people of one query are looked up in
-one call per agency per identity round where the agency declares ``batch_lookup``.
-Demographic searches wait until every person of the request has finished those
-rounds, then go out together through a DataLoader per agency: one call per agency
-where it declares ``batch_search``, each distinct search once per request.
+go through a DataLoader per agency too: an agency is asked as soon as an answer
+gives it an identifier it can use, and the people of one query whose answers
+arrive together are looked up in one call per agency where it declares
+``batch_lookup``. Demographic searches wait until every person of the request has
+finished identifier lookups, then go out together through a DataLoader per agency:
+one call per agency where it declares ``batch_search``, each distinct search once
+per request.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ from gateway.identity.match_token import InvalidMatchToken, MatchTokens
 from gateway.identity.matching import Scored
 from gateway.observability.steps import AgencyCallStep, identity_resolution_step
 
-# An agency found through identifiers learnt from another agency needs another
-# round of lookups. The longest chain in the demo world takes three: probation
-# case reference → NI number (probation) → NHS number (council) → NHS, schools.
+# An agency is asked again when another agency's answer gives it an identifier it
+# can use; at most this many times per person. The longest chain in the demo world
+# takes three: probation case reference → NI number (probation) → NHS number
+# (council) → NHS, schools.
 _LOOKUP_ROUNDS = 3
 
 
@@ -96,9 +99,9 @@ class FanOut:
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
         self._found: dict[Identifier, asyncio.Task[PersonFetch]] = {}
         self._identifying = 0
-        """People of this request still in identifier rounds."""
+        """People of this request still looking up by identifiers."""
         self._identified: list[asyncio.Future[None]] = []
-        """People waiting for the others' identifier rounds before searching."""
+        """People waiting for the others' identifier lookups before searching."""
         self.created = time.perf_counter()
 
     async def timed(self, agency: str, operation: str, call: Awaitable[Any]) -> Any:
@@ -147,7 +150,7 @@ class FanOut:
     async def _resolve_confirmed(self, reference: Identifier) -> PersonFetch:
         """A person confirmed from a search: start from the identifiers of the token's records.
 
-        Resolution then runs as for any identifier (identifier rounds, demographic
+        Resolution then runs as for any identifier (identifier lookups, demographic
         matching, the policy's thresholds). A linked record that no longer resolves to
         the same local id is dropped rather than trusted. Never cached: tokens expire.
         """
@@ -200,7 +203,7 @@ class FanOut:
                         waiting.set_result(None)
                 self._identified.clear()
         if self._identifying:
-            # Search with everyone else, in one batch per agency, not one per round.
+            # Search with everyone else, in one batch per agency, not one per person.
             waiting = asyncio.get_running_loop().create_future()
             self._identified.append(waiting)
             await waiting
@@ -208,40 +211,59 @@ class FanOut:
         return person
 
     async def _identifier_rounds(self, person: PersonFetch, known: set[Identifier]) -> None:
-        """Look the person up by every identifier learnt so far, until nothing new is learnt."""
-        for _ in range(_LOOKUP_ROUNDS):
-            pending = [
-                name
-                for name, adapter in self.adapters.items()
-                if name not in person.matches
-                and any(i.scheme in adapter.discover().lookup_schemes for i in known)
-            ]
-            identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
-            results = await asyncio.gather(
-                *(self._lookup(name, identifiers) for name in pending),
-                return_exceptions=True,
-            )
-            learnt = False
-            for name, result in zip(pending, results, strict=True):
-                if isinstance(result, AdapterError):
-                    person.lookup_errors[name] = result
-                elif isinstance(result, BaseException):
-                    raise result
-                elif result is not None:
+        """Look the person up by every identifier learnt, as soon as it is learnt.
+
+        An agency is asked once it can use an identifier we hold, and asked again only
+        when it could use one it was not asked with, at most ``_LOOKUP_ROUNDS`` times.
+        Lookups start the moment an answer teaches something new rather than in
+        rounds, so one slow agency never holds back a lookup another agency's answer
+        already made possible: NHS is asked by the NHS number the council holds while
+        benefits is still answering, and the lookups take about as long as the longest
+        chain of agencies, not the slowest agency times the number of rounds. People of
+        one query still learn together where their answers come back together (one
+        batch from an agency answers them all at once), so batching holds.
+        """
+        asked: dict[str, frozenset[Identifier]] = {}
+        asks: dict[str, int] = {}
+        running: dict[asyncio.Future[Match | None], str] = {}
+
+        def ask_whoever_can_learn_something() -> None:
+            for name, adapter in self.adapters.items():
+                if name in person.matches or name in running.values():
+                    continue
+                schemes = adapter.discover().lookup_schemes
+                usable = frozenset(i for i in known if i.scheme in schemes)
+                if not usable or usable <= asked.get(name, frozenset()):
+                    continue
+                if asks.get(name, 0) >= _LOOKUP_ROUNDS:
+                    continue
+                asked[name], asks[name] = usable, asks.get(name, 0) + 1
+                identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
+                running[asyncio.ensure_future(self._lookup(name, identifiers))] = name
+
+        ask_whoever_can_learn_something()
+        while running:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for lookup in done:
+                name = running.pop(lookup)
+                error = lookup.exception()
+                if isinstance(error, AdapterError):
+                    person.lookup_errors[name] = error
+                elif error is not None:
+                    raise error
+                elif (result := lookup.result()) is not None:
                     person.lookup_errors.pop(name, None)
                     person.matches[name] = result
-                    learnt |= not set(result.identifiers) <= known
                     known.update(result.identifiers)
-            if not learnt:
-                break
+            ask_whoever_can_learn_something()
 
     def _lookup(self, agency: str, identifiers: tuple[Identifier, ...]) -> Awaitable[Match | None]:
-        """One person's lookup, queued with the other people of this identity round.
+        """One person's lookup, queued with the other lookups of this moment.
 
-        Every agency's lookups go through a DataLoader, so a round's lookups across a
-        query's people go out together: in one ``lookup_many`` call where the agency
-        declares ``batch_lookup``, else one call per person sent at once. Either way
-        the people finish the round together and the next round batches too.
+        Every agency's lookups go through a DataLoader, so lookups that become
+        possible together (because one batched answer taught them to every person of
+        the query at once) go out together: in one ``lookup_many`` call where the
+        agency declares ``batch_lookup``, else one call per person sent at once.
         """
         loader = self._lookup_loaders.get(agency)
         if loader is None:
@@ -275,7 +297,7 @@ class FanOut:
         """One demographic search, queued with the other searches of this moment.
 
         Every agency's searches go through a DataLoader, as lookups do. People search
-        only once every person of the request has finished the identifier rounds, so
+        only once every person of the request has finished the identifier lookups, so
         the query's searches go out together: in one ``search_many`` call (of at most
         ``max_batch``) where the agency declares ``batch_search``, else one call per
         search sent at once. The loader's cache runs each distinct (agency,

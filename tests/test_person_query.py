@@ -72,6 +72,25 @@ def test_agency_reads_run_concurrently(
     assert benefits["startedMs"] < council["startedMs"] + council["ms"]
 
 
+def test_an_agency_is_asked_as_soon_as_an_answer_gives_it_an_identifier(
+    gateway: GatewayProcess, slow_benefits: SimulatorProcess, person_in_all: dict[str, Any]
+) -> None:
+    """NHS is looked up by the NHS number the council holds while benefits still answers."""
+    body = gateway.query(ref("NI_NUMBER", person_in_all["ni_number"])).json()
+
+    lookups = {
+        c["agency"]: c
+        for c in body["extensions"]["joinedup"]["upstream"]
+        if c["operation"] == "lookup"
+    }
+    council, benefits, nhs = lookups["council"], lookups["benefits"], lookups["nhs"]
+    assert benefits["ms"] >= 300
+    assert nhs["startedMs"] >= council["startedMs"] + council["ms"]  # learnt from the council
+    assert nhs["startedMs"] < benefits["startedMs"] + benefits["ms"]
+    statuses = {m["agency"]: m["status"] for m in body["data"]["person"]["matches"]}
+    assert statuses["nhs"] == statuses["benefits"] == "MATCHED"
+
+
 def test_stopped_benefits_system_gives_council_section_and_an_error(
     start_gateway: GatewayFactory, world: WorldPaths, person_in_both: dict[str, Any]
 ) -> None:

@@ -108,11 +108,11 @@ class SectionSpec:
     batch_lookup: bool = False
     """Whether :meth:`Adapter.lookup_many` finds a batch of people in one upstream call
     (at most ``max_batch``). The gateway then coalesces the lookups of a query about
-    many people into one call per agency per identity round."""
+    many people into one call per agency for the lookups that become possible together."""
     batch_search: bool = False
     """Whether :meth:`Adapter.search_many` runs a batch of demographic searches in one
     upstream call (at most ``max_batch``). The gateway then coalesces the searches of a
-    query about many people into one call per agency per identity round."""
+    query about many people into one call per agency."""
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 Each agency record in turn is the starting point, as if a caseworker had asked
 about that record's person: the matcher follows identifiers between agencies
-(each agency's own lookup schemes, in up to three rounds, as the gateway
-does), then searches the agencies still unmatched by the demographics learnt
-so far, using the same blocking and decision rule as the gateway. Every
+(each agency's own lookup schemes, asked again when an identifier it can use is
+learnt, up to three times, as the gateway does), then searches the agencies still
+unmatched by the demographics learnt so far, using the same blocking and decision
+rule as the gateway. Every
 accepted match is checked against ``ground_truth.json``.
 """
 
