@@ -148,7 +148,9 @@ class RequestContext:
         person = self.persons.get(person_key)
         if person is None:
             return
-        entry = self.disclosures.setdefault(key, Disclosure(person.reference, agency))
+        entry = self.disclosures.get(key)
+        if entry is None:  # not setdefault: that would build a Disclosure per field
+            entry = self.disclosures[key] = Disclosure(person.reference, agency)
         if outcome == "disclosed":
             entry.disclosed.add(coordinate)
         elif outcome == "masked":

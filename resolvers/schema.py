@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -30,8 +30,9 @@ from resolvers.errors import (
 from resolvers.fanout import PersonFetch
 from resolvers.household import build_household_types, household_field
 from resolvers.labels import apply_record_labels
+from resolvers.policy_filter import PolicyFilter
 from resolvers.references import normalised
-from resolvers.sections import SectionType, compose_section, household_coordinate
+from resolvers.sections import SectionRecord, SectionType, compose_section, household_coordinate
 from resolvers.timeline import build_timeline_field, implied_coordinates
 
 MAX_PEOPLE = 500
@@ -97,6 +98,8 @@ class GatewaySchema:
     sections: Mapping[str, SectionType]
     governed_types: frozenset[str]
     agency_of: Mapping[str, str]
+    policy_filter: PolicyFilter
+    """Installed on every governed field of the schema (see ``resolvers.policy_filter``)."""
 
     @property
     def graphql_schema(self) -> GraphQLSchema:
@@ -146,7 +149,13 @@ class GatewaySchema:
 
 
 def _section_resolver(section: SectionType) -> Any:
-    async def resolve(root: PersonFetch, info: strawberry.Info) -> Any:
+    """``Person.<agency>``: the person's section, built once from its settled read.
+
+    Every read has settled before execution starts (``gateway.http``), so the section is
+    built at once, with no awaitable per section; a read still pending is awaited.
+    """
+
+    def resolve(root: PersonFetch, info: strawberry.Info) -> Any:
         error = root.lookup_errors.get(section.agency)
         if error is not None:
             raise UpstreamFailure(error)
@@ -154,24 +163,49 @@ def _section_resolver(section: SectionType) -> Any:
             return None
         read = root.reads.get(section.agency)
         if read is None:
-            return section.build({})
-        try:
-            record = await read
-        except AdapterError as exc:
-            raise UpstreamFailure(exc) from None
-        if record is None:
-            return None
-        context: RequestContext = info.context
-        labelled = apply_record_labels(context.labels, root, section.agency, record)
-        if isinstance(labelled, str):
-            coordinate = f"Person.{section.agency}"
-            context.record(info.path.as_list(), section.agency, coordinate, "withheld", labelled)
-            raise ForbiddenField(coordinate, labelled)
-        return section.build(labelled)
+            return section.build({}, info.context.key_at(info.path.as_list()))
+        if isinstance(read, asyncio.Future) and read.done() and not read.cancelled():
+            exception = read.exception()
+            if isinstance(exception, AdapterError):
+                raise UpstreamFailure(exception)
+            return _section(section, root, info, read.result())
+        return _section_later(section, root, info, read)
 
     resolve.__annotations__["return"] = Optional[section.graphql_type]  # noqa: UP045
     resolve.__name__ = section.agency  # create_type keys fields by resolver name
     return resolve
+
+
+async def _section_later(
+    section: SectionType,
+    root: PersonFetch,
+    info: strawberry.Info,
+    read: Awaitable[Mapping[str, Any] | None],
+) -> SectionRecord | None:
+    try:
+        record = await read
+    except AdapterError as exc:
+        raise UpstreamFailure(exc) from None
+    return _section(section, root, info, record)
+
+
+def _section(
+    section: SectionType,
+    root: PersonFetch,
+    info: strawberry.Info,
+    record: Mapping[str, Any] | None,
+) -> SectionRecord | None:
+    """The record as the caller may see it: labels applied, or withheld whole."""
+    if record is None:
+        return None
+    context: RequestContext = info.context
+    person_key = context.key_at(info.path.as_list())
+    labelled = apply_record_labels(context.labels, root, section.agency, record)
+    if isinstance(labelled, str):
+        coordinate = f"Person.{section.agency}"
+        context.record_for(person_key, section.agency, coordinate, "withheld", labelled)
+        raise ForbiddenField(coordinate, labelled)
+    return section.build(labelled, person_key)
 
 
 def _person_type(sections: Mapping[str, SectionType]) -> Any:
@@ -334,4 +368,8 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             *(s.type_names for s in sections.values()),
         )
     )
-    return GatewaySchema(schema, sections, governed, agency_of)
+    policy_filter = PolicyFilter(governed, agency_of)
+    policy_filter.install(
+        schema._schema, frozenset().union(*(s.type_names for s in sections.values()))
+    )
+    return GatewaySchema(schema, sections, governed, agency_of, policy_filter)
