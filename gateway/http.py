@@ -30,7 +30,6 @@ from graphql import (
     GraphQLError,
     NoSchemaIntrospectionCustomRule,
     OperationType,
-    execute,
     get_operation_ast,
     parse,
     specified_rules,
@@ -227,13 +226,8 @@ async def graphql_endpoint(request: Request) -> Response:
             gateway.config.policy_timeout_s,
         )
         try:
-            result = execute(
-                schema.graphql_schema,
-                document,
-                context_value=context,
-                variable_values=operation.variables,
-                operation_name=operation.operation_name,
-                middleware=schema.policy_filter.middleware_for(operation.query),
+            result = schema.execute(
+                document, operation.query, context, operation.variables, operation.operation_name
             )
             if not isinstance(result, ExecutionResult):
                 result = await result

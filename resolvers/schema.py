@@ -6,10 +6,11 @@ import asyncio
 import enum
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, TypeGuard
 
 import strawberry
-from graphql import DocumentNode, GraphQLSchema
+from graphql import DocumentNode, ExecutionResult, GraphQLSchema, execute
+from graphql.pyutils import AwaitableOrValue, is_awaitable
 from strawberry.tools import create_type
 
 from adapters.sdk import Adapter, AdapterError
@@ -105,6 +106,25 @@ class GatewaySchema:
     def graphql_schema(self) -> GraphQLSchema:
         return self.strawberry_schema._schema
 
+    def execute(
+        self,
+        document: DocumentNode,
+        query: str,
+        context: RequestContext,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> AwaitableOrValue[ExecutionResult]:
+        """Run a checked document (``query`` is its text) under the schema's policy filter."""
+        return execute(
+            self.graphql_schema,
+            document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            middleware=self.policy_filter.middleware_for(query),
+            is_awaitable=_is_awaitable,
+        )
+
     def requested_fields(self, document: DocumentNode) -> tuple[RequestedField, ...]:
         """Every governed coordinate the document asks for, including what it implies.
 
@@ -134,18 +154,33 @@ class GatewaySchema:
 
         Only these are asked of the adapter, so withheld data never enters the gateway.
         """
+        open_sections = {
+            agency
+            for agency in self.sections
+            if decision.for_field(f"Person.{agency}").effect != "deny"
+        }
         readable: dict[str, set[str]] = {}
         for field in requested:
-            section = self.sections.get(field.agency or "")
+            if field.agency not in open_sections:
+                continue
+            section = self.sections[field.agency]
             type_name, _, field_name = field.coordinate.partition(".")
             if (
-                section is not None
-                and type_name == section.type_name
+                type_name == section.type_name
                 and decision.for_field(field.coordinate).effect != "deny"
-                and decision.for_field(f"Person.{section.agency}").effect != "deny"
             ):
                 readable.setdefault(section.agency, set()).add(field_name)
         return {agency: frozenset(names) for agency, names in readable.items()}
+
+
+_NEVER_AWAITABLE = frozenset({str, int, float, bool, type(None), list, dict, SectionRecord})
+
+
+def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
+    """graphql-core's check, without its attribute lookups for the plain values most fields
+    return (graphql-core asks ~460 times per full person view); exact types only, so a
+    subclass that is awaitable still gets the full check."""
+    return type(value) not in _NEVER_AWAITABLE and is_awaitable(value)
 
 
 def _section_resolver(section: SectionType) -> Any:
