@@ -188,6 +188,7 @@ def _section_resolver(section: SectionType) -> Any:
 
     Every read has settled before execution starts (``gateway.http``), so the section is
     built at once, with no awaitable per section; a read still pending is awaited.
+    Strawberry types the field from it; graphql-core calls it (``build_schema``).
     """
 
     def resolve(root: PersonFetch, info: strawberry.Info) -> Any:
@@ -243,7 +244,7 @@ def _section(
     return section.build(labelled, person_key)
 
 
-def _person_type(sections: Mapping[str, SectionType]) -> Any:
+def _person_type(sections: Mapping[str, SectionType], section_resolvers: Mapping[str, Any]) -> Any:
     def reference(root: PersonFetch) -> PersonIdentifier:
         return PersonIdentifier(scheme=root.reference.scheme, value=root.reference.value)
 
@@ -284,7 +285,7 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
     ]
     fields += [
         strawberry.field(
-            resolver=_section_resolver(s),
+            resolver=section_resolvers[agency],
             name=agency,
             description=s.graphql_type.__strawberry_definition__.description,
         )
@@ -310,7 +311,8 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
     scheme_enum: Any = strawberry.enum(
         scheme_values, description="Identifier schemes a person can be looked up by."
     )
-    person_type = _person_type(sections)
+    section_resolvers = {agency: _section_resolver(s) for agency, s in sections.items()}
+    person_type = _person_type(sections, section_resolvers)
 
     # Built with type() because the scheme enum exists only at run time.
     reference_input: Any = strawberry.input(
@@ -403,6 +405,12 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             *(s.type_names for s in sections.values()),
         )
     )
+    # graphql-core calls each section's resolver itself, without strawberry's per-call
+    # Info and argument handling: the resolver takes no arguments and reads only
+    # info.context and info.path, which graphql-core's info has as well.
+    person_fields = schema._schema.get_type("Person").fields  # type: ignore[union-attr]
+    for agency, resolve in section_resolvers.items():
+        person_fields[agency].resolve = resolve
     policy_filter = PolicyFilter(governed, agency_of)
     policy_filter.install(
         schema._schema, frozenset().union(*(s.type_names for s in sections.values()))
