@@ -138,7 +138,9 @@ class _TypenameFilter:
         self.policy_filter = policy_filter
         self._coordinates: dict[str, _Coordinate] = {}
 
-    def resolve(self, next_: Resolver, root: Any, info: GraphQLResolveInfo[RequestContext], **args: Any) -> Any:
+    def resolve(
+        self, next_: Resolver, root: Any, info: GraphQLResolveInfo[RequestContext], **args: Any
+    ) -> Any:
         type_name = info.parent_type.name
         if info.field_name != TYPENAME or type_name not in self.policy_filter.governed_types:
             return next_(root, info, **args)
