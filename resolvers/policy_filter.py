@@ -45,6 +45,9 @@ TYPENAME = "__typename"
 
 Resolver = Callable[..., Any]
 
+_FILTERED: set[Resolver] = set()
+"""Every resolver :meth:`PolicyFilter.install` made (kept for the schema's life anyway)."""
+
 
 @dataclass(frozen=True)
 class _Coordinate:
@@ -68,6 +71,7 @@ class PolicyFilter:
     def coordinate(
         self, type_name: str, field_name: str, returns: GraphQLOutputType
     ) -> _Coordinate:
+        """What the filter needs to know about ``type_name.field_name``."""
         name = f"{type_name}.{field_name}"
         agency = self.agency_of.get(name)
         return _Coordinate(
@@ -89,6 +93,8 @@ class PolicyFilter:
             if not isinstance(governed, GraphQLObjectType):
                 raise ValueError(f"governed type {type_name} is not an object type of the schema")
             for field_name, field in governed.fields.items():
+                if field.resolve in _FILTERED:  # filtered twice, a mask would apply twice
+                    raise ValueError(f"{type_name}.{field_name} is already filtered")
                 coordinate = self.coordinate(type_name, field_name, field.type)
                 if type_name in record_types:
                     field.resolve = _record_field(coordinate, _python_name(field))
@@ -96,6 +102,7 @@ class PolicyFilter:
                     field.resolve = _wrapped_field(
                         coordinate, field.resolve or default_field_resolver
                     )
+                _FILTERED.add(field.resolve)
 
     def middleware_for(self, query: str) -> MiddlewareManager | None:
         """The ``__typename`` filter, for a document whose text names it (a field's name

@@ -71,6 +71,14 @@ def test_every_field_of_every_governed_type_is_refused_when_nothing_is_decided(
     assert checked > 100, "every section field, Person, search and audit types are governed"
 
 
+def test_a_schema_is_filtered_once(schema: GatewaySchema) -> None:
+    """Installed twice, a masked value would be masked again (a year is no date)."""
+    record_types = frozenset().union(*(s.type_names for s in schema.sections.values()))
+
+    with pytest.raises(ValueError, match="already filtered"):
+        schema.policy_filter.install(schema.graphql_schema, record_types)
+
+
 class _ValuesThatFail(dict[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:
         raise AssertionError(f"a withheld field's value {key!r} was read")
