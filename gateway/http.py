@@ -20,7 +20,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,8 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
-    MiddlewareManager,
     NoSchemaIntrospectionCustomRule,
     OperationType,
-    execute,
     get_operation_ast,
     parse,
     specified_rules,
@@ -64,7 +62,6 @@ from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut, PersonFetch
 from resolvers.household import household_members, members_to_read, resolve_households
 from resolvers.labels import labelled_records
-from resolvers.policy_filter import PolicyFilter
 from resolvers.references import requested_references
 from resolvers.schema import MAX_PEOPLE
 
@@ -100,14 +97,6 @@ class RequestRejected(Exception):
         self.message = message
         self.graphql_error = graphql_error
         self.headers = headers or {}
-
-
-@cache
-def _middleware(policy_filter: PolicyFilter) -> MiddlewareManager:
-    """One manager per filter for the gateway's life: graphql-core caches each field
-    resolver wrapped in the middleware on the manager, so a manager per request would
-    wrap every resolver again on every request."""
-    return MiddlewareManager(policy_filter)
 
 
 @dataclass(frozen=True)
@@ -237,13 +226,8 @@ async def graphql_endpoint(request: Request) -> Response:
             gateway.config.policy_timeout_s,
         )
         try:
-            result = execute(
-                schema.graphql_schema,
-                document,
-                context_value=context,
-                variable_values=operation.variables,
-                operation_name=operation.operation_name,
-                middleware=_middleware(gateway.policy_filter),
+            result = schema.execute(
+                document, operation.query, context, operation.variables, operation.operation_name
             )
             if not isinstance(result, ExecutionResult):
                 result = await result

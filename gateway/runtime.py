@@ -24,7 +24,6 @@ from gateway.policy.opa_server import OpaServerEngine
 from gateway.purposes import Purpose, load_purposes
 from gateway.ratelimit import CallerRateLimiter
 from gateway.resilience import make_resilient
-from resolvers.policy_filter import PolicyFilter
 from resolvers.schema import GatewaySchema, build_schema
 
 
@@ -36,7 +35,6 @@ class Gateway:
     schema: GatewaySchema
     documents: DocumentCache
     policy: PolicyEngine
-    policy_filter: PolicyFilter
     authenticator: Authenticator
     rate_limiter: CallerRateLimiter
     persisted_queries: PersistedQueries
@@ -61,7 +59,6 @@ class Gateway:
             schema=schema,
             documents=DocumentCache(),
             policy=_policy_engine(config),
-            policy_filter=PolicyFilter(schema.governed_types, schema.agency_of),
             authenticator=Authenticator(
                 config.auth, None if config.production else load_dev_key(config.state_dir)
             ),

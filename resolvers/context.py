@@ -145,10 +145,12 @@ class RequestContext:
     ) -> None:
         """:meth:`record` for a caller that already knows the person's key (:meth:`key_at`)."""
         key = (person_key, agency)
-        person = self.persons.get(person_key)
-        if person is None:
-            return
-        entry = self.disclosures.setdefault(key, Disclosure(person.reference, agency))
+        entry = self.disclosures.get(key)
+        if entry is None:  # the person's first field from the agency (~140 per full view)
+            person = self.persons.get(person_key)
+            if person is None:
+                return
+            entry = self.disclosures[key] = Disclosure(person.reference, agency)
         if outcome == "disclosed":
             entry.disclosed.add(coordinate)
         elif outcome == "masked":

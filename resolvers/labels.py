@@ -87,11 +87,10 @@ def apply_record_labels(
 def _apply_item(
     labels: LabelDecision, person: PersonFetch, agency: str, name: str, index: int, item: Any
 ) -> Any:
-    if not isinstance(item, Mapping):
-        return item
-    if not item.get(LABELS_KEY):
-        return {k: v for k, v in item.items() if k != LABELS_KEY}
-    decision = labels.for_record(_record_id(person, agency, name, index))
-    if decision.effect == "deny":
-        return {WITHHELD_KEY: decision.reason or "withheld by a sensitivity label"}
+    if not isinstance(item, Mapping) or LABELS_KEY not in item:
+        return item  # nothing to strip: kept as it is, not copied
+    if item[LABELS_KEY]:  # an empty label list labels nothing
+        decision = labels.for_record(_record_id(person, agency, name, index))
+        if decision.effect == "deny":
+            return {WITHHELD_KEY: decision.reason or "withheld by a sensitivity label"}
     return {k: v for k, v in item.items() if k != LABELS_KEY}

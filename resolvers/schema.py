@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, TypeGuard
 
 import strawberry
-from graphql import DocumentNode, GraphQLSchema
+from graphql import DocumentNode, ExecutionResult, GraphQLSchema, execute
+from graphql.pyutils import AwaitableOrValue, is_awaitable
 from strawberry.tools import create_type
 
 from adapters.sdk import Adapter, AdapterError
@@ -30,8 +31,9 @@ from resolvers.errors import (
 from resolvers.fanout import PersonFetch
 from resolvers.household import build_household_types, household_field
 from resolvers.labels import apply_record_labels
+from resolvers.policy_filter import PolicyFilter
 from resolvers.references import normalised
-from resolvers.sections import SectionType, compose_section, household_coordinate
+from resolvers.sections import SectionRecord, SectionType, compose_section, household_coordinate
 from resolvers.timeline import build_timeline_field, implied_coordinates
 
 MAX_PEOPLE = 500
@@ -97,10 +99,31 @@ class GatewaySchema:
     sections: Mapping[str, SectionType]
     governed_types: frozenset[str]
     agency_of: Mapping[str, str]
+    policy_filter: PolicyFilter
+    """Installed on every governed field of the schema (see ``resolvers.policy_filter``)."""
 
     @property
     def graphql_schema(self) -> GraphQLSchema:
         return self.strawberry_schema._schema
+
+    def execute(
+        self,
+        document: DocumentNode,
+        query: str,
+        context: RequestContext,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> AwaitableOrValue[ExecutionResult]:
+        """Run a checked document (``query`` is its text) under the schema's policy filter."""
+        return execute(
+            self.graphql_schema,
+            document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            middleware=self.policy_filter.middleware_for(query),
+            is_awaitable=_is_awaitable,
+        )
 
     def requested_fields(self, document: DocumentNode) -> tuple[RequestedField, ...]:
         """Every governed coordinate the document asks for, including what it implies.
@@ -131,22 +154,44 @@ class GatewaySchema:
 
         Only these are asked of the adapter, so withheld data never enters the gateway.
         """
+        open_sections = {
+            agency
+            for agency in self.sections
+            if decision.for_field(f"Person.{agency}").effect != "deny"
+        }
         readable: dict[str, set[str]] = {}
         for field in requested:
-            section = self.sections.get(field.agency or "")
+            if field.agency not in open_sections:
+                continue
+            section = self.sections[field.agency]
             type_name, _, field_name = field.coordinate.partition(".")
             if (
-                section is not None
-                and type_name == section.type_name
+                type_name == section.type_name
                 and decision.for_field(field.coordinate).effect != "deny"
-                and decision.for_field(f"Person.{section.agency}").effect != "deny"
             ):
                 readable.setdefault(section.agency, set()).add(field_name)
         return {agency: frozenset(names) for agency, names in readable.items()}
 
 
+_NEVER_AWAITABLE = frozenset({str, int, float, bool, type(None), list, dict, SectionRecord})
+
+
+def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
+    """graphql-core's check, without its attribute lookups for the plain values most fields
+    return (graphql-core asks ~460 times per full person view); exact types only, so a
+    subclass that is awaitable still gets the full check."""
+    return type(value) not in _NEVER_AWAITABLE and is_awaitable(value)
+
+
 def _section_resolver(section: SectionType) -> Any:
-    async def resolve(root: PersonFetch, info: strawberry.Info) -> Any:
+    """``Person.<agency>``: the person's section, built once from its settled read.
+
+    Every read has settled before execution starts (``gateway.http``), so the section is
+    built at once, with no awaitable per section; a read still pending is awaited.
+    Strawberry types the field from it; graphql-core calls it (``build_schema``).
+    """
+
+    def resolve(root: PersonFetch, info: strawberry.Info) -> Any:
         error = root.lookup_errors.get(section.agency)
         if error is not None:
             raise UpstreamFailure(error)
@@ -154,27 +199,52 @@ def _section_resolver(section: SectionType) -> Any:
             return None
         read = root.reads.get(section.agency)
         if read is None:
-            return section.build({})
-        try:
-            record = await read
-        except AdapterError as exc:
-            raise UpstreamFailure(exc) from None
-        if record is None:
-            return None
-        context: RequestContext = info.context
-        labelled = apply_record_labels(context.labels, root, section.agency, record)
-        if isinstance(labelled, str):
-            coordinate = f"Person.{section.agency}"
-            context.record(info.path.as_list(), section.agency, coordinate, "withheld", labelled)
-            raise ForbiddenField(coordinate, labelled)
-        return section.build(labelled)
+            return section.build({}, info.context.key_at(info.path.as_list()))
+        if isinstance(read, asyncio.Future) and read.done() and not read.cancelled():
+            exception = read.exception()
+            if isinstance(exception, AdapterError):
+                raise UpstreamFailure(exception)
+            return _section(section, root, info, read.result())
+        return _section_later(section, root, info, read)
 
     resolve.__annotations__["return"] = Optional[section.graphql_type]  # noqa: UP045
     resolve.__name__ = section.agency  # create_type keys fields by resolver name
     return resolve
 
 
-def _person_type(sections: Mapping[str, SectionType]) -> Any:
+async def _section_later(
+    section: SectionType,
+    root: PersonFetch,
+    info: strawberry.Info,
+    read: Awaitable[Mapping[str, Any] | None],
+) -> SectionRecord | None:
+    try:
+        record = await read
+    except AdapterError as exc:
+        raise UpstreamFailure(exc) from None
+    return _section(section, root, info, record)
+
+
+def _section(
+    section: SectionType,
+    root: PersonFetch,
+    info: strawberry.Info,
+    record: Mapping[str, Any] | None,
+) -> SectionRecord | None:
+    """The record as the caller may see it: labels applied, or withheld whole."""
+    if record is None:
+        return None
+    context: RequestContext = info.context
+    person_key = context.key_at(info.path.as_list())
+    labelled = apply_record_labels(context.labels, root, section.agency, record)
+    if isinstance(labelled, str):
+        coordinate = f"Person.{section.agency}"
+        context.record_for(person_key, section.agency, coordinate, "withheld", labelled)
+        raise ForbiddenField(coordinate, labelled)
+    return section.build(labelled, person_key)
+
+
+def _person_type(sections: Mapping[str, SectionType], section_resolvers: Mapping[str, Any]) -> Any:
     def reference(root: PersonFetch) -> PersonIdentifier:
         return PersonIdentifier(scheme=root.reference.scheme, value=root.reference.value)
 
@@ -215,7 +285,7 @@ def _person_type(sections: Mapping[str, SectionType]) -> Any:
     ]
     fields += [
         strawberry.field(
-            resolver=_section_resolver(s),
+            resolver=section_resolvers[agency],
             name=agency,
             description=s.graphql_type.__strawberry_definition__.description,
         )
@@ -241,7 +311,8 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
     scheme_enum: Any = strawberry.enum(
         scheme_values, description="Identifier schemes a person can be looked up by."
     )
-    person_type = _person_type(sections)
+    section_resolvers = {agency: _section_resolver(s) for agency, s in sections.items()}
+    person_type = _person_type(sections, section_resolvers)
 
     # Built with type() because the scheme enum exists only at run time.
     reference_input: Any = strawberry.input(
@@ -334,4 +405,14 @@ def build_schema(adapters: Mapping[str, Adapter], purposes: Mapping[str, Purpose
             *(s.type_names for s in sections.values()),
         )
     )
-    return GatewaySchema(schema, sections, governed, agency_of)
+    # graphql-core calls each section's resolver itself, without strawberry's per-call
+    # Info and argument handling: the resolver takes no arguments and reads only
+    # info.context and info.path, which graphql-core's info has as well.
+    person_fields = schema._schema.get_type("Person").fields  # type: ignore[union-attr]
+    for agency, resolve in section_resolvers.items():
+        person_fields[agency].resolve = resolve
+    policy_filter = PolicyFilter(governed, agency_of)
+    policy_filter.install(
+        schema._schema, frozenset().union(*(s.type_names for s in sections.values()))
+    )
+    return GatewaySchema(schema, sections, governed, agency_of, policy_filter)

@@ -26,6 +26,26 @@ _SCALARS: dict[str, type] = {
 }
 
 
+@dataclass(slots=True)
+class SectionRecord:
+    """A section (or list item) record as its fields read it, built once per record.
+
+    graphql-core passes it as the root of the section type's fields, whose resolvers
+    (installed by :class:`~resolvers.policy_filter.PolicyFilter`) read ``values``
+    directly: no object per field, no resolver wrapper per leaf. ``person_key`` is
+    whose record it is (worked out once, from the section's path); ``withheld`` is
+    the reason policy withholds the whole record, so each of its fields is denied.
+    """
+
+    values: Mapping[str, Any]
+    person_key: str
+    withheld: str | None = None
+
+
+_ListShapes = Mapping[str, "_ListShapes"]
+"""Per list-of-records field (by its Python name), the same for the item's own fields."""
+
+
 @dataclass(frozen=True)
 class SectionType:
     """A composed section type and the names of every type it owns (for policy)."""
@@ -35,13 +55,15 @@ class SectionType:
     graphql_type: Any
     type_names: frozenset[str]
     item_type_names: Mapping[str, str]
+    list_shapes: _ListShapes
 
     @property
     def agency(self) -> str:
         return self.spec.agency
 
-    def build(self, record: Mapping[str, Any]) -> Any:
-        return _instantiate(self.graphql_type, record)
+    def build(self, record: Mapping[str, Any], person_key: str) -> SectionRecord:
+        """The section of ``person_key``'s record, list items included."""
+        return _build(record, person_key, self.list_shapes)
 
 
 def section_type_name(agency: str) -> str:
@@ -87,36 +109,28 @@ def compose_section(spec: SectionSpec) -> SectionType:
     name = section_type_name(spec.agency)
     graphql_type = _object_type(name, spec.title, spec.fields, spec.agency, owned)
     items = {f.name: item_type_name(spec.agency, f) for f in spec.fields if f.kind == "list"}
-    return SectionType(spec, name, graphql_type, frozenset(owned), items)
+    return SectionType(spec, name, graphql_type, frozenset(owned), items, _list_shapes(spec.fields))
+
+
+def _list_shapes(fields: tuple[FieldSpec, ...]) -> _ListShapes:
+    return {f.name: _list_shapes(f.item_fields) for f in fields if f.kind == "list"}
 
 
 WITHHELD_KEY = "@withheld"
-"""Set on a record (by the label step) that policy withholds; the reason is kept on the
-built object as :data:`WITHHELD_ATTRIBUTE` so the policy filter denies each of its fields."""
-WITHHELD_ATTRIBUTE = "_joinedup_withheld"
+"""Set on a list item (by the label step) that policy withholds; the reason is kept as the
+built record's :attr:`SectionRecord.withheld`, so the policy filter denies each of its fields."""
 
 
-def _instantiate(cls: Any, record: Mapping[str, Any]) -> Any:
-    definition = cls.__strawberry_definition__
+def _build(record: Mapping[str, Any], person_key: str, shapes: _ListShapes) -> SectionRecord:
+    if not isinstance(record, Mapping):  # an adapter's list item that is no record
+        raise TypeError(f"expected a record, got {type(record).__name__}")
     if WITHHELD_KEY in record:
-        instance = cls(**{f.python_name: None for f in definition.fields})
-        object.__setattr__(instance, WITHHELD_ATTRIBUTE, str(record[WITHHELD_KEY]))
-        return instance
-    values: dict[str, Any] = {}
-    for field in definition.fields:
-        value = record.get(field.python_name)
-        item_cls = _list_item_class(field.type)
-        if item_cls is not None and isinstance(value, list):
-            value = [_instantiate(item_cls, item) for item in value]
-        values[field.python_name] = value
-    return cls(**values)
-
-
-def _list_item_class(field_type: Any) -> Any:
-    """For ``Optional[list[Optional[T]]]`` field types, return T; otherwise None."""
-    of_type = getattr(field_type, "of_type", None)
-    while of_type is not None:
-        if hasattr(of_type, "__strawberry_definition__"):
-            return of_type
-        of_type = getattr(of_type, "of_type", None)
-    return None
+        return SectionRecord({}, person_key, str(record[WITHHELD_KEY]))
+    if not shapes:
+        return SectionRecord(record, person_key)
+    values = dict(record)
+    for name, item_shapes in shapes.items():
+        items = record.get(name)
+        if isinstance(items, list):
+            values[name] = [_build(item, person_key, item_shapes) for item in items]
+    return SectionRecord(values, person_key)
