@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 from graphql import parse
 from pyinstrument import Profiler
 
@@ -158,9 +159,11 @@ def main() -> None:
             # most of them with a (cheap) 429 and flatter the figures.
             limits=RequestLimits(rate_limit=BENCH_RATE_LIMIT),
         )
-        figures = asyncio.run(
-            _session(config, world.paths, args.requests, args.html, args.cprofile)
-        )
+        # The event loop `joinedup serve` runs on (uvicorn picks uvloop when installed).
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            figures = runner.run(
+                _session(config, world.paths, args.requests, args.html, args.cprofile)
+            )
     print(json.dumps(figures, indent=2))
     if args.out is not None:
         args.out.write_text(json.dumps(figures, indent=2) + "\n")
