@@ -9,6 +9,7 @@ import shlex
 import shutil
 import signal
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
@@ -29,6 +30,7 @@ from gateway.settings import (
     gateway_config,
     load_settings,
 )
+from gateway.workers import BALANCES_CONNECTIONS, ReusePortSupervisor
 
 DEFAULT_STATE = Path(".joinedup")
 state_option = click.option(
@@ -259,18 +261,23 @@ def _serve(settings: Settings) -> None:
         f"joinedup gateway ({settings.profile}): http://{server.host}:{server.port}/graphql"
         f" with {server.workers} worker(s)"
     )
-    uvicorn.run(
-        "gateway.app:app_from_environment",
-        factory=True,
-        host=server.host,
-        port=server.port,
-        workers=server.workers,
-        timeout_graceful_shutdown=math.ceil(server.shutdown_grace_s),
-        log_config=None,
+    app = "gateway.app:app_from_environment"
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": server.host,
+        "port": server.port,
+        "workers": server.workers,
+        "timeout_graceful_shutdown": math.ceil(server.shutdown_grace_s),
+        "log_config": None,
         # uvicorn's access log prints query strings, which may carry identifiers;
         # gateway.observability.requests logs each request without them.
-        access_log=False,
-    )
+        "access_log": False,
+    }
+    if server.workers > 1 and BALANCES_CONNECTIONS:
+        # Each worker listens on its own socket, so connections spread across them.
+        ReusePortSupervisor(uvicorn.Config(app, **options)).run()
+    else:
+        uvicorn.run(app, **options)
 
 
 def _example_curl(url: str, state_dir: Path, scheme: str, value: str) -> str:

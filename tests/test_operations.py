@@ -21,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from simulators.launcher import SimulatorProcess
 from simulators.world import WorldPaths
-from tests.conftest import ref, start_benefits
+from tests.conftest import GatewayProcess, ref, start_benefits
 from tests.operations_support import (
     Launch,
     OtlpCollector,
@@ -32,6 +32,11 @@ from tests.operations_support import (
 )
 
 PURPOSES_QUERY = "{ purposes { id } }"
+
+
+def access_processes(gateway: GatewayProcess) -> set[int]:
+    """The worker processes that have logged an answered request."""
+    return {r["process"] for r in json_log(gateway) if r["logger"] == "joinedup.access"}
 
 
 @pytest.fixture
@@ -62,8 +67,7 @@ def test_two_workers_serve_and_one_scrape_counts_both(
     with ThreadPoolExecutor(8) as pool:
         for _ in range(10):  # until both workers have answered (the kernel picks)
             sent += pool.map(ask, range(16))
-            access = [r for r in json_log(gateway) if r["logger"] == "joinedup.access"]
-            if len({r["process"] for r in access}) == 2:
+            if len(access_processes(gateway)) == 2:
                 break
     # A worker logs and counts a request just after sending its response: allow a moment.
     count = 'joinedup_request_seconds_count{operation="purposes",status="200"}'
@@ -78,6 +82,57 @@ def test_two_workers_serve_and_one_scrape_counts_both(
     assert len({r["process"] for r in access}) == 2, "both worker processes answered"
     assert logged >= set(sent), "each access log line has its request id"
     assert counted == len(sent), "one scrape aggregates every worker"
+
+
+def test_connections_opened_together_are_spread_across_workers(
+    tmp_path: Path, launch: Launch, benefits: SimulatorProcess
+) -> None:
+    """A client pool's keep-alive connections, opened at once, reach both workers.
+
+    With one listening socket shared by the workers, the worker woken first accepts
+    every waiting connection and keeps them; each worker here listens on its own
+    SO_REUSEPORT socket, so the kernel spreads the connections.
+    """
+    config = tmp_path / "joinedup.toml"
+    config.write_text('[server]\nworkers = 2\n[observability]\nlog_format = "json"\n')
+    gateway = launch(benefits.url, "--config", str(config))
+    headers = {
+        "Authorization": f"Bearer {gateway.token('social_worker')}",
+        "X-Purpose-Of-Use": "early_help",
+    }
+    deadline = time.monotonic() + 15
+    while len(access_processes(gateway)) < 2 and time.monotonic() < deadline:
+        # Until both workers listen: each binds its socket when it starts.
+        httpx.post(gateway.url + "/graphql", json={"query": PURPOSES_QUERY}, headers=headers)
+    connections = 16
+    together = threading.Barrier(connections)
+
+    def one_connection(_: int) -> list[str]:
+        with httpx.Client(headers=headers, timeout=10) as client:
+            together.wait()
+            replies = [
+                client.post(gateway.url + "/graphql", json={"query": PURPOSES_QUERY})
+                for _ in range(3)
+            ]
+        assert all(reply.status_code == 200 for reply in replies)
+        return [reply.headers["x-request-id"] for reply in replies]
+
+    with ThreadPoolExecutor(connections) as pool:
+        per_connection = list(pool.map(one_connection, range(connections)))
+    sent = {request for requests in per_connection for request in requests}
+    deadline = time.monotonic() + 5
+    while True:  # a worker logs a request just after sending its response
+        process_of = {
+            r["request_id"]: r["process"]
+            for r in json_log(gateway)
+            if r["logger"] == "joinedup.access"
+        }
+        if sent <= process_of.keys() or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    workers_of = [{process_of[request] for request in requests} for requests in per_connection]
+    assert all(len(workers) == 1 for workers in workers_of), "a connection stays on its worker"
+    assert len(set().union(*workers_of)) == 2, "both workers took connections"
 
 
 def test_sigterm_lets_an_in_flight_request_finish_and_audits_it(
