@@ -42,7 +42,7 @@ bench/peer/node_modules/.installed: bench/peer/package-lock.json
 
 # Not part of `make test`: about 15 minutes on 2 cores; BENCH_ARGS=--help lists options.
 # BENCH_WORKERS: gateway workers for the headline figures (bench.workers compares 1 and 2).
-BENCH_WORKERS ?= 1
+BENCH_WORKERS ?= 2
 bench: $(VENV)/.installed-bench $(PROBATION_VENV)/.installed $(OPA) bench/peer/node_modules/.installed
 	$(BIN)/python -m bench.run --workers $(BENCH_WORKERS) $(BENCH_ARGS)
 	$(BIN)/python -m bench.workers --out bench/results/workers.json
