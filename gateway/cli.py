@@ -273,8 +273,9 @@ def _serve(settings: Settings) -> None:
         # gateway.observability.requests logs each request without them.
         "access_log": False,
     }
-    if server.workers > 1 and BALANCES_CONNECTIONS:
-        # Each worker listens on its own socket, so connections spread across them.
+    if server.workers > 1 and BALANCES_CONNECTIONS and server.port:
+        # Each worker listens on its own socket, so connections spread across them
+        # (port 0 would give each worker a different port: the shared socket then).
         ReusePortSupervisor(uvicorn.Config(app, **options)).run()
     else:
         uvicorn.run(app, **options)
