@@ -130,7 +130,7 @@ async def graphql_endpoint(request: Request) -> Response:
         )
     try:
         caller = await gateway.authenticator.authenticate(request.headers.get("authorization"))
-        gateway.rate_limiter.hit(caller)
+        await gateway.rate_limiter.hit(caller)
         purpose = _declared_purpose(request, gateway)
         break_glass = _optional_reason(request, BREAK_GLASS_HEADER)
         consent_override = _optional_reason(request, CONSENT_OVERRIDE_HEADER)
