@@ -130,7 +130,7 @@ async def graphql_endpoint(request: Request) -> Response:
         )
     try:
         caller = await gateway.authenticator.authenticate(request.headers.get("authorization"))
-        gateway.rate_limiter.hit(caller)
+        await gateway.rate_limiter.hit(caller)
         purpose = _declared_purpose(request, gateway)
         break_glass = _optional_reason(request, BREAK_GLASS_HEADER)
         consent_override = _optional_reason(request, CONSENT_OVERRIDE_HEADER)
@@ -471,11 +471,16 @@ def _audit_records(context: RequestContext, lawful_basis: str) -> list[AuditReco
         decision_id=context.decision.decision_id,
         obligations=context.decision.obligations,
     )
+    # One person has a disclosure per agency: their identifiers are gathered once.
+    identifiers = {
+        person: _resolved_identifiers(context.persons[person])
+        for person in {person for person, _agency in context.disclosures}
+    }
     disclosures = [
         request_record(
             person_scheme=entry.reference.scheme,
             person_value=entry.reference.value,
-            person_identifiers=_resolved_identifiers(context.persons[person]),
+            person_identifiers=identifiers[person],
             agency=entry.agency,
             disclosed=tuple(entry.disclosed),
             masked=tuple(entry.masked),
