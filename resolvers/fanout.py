@@ -70,9 +70,9 @@ class PersonFetch:
     refused: str | None = None
     """Why the reference itself was refused (a MATCH token that is not valid); nothing found."""
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """``SCHEME:VALUE``: how policy inputs name this person."""
+        """``SCHEME:VALUE``: how policy inputs name this person (asked for every field)."""
         return f"{self.reference.scheme}:{self.reference.value}"
 
 
