@@ -94,9 +94,19 @@ class RequestContext:
     _members: set[str] = field(default_factory=set)
     """Keys of household members registered at nested paths (see :meth:`register_member`)."""
     searches: list[SearchDisclosure] = field(default_factory=list)
+    _reading: dict[str, PersonFetch] = field(default_factory=dict)
+    """Per person key, the person whose reads :meth:`start_reads` started."""
 
     def start_reads(self, person: PersonFetch) -> None:
-        """Read the person's allowed sections from agencies whose gate lets this person through."""
+        """Read the person's allowed sections from agencies whose gate lets this person through.
+
+        The gateway starts everyone's reads once the decision is in, and the resolvers
+        start them again for the people they return: for the same person, with the same
+        decision, fields and matches, there is nothing new to start.
+        """
+        if self._reading.get(person.key) is person:
+            return
+        self._reading[person.key] = person
         self.fanout.start_reads(
             person,
             {

@@ -17,8 +17,9 @@ per request.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +70,9 @@ class PersonFetch:
     refused: str | None = None
     """Why the reference itself was refused (a MATCH token that is not valid); nothing found."""
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """``SCHEME:VALUE``: how policy inputs name this person."""
+        """``SCHEME:VALUE``: how policy inputs name this person (asked for every field)."""
         return f"{self.reference.scheme}:{self.reference.value}"
 
 
@@ -103,6 +104,15 @@ class FanOut:
         self._identified: list[asyncio.Future[None]] = []
         """People waiting for the others' identifier lookups before searching."""
         self.created = time.perf_counter()
+
+    @functools.cached_property
+    def _askers_by_scheme(self) -> dict[str, tuple[str, ...]]:
+        """Per identifier scheme, the agencies that look people up by it (asked once a request)."""
+        askers: dict[str, list[str]] = {}
+        for name, adapter in self.adapters.items():
+            for scheme in adapter.discover().lookup_schemes:
+                askers.setdefault(scheme, []).append(name)
+        return {scheme: tuple(names) for scheme, names in askers.items()}
 
     async def timed(self, agency: str, operation: str, call: Awaitable[Any]) -> Any:
         """Await one upstream call, recorded with the request's other calls."""
@@ -223,27 +233,58 @@ class FanOut:
         one query still learn together where their answers come back together (one
         batch from an agency answers them all at once), so batching holds.
         """
-        asked: dict[str, frozenset[Identifier]] = {}
         asks: dict[str, int] = {}
         running: dict[asyncio.Future[Match | None], str] = {}
+        # Agencies holding an identifier they were not yet asked with, kept up to date as
+        # identifiers are learnt, so deciding whom to ask costs nothing per agency.
+        worth_asking: set[str] = set()
+        askers = self._askers_by_scheme
+
+        def learn(identifiers: Iterable[Identifier]) -> None:
+            for identifier in identifiers:
+                if identifier not in known:
+                    known.add(identifier)
+                    worth_asking.update(askers.get(identifier.scheme, ()))
+
+        for identifier in known:
+            worth_asking.update(askers.get(identifier.scheme, ()))
+        # Lookups report here as they finish (cheaper than asyncio.wait, which adds and
+        # removes a callback on every running lookup each time round).
+        finished: list[asyncio.Future[Match | None]] = []
+        waiter: asyncio.Future[None] | None = None
+
+        def lookup_finished(lookup: asyncio.Future[Match | None]) -> None:
+            finished.append(lookup)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
 
         def ask_whoever_can_learn_something() -> None:
-            for name, adapter in self.adapters.items():
-                if name in person.matches or name in running.values():
+            if not worth_asking:
+                return
+            identifiers: tuple[Identifier, ...] | None = None
+            for name in self.adapters:
+                if name not in worth_asking or name in person.matches:
                     continue
-                schemes = adapter.discover().lookup_schemes
-                usable = frozenset(i for i in known if i.scheme in schemes)
-                if not usable or usable <= asked.get(name, frozenset()):
+                if name in running.values() or asks.get(name, 0) >= _LOOKUP_ROUNDS:
                     continue
-                if asks.get(name, 0) >= _LOOKUP_ROUNDS:
-                    continue
-                asked[name], asks[name] = usable, asks.get(name, 0) + 1
-                identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
-                running[asyncio.ensure_future(self._lookup(name, identifiers))] = name
+                worth_asking.discard(name)
+                asks[name] = asks.get(name, 0) + 1
+                if identifiers is None:
+                    identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
+                lookup = asyncio.ensure_future(self._lookup(name, identifiers))
+                running[lookup] = name
+                lookup.add_done_callback(lookup_finished)
 
         ask_whoever_can_learn_something()
         while running:
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            if not finished:
+                waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await waiter
+                finally:
+                    waiter = None
+            # Every lookup finished by now, then the agencies they make worth asking.
+            done, finished[:] = finished[:], []
             for lookup in done:
                 name = running.pop(lookup)
                 error = lookup.exception()
@@ -254,7 +295,7 @@ class FanOut:
                 elif (result := lookup.result()) is not None:
                     person.lookup_errors.pop(name, None)
                     person.matches[name] = result
-                    known.update(result.identifiers)
+                    learn(result.identifiers)
             ask_whoever_can_learn_something()
 
     def _lookup(self, agency: str, identifiers: tuple[Identifier, ...]) -> Awaitable[Match | None]:
@@ -344,20 +385,18 @@ class FanOut:
         ]
         if not known or not searchable:
             return
-        calls = [(name, who) for name in searchable for who in known]
-        results = await asyncio.gather(
-            *(self.search_in(name, who) for name, who in calls),
-            return_exceptions=True,
-        )
+        # Every search is queued before the first is awaited, so they go out together;
+        # awaiting them in turn is cheaper than asyncio.gather's per-future bookkeeping.
+        searches = [(name, self.search_in(name, who)) for name in searchable for who in known]
         candidates: dict[str, list[Candidate]] = {name: [] for name in searchable}
-        for (name, _), result in zip(calls, results, strict=True):
-            if isinstance(result, AdapterError):
-                person.lookup_errors[name] = result
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                candidates[name].extend(result)
+        for name, search in searches:
+            try:
+                candidates[name].extend(await search)
+            except AdapterError as exc:
+                person.lookup_errors[name] = exc
         for name, found in candidates.items():
+            if not found:  # nothing to score: neither a match nor a possible one
+                continue
             match, possible = self.matcher.decide(name, known, found)
             if match is not None:
                 person.lookup_errors.pop(name, None)
