@@ -223,9 +223,7 @@ def typical_calls(agency: str, person: dict[str, Any], record: dict[str, Any]) -
                     "variables": {"familyName0": family, "dateOfBirth0": dob, "givenName0": given},
                 },
             ),
-            _json_call(
-                "read", "/graphql", {"query": read, "variables": {"crns": [record["crn"]]}}
-            ),
+            _json_call("read", "/graphql", {"query": read, "variables": {"crns": [record["crn"]]}}),
         ]
     raise ValueError(f"no typical calls for {agency}")
 
@@ -300,9 +298,9 @@ def main() -> None:
         if python == sys.executable or args.only:
             figures[agency] = measure(agency, args.calls, args.rounds)
             continue
-        child = subprocess.run(  # noqa: S603 - this module, fixed arguments
-            [python, "-m", "bench.simulators", "--only", agency, "--json"]
-            + ["--calls", str(args.calls), "--rounds", str(args.rounds)],
+        options = ["--only", agency, "--json", "--calls", str(args.calls)]
+        child = subprocess.run(
+            [python, "-m", "bench.simulators", *options, "--rounds", str(args.rounds)],
             capture_output=True,
             check=True,
             cwd=REPO_ROOT,
