@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from starlette.responses import Response
@@ -30,9 +31,14 @@ def array(items: Iterable[bytes]) -> bytes:
     return b"[" + b",".join(items) + b"]"
 
 
+@cache
+def _key(name: str) -> bytes:
+    return encode(name) + b":"
+
+
 def members(**encoded: bytes) -> bytes:
     """A JSON object of already encoded values, in the order given."""
-    return b"{" + b",".join(encode(key) + b":" + value for key, value in encoded.items()) + b"}"
+    return b"{" + b",".join(_key(key) + value for key, value in encoded.items()) + b"}"
 
 
 def json_reply(body: bytes, status: int = 200, media_type: str = "application/json") -> Response:
