@@ -1,13 +1,16 @@
 """CPU per call of each agency simulator on the calls a full-person view makes of it.
 
-``python -m bench.simulators [--calls N] [--rounds R] [--only AGENCY]``: each simulator's
-Starlette application is called in this process through ASGI directly (no server, no
-HTTP client: only the simulator's own work is timed) with the calls the gateway's
-adapter makes for one person known to all agencies: a batched identifier lookup, a
-batched demographic search and a batched record read. ``time.process_time`` over ``N``
-sequential calls, ``R`` rounds, medians in microseconds per call. The probation
-simulator runs in its own virtualenv (graphene), so it is measured by this module run
-there as a child process.
+``python -m bench.simulators [--calls N] [--rounds R] [--only AGENCY] [--served]``: each
+simulator's Starlette application is called in this process through ASGI directly (no
+server, no HTTP client: only the simulator's own work is timed) with the calls the
+gateway's adapter makes for one person known to all agencies: a batched identifier
+lookup, a batched demographic search and a batched record read. ``time.process_time``
+over ``N`` sequential calls, ``R`` rounds, medians in microseconds per call. The
+probation simulator runs in its own virtualenv (graphene), so it is measured by this
+module run there as a child process. ``--served`` instead runs each simulator as the
+demo world does (its own process, uvicorn) and measures that process's CPU (psutil)
+per call from one keep-alive client: what the simulator costs the benchmark machine,
+HTTP server included.
 
 The simulators share the benchmark machine's two cores with the gateway under test,
 so their CPU per call is taken from the gateway's measured throughput.
@@ -29,7 +32,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from simulators.launcher import REPO_ROOT, SERVED_AGENCIES, ensure_world, simulator_python
+from simulators.launcher import (
+    REPO_ROOT,
+    SERVED_AGENCIES,
+    SimulatorProcess,
+    ensure_world,
+    simulator_python,
+)
 
 WORLD_ROOT = REPO_ROOT / ".joinedup" / "bench" / "world-simulators"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -285,15 +294,62 @@ def measure(agency: str, calls: int, rounds: int) -> dict[str, float]:
     return asyncio.run(run())
 
 
+def measure_served(agency: str, calls: int, rounds: int) -> dict[str, float]:
+    """Median CPU microseconds per call of the simulator's own process, HTTP included."""
+    import httpx
+    import psutil
+
+    root, person = world_sample()
+    typical = typical_calls(agency, person, agency_record(agency, root, person))
+    system = SimulatorProcess.for_agency(agency, ensure_world(root))
+    system.start()
+    try:
+        assert system.process is not None
+        server = psutil.Process(system.process.pid)
+        with httpx.Client(base_url=system.url) as client:
+
+            def send(call: Call) -> None:
+                url = f"{call.path}?{call.query}" if call.query else call.path
+                headers = [(k.decode(), v.decode()) for k, v in call.headers]
+                reply = client.request(call.method, url, content=call.body, headers=headers)
+                if reply.status_code != 200:
+                    raise RuntimeError(f"{agency} {call.name}: {reply.status_code}")
+
+            def cpu() -> float:
+                times = server.cpu_times()
+                return float(times.user + times.system)
+
+            for call in typical:
+                for _ in range(50):
+                    send(call)
+            samples: dict[str, list[float]] = {call.name: [] for call in typical}
+            for _ in range(rounds):
+                for call in typical:
+                    started = cpu()
+                    for _ in range(calls):
+                        send(call)
+                    samples[call.name].append((cpu() - started) / calls * 1e6)
+    finally:
+        system.stop()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=500, help="calls per round")
+    parser.add_argument(
+        "--calls", type=int, help="calls per round (500; 3000 with --served: CPU clock ticks)"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=SERVED_AGENCIES, action="append")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--served", action="store_true", help="simulator processes, HTTP")
     args = parser.parse_args()
+    args.calls = args.calls or (3000 if args.served else 500)
     figures: dict[str, dict[str, float]] = {}
     for agency in args.only or SERVED_AGENCIES:
+        if args.served:
+            figures[agency] = measure_served(agency, args.calls, args.rounds)
+            continue
         python = simulator_python(agency)
         if python == sys.executable or args.only:
             figures[agency] = measure(agency, args.calls, args.rounds)
