@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from adapters.sdk.demographics import Demographics
 from gateway.identity.blocking import block_keys
+from simulators.encoded import array, encode, json_reply, members
 from simulators.faults import Faults, faults_endpoint
 
 MAX_BATCH = 100
@@ -214,19 +215,37 @@ def records_app(
     faults: Faults | None = None,
     seed: int = 0,
 ) -> Starlette:
-    by_key = {_normalise(r[collection.key]): r for r in records}
+    def summary(record: Mapping[str, Any]) -> dict[str, Any]:
+        found = {f: record.get(f) for f in collection.search_fields}
+        if collection.demographic_search:
+            found |= demographics_of(record)
+        return found
+
+    # Records and their summaries are encoded once (simulators/encoded.py); lookups and
+    # searches find a record's index, replies join the encoded parts.
+    encoded_records = [encode(r) for r in records]
+    summaries = [encode(summary(r)) for r in records]
+    by_key = {_normalise(r[collection.key]): i for i, r in enumerate(records)}
     indexes = {
-        param: {_normalise(r[param]): r for r in records if r.get(param)}
+        param: {_normalise(r[param]): i for i, r in enumerate(records) if r.get(param)}
         for param in collection.search_params
     }
-    blocks: dict[str, list[Mapping[str, Any]]] = {}
+    blocks: dict[str, list[int]] = {}
     if collection.demographic_search:
-        for record in records:
+        for i, record in enumerate(records):
             for block in block_keys(_demographics(demographics_of(record))):
-                blocks.setdefault(block, []).append(record)
+                blocks.setdefault(block, []).append(i)
     rng = random.Random(seed)
     active_faults = faults or Faults()
-    document = openapi_document(collection)
+    document = encode(openapi_document(collection))
+
+    def listing(found: list[int]) -> bytes:
+        """``{"<collection>": [summary, ...]}``."""
+        return members(**{collection.name: array(summaries[i] for i in found)})
+
+    def results(found: list[list[int]]) -> bytes:
+        """``{"results": [[summary, ...], ...]}``: one list per query, in order."""
+        return members(results=array(array(summaries[i] for i in one) for one in found))
 
     async def health(request: Request) -> Response:
         if failure := active_faults.health_failure():
@@ -234,7 +253,7 @@ def records_app(
         return JSONResponse({"status": "ok", collection.name: len(by_key)})
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(document)
+        return json_reply(document)
 
     async def search(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
@@ -244,12 +263,11 @@ def records_app(
             return JSONResponse(
                 {"error": f"search by one of {list(collection.search_params)}"}, 400
             )
-        return JSONResponse({collection.name: find_by_identifiers(given)})
+        return json_reply(listing(find_by_identifiers(given)))
 
-    def find_by_identifiers(given: Mapping[str, str]) -> list[dict[str, Any]]:
+    def find_by_identifiers(given: Mapping[str, str]) -> list[int]:
         found = [indexes[p].get(_normalise(v)) for p, v in given.items()]
-        unique = {id(r): r for r in found if r is not None}.values()
-        return [summary(r) for r in unique]
+        return list(dict.fromkeys(i for i in found if i is not None))
 
     async def batch_lookup(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
@@ -275,13 +293,7 @@ def records_app(
                 },
                 400,
             )
-        return JSONResponse({"results": [find_by_identifiers(q) for q in queries]})
-
-    def summary(record: Mapping[str, Any]) -> dict[str, Any]:
-        found = {f: record.get(f) for f in collection.search_fields}
-        if collection.demographic_search:
-            found |= demographics_of(record)
-        return found
+        return json_reply(results([find_by_identifiers(q) for q in queries]))
 
     def demographic_query(body: Any) -> dict[str, Any] | None:
         """The demographics a search asks about, or None unless it gives family name and DOB."""
@@ -292,12 +304,11 @@ def records_app(
             return None
         return wanted
 
-    def find_by_demographics(wanted: Mapping[str, Any]) -> list[dict[str, Any]]:
-        unique: dict[int, Mapping[str, Any]] = {}
+    def find_by_demographics(wanted: Mapping[str, Any]) -> list[int]:
+        unique: dict[int, None] = {}
         for block in block_keys(_demographics(wanted)):
-            for record in blocks.get(block, ()):
-                unique[id(record)] = record
-        return [summary(r) for r in list(unique.values())[:SEARCH_LIMIT]]
+            unique.update(dict.fromkeys(blocks.get(block, ())))
+        return list(unique)[:SEARCH_LIMIT]
 
     async def demographic_search(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
@@ -308,7 +319,7 @@ def records_app(
             wanted = None
         if wanted is None:
             return JSONResponse({"error": "search by family_name and date_of_birth"}, 400)
-        return JSONResponse({collection.name: find_by_demographics(wanted)})
+        return json_reply(listing(find_by_demographics(wanted)))
 
     async def batch_search(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
@@ -326,7 +337,7 @@ def records_app(
                 },
                 400,
             )
-        return JSONResponse({"results": [find_by_demographics(w) for w in wanted if w]})
+        return json_reply(results([find_by_demographics(w) for w in wanted if w]))
 
     async def batch(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
@@ -338,8 +349,8 @@ def records_app(
         if not isinstance(wanted, list) or len(wanted) > MAX_BATCH:
             return JSONResponse({"error": f"ids: a list of at most {MAX_BATCH}"}, 400)
         keys = [_normalise(i) for i in wanted if isinstance(i, str)]
-        found = [by_key[k] for k in keys if k in by_key]
-        return JSONResponse({collection.name: found})
+        found = [encoded_records[by_key[k]] for k in keys if k in by_key]
+        return json_reply(members(**{collection.name: array(found)}))
 
     app = Starlette(
         routes=[

@@ -37,6 +37,8 @@ def simulator_command(create_app: AppFactory) -> click.Command:
         """Serve one agency simulator; faults can be changed later with PUT /_sim/faults."""
         faults = Faults(latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate)
         app = create_app(data_file, faults)
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        # Access lines are logged at INFO, below this level, so none was ever written; off,
+        # uvicorn no longer formats one per request (CPU the benchmark's gateway shares).
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
     return main

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from adapters.sdk.demographics import Demographics
 from gateway.identity.blocking import block_keys
+from simulators.encoded import array, encode, json_reply, members
 from simulators.faults import FaultReplies, Faults, faults_endpoint
 
 FHIR_JSON = "application/fhir+json"
@@ -61,6 +62,16 @@ REPLIES = FaultReplies(
 
 class FhirResponse(JSONResponse):
     media_type = FHIR_JSON
+
+
+def fhir_reply(body: bytes, status: int = 200) -> Response:
+    """An encoded FHIR resource sent as it is."""
+    return json_reply(body, status, FHIR_JSON)
+
+
+MATCH = encode({"mode": "match"})
+INCLUDE = encode({"mode": "include"})
+SEARCHSET = {"resourceType": encode("Bundle"), "type": encode("searchset")}
 
 
 def _meta(labels: list[str]) -> dict[str, Any]:
@@ -124,15 +135,20 @@ def _condition(index: int, c: dict[str, Any]) -> dict[str, Any]:
 
 def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> Starlette:
     data = json.loads(data_file.read_text())
-    patients = {p["id"]: _patient(p) for p in data["patients"]}
+    # Bundle entries are encoded once (simulators/encoded.py): a Bundle joins them.
+    patients = {
+        p["id"]: members(resource=encode(_patient(p)), search=MATCH) for p in data["patients"]
+    }
     by_nhs_number = {p["nhs_number"]: p["id"] for p in data["patients"]}
-    related: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for i, e in enumerate(data["encounters"]):
-        related[e["patient"]]["Encounter"].append(_encounter(i, e))
-    for i, f in enumerate(data["flags"]):
-        related[f["patient"]]["Flag"].append(_flag(i, f))
-    for i, c in enumerate(data["conditions"]):
-        related[c["patient"]]["Condition"].append(_condition(i, c))
+    related: dict[str, dict[str, list[bytes]]] = defaultdict(lambda: defaultdict(list))
+    for kind, listing, resource_of in (
+        ("Encounter", "encounters", _encounter),
+        ("Flag", "flags", _flag),
+        ("Condition", "conditions", _condition),
+    ):
+        for i, held in enumerate(data[listing]):
+            entry = members(resource=encode(resource_of(i, held)), search=INCLUDE)
+            related[held["patient"]][kind].append(entry)
     rng = random.Random(seed)
     active_faults = faults or Faults()
     active_faults.replies = REPLIES
@@ -197,24 +213,23 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
             found = [i for i in params["_id"].split(",") if i in patients]
         else:
             return FhirResponse(outcome("required", "search by identifier or _id"), 400)
-        entries: list[dict[str, Any]] = []
+        includes = [include.split(":")[0] for include in params.getlist("_revinclude")]
+        entries: list[bytes] = []
         for patient_id in found:
-            entries.append({"resource": patients[patient_id], "search": {"mode": "match"}})
-            for include in params.getlist("_revinclude"):
-                for resource in related[patient_id][include.split(":")[0]]:
-                    entries.append({"resource": resource, "search": {"mode": "include"}})
+            entries.append(patients[patient_id])
+            for include in includes:
+                entries += related[patient_id][include]
         start = (page - 1) * count
         links = [{"relation": "self", "url": str(request.url)}]
         if start + count < len(entries):
             links.append({"relation": "next", "url": page_link(request, page + 1)})
-        return FhirResponse(
-            {
-                "resourceType": "Bundle",
-                "type": "searchset",
-                "total": len(found),
-                "link": links,
-                "entry": entries[start : start + count],
-            }
+        return fhir_reply(
+            members(
+                **SEARCHSET,
+                total=encode(len(found)),
+                link=encode(links),
+                entry=array(entries[start : start + count]),
+            )
         )
 
     blocks: dict[str, list[str]] = defaultdict(list)
@@ -223,25 +238,23 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
         for block in block_keys(held):
             blocks[block].append(p["id"])
 
-    def searchset(form: dict[str, str]) -> tuple[dict[str, Any], int]:
-        """The patients who could be the person described (a searchset Bundle), or why not."""
+    def searchset(form: dict[str, str]) -> tuple[bytes, int]:
+        """The patients who could be the person described (an encoded searchset Bundle),
+        or why not."""
         if not form.get("family") or not form.get("birthdate"):
-            return outcome("required", "search by family and birthdate"), 400
+            return encode(outcome("required", "search by family and birthdate")), 400
         wanted = Demographics(form.get("given"), form["family"], form["birthdate"])
         found = list(dict.fromkeys(i for b in block_keys(wanted) for i in blocks.get(b, ())))
         found = found[:MAX_COUNT]
-        return {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": len(found),
-            "entry": [{"resource": patients[i], "search": {"mode": "match"}} for i in found],
-        }, 200
+        return members(
+            **SEARCHSET, total=encode(len(found)), entry=array(patients[i] for i in found)
+        ), 200
 
     async def demographic_search(request: Request) -> Response:
         if failure := await active_faults.apply(rng):
             return failure
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-        return FhirResponse(*searchset(form))
+        return fhir_reply(*searchset(form))
 
     async def batch(request: Request) -> Response:
         """A FHIR batch Bundle of ``GET Patient?family=&given=&birthdate=`` searches: one
@@ -257,19 +270,24 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
             return FhirResponse(
                 outcome("invalid", f"send a batch Bundle of at most {MAX_COUNT} entries"), 400
             )
-        replies: list[dict[str, Any]] = []
+        replies: list[bytes] = []
         for entry in entries:
             request_of = entry.get("request") if isinstance(entry, dict) else None
             url = request_of.get("url") if isinstance(request_of, dict) else None
             if request_of is None or request_of.get("method") != "GET" or not isinstance(url, str):
-                resource, status = outcome("not-supported", "only GET entries are supported"), 400
+                refused = outcome("not-supported", "only GET entries are supported")
+                resource, status = encode(refused), 400
             elif not url.startswith("Patient?"):
-                resource, status = outcome("not-supported", "only Patient searches"), 400
+                resource, status = encode(outcome("not-supported", "only Patient searches")), 400
             else:
                 form = {k: v[0] for k, v in parse_qs(url.partition("?")[2]).items()}
                 resource, status = searchset(form)
-            replies.append({"resource": resource, "response": {"status": str(status)}})
-        return FhirResponse({"resourceType": "Bundle", "type": "batch-response", "entry": replies})
+            replies.append(members(resource=resource, response=encode({"status": str(status)})))
+        return fhir_reply(
+            members(
+                resourceType=encode("Bundle"), type=encode("batch-response"), entry=array(replies)
+            )
+        )
 
     app = Starlette(
         routes=[
