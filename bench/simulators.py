@@ -201,7 +201,7 @@ def typical_calls(agency: str, person: dict[str, Any], record: dict[str, Any]) -
             "p0: findOffenders(crn: $crn0, pncId: $pncId0, niNumber: $niNumber0) "
             f"{{ {IDENTITY_SELECTION} }} }}"
         )
-        search_query = (
+        search = (
             "query SearchMany($familyName0: String!, $dateOfBirth0: String!, "
             "$givenName0: String) { s0: searchOffenders(familyName: $familyName0, "
             f"dateOfBirth: $dateOfBirth0, givenName: $givenName0) {{ {IDENTITY_SELECTION} }} }}"
@@ -228,7 +228,7 @@ def typical_calls(agency: str, person: dict[str, Any], record: dict[str, Any]) -
                 "search",
                 "/graphql",
                 {
-                    "query": search_query,
+                    "query": search,
                     "variables": {"familyName0": family, "dateOfBirth0": dob, "givenName0": given},
                 },
             ),

@@ -26,11 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulators.encoded import encode, json_reply
 from simulators.faults import FaultReplies, Faults, faults_endpoint
 
 MAX_BATCH = 100
-REPLY_CACHE_SIZE = 1024
 
 REPLIES = FaultReplies(
     malformed='{"data": {"offenders": [',
@@ -175,38 +173,10 @@ def document_checker(schema: graphene.Schema) -> Callable[[str], CheckedDocument
     return checked
 
 
-def reply_cache(schema: graphene.Schema) -> Callable[[str, str], bytes]:
-    """The encoded reply to a query text with its variables (as JSON), each distinct pair
-    answered once, as a response cache in front of a production GraphQL server does.
-
-    The offenders never change while the simulator runs, so a query with the same
-    variables always has the same answer; executing it again was most of this service's
-    CPU per call, which on a benchmark machine is taken from the gateway under test.
-    """
-    checked = document_checker(schema)
-
-    @lru_cache(maxsize=REPLY_CACHE_SIZE)
-    def reply(query: str, variables_json: str) -> bytes:
-        document, errors = checked(query)
-        if document is None or errors:
-            return encode({"data": None, "errors": [{"message": str(e)} for e in errors]})
-        # Every resolver is synchronous, so execution completes without awaiting.
-        result = execute(
-            schema.graphql_schema, document, variable_values=json.loads(variables_json)
-        )
-        assert not isinstance(result, Awaitable)
-        body: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            body["errors"] = [{"message": str(error)} for error in result.errors]
-        return encode(body)
-
-    return reply
-
-
 def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> Starlette:
     offenders = json.loads(data_file.read_text())["offenders"]
     schema = build_schema(offenders)
-    reply = reply_cache(schema)
+    checked = document_checker(schema)
     rng = random.Random(seed)
     active_faults = faults or Faults()
     active_faults.replies = REPLIES
@@ -226,7 +196,16 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
             return JSONResponse({"errors": [{"message": "send {query, variables}"}]}, 400)
         if not isinstance(query, str):
             return JSONResponse({"errors": [{"message": "query must be a string"}]}, 400)
-        return json_reply(reply(query, json.dumps(variables)))
+        document, errors = checked(query)
+        if document is None or errors:
+            return JSONResponse({"data": None, "errors": [{"message": str(e)} for e in errors]})
+        # Every resolver is synchronous, so execution completes without awaiting.
+        result = execute(schema.graphql_schema, document, variable_values=variables)
+        assert not isinstance(result, Awaitable)
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [{"message": str(error)} for error in result.errors]
+        return JSONResponse(body)
 
     app = Starlette(
         routes=[
