@@ -155,7 +155,7 @@ def typical_calls(agency: str, person: dict[str, Any], record: dict[str, Any]) -
     if agency == "nhs":
         system = "https://fhir.nhs.uk/Id/nhs-number"
         form = urlencode({"family": family, "given": given, "birthdate": dob})
-        search = {
+        bundle = {
             "resourceType": "Bundle",
             "type": "batch",
             "entry": [{"request": {"method": "GET", "url": f"Patient?{form}"}}],
@@ -174,7 +174,7 @@ def typical_calls(agency: str, person: dict[str, Any], record: dict[str, Any]) -
                 "search",
                 "POST",
                 "/",
-                body=json.dumps(search).encode(),
+                body=json.dumps(bundle).encode(),
                 headers=((b"content-type", b"application/fhir+json"),),
             ),
             Call("read", "GET", "/Patient", f"_id={record['id']}&{includes}&_count=100"),

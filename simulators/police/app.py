@@ -405,8 +405,8 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
             wanted = [e.text or "" for e in operation.findall(_q("pncId"))]
             if len(wanted) > MAX_BATCH:
                 return client_fault(f"at most {MAX_BATCH} pncId per call")
-            found = [written[p] for p in (pnc.strip().upper() for pnc in wanted) if p in written]
-            return soap(_reply(_response("GetNominalsResponse", found)))
+            nominals = [written[p] for p in (pnc.strip().upper() for pnc in wanted) if p in written]
+            return soap(_reply(_response("GetNominalsResponse", nominals)))
         return client_fault("unknown operation")
 
     app = Starlette(
