@@ -4,7 +4,7 @@
 # The benchmark runs the gateway with this folder (plus the real policies/data.json,
 # copied beside it at run time for the purpose catalogue) to measure what the real
 # policy costs. It answers the same entrypoints, in the same shapes, as
-# policies/joinedup (decision, gates, labels). It is never used outside bench/.
+# policies/joinedup (decision, gates, labels, confidence). It is never used outside bench/.
 package joinedup.decision
 
 revision := "bench-allow-all"
