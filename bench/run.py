@@ -24,6 +24,7 @@ from typing import Any
 
 import psutil
 
+from bench.baseline import allow_all_policy_dir
 from bench.measure import Load, drive
 from bench.peer import start_peer
 from bench.queries import (
@@ -37,7 +38,6 @@ from bench.queries import (
 from bench.stack import (
     JoinedupGateway,
     agency_sampler,
-    allow_all_policy_dir,
     serve_options,
     set_agency_latency,
     start_joinedup,

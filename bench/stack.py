@@ -9,7 +9,6 @@ harness follows the world as agencies are added instead of hard-coding them.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -24,11 +23,9 @@ import psutil
 
 from gateway.auth import issue_dev_token, load_dev_key
 from gateway.cli import serve
-from gateway.config import REPO_ROOT, agencies_toml, agency_settings
+from gateway.config import agencies_toml, agency_settings
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import DemoWorld, SimulatorProcess, free_port
-
-ALLOW_ALL_POLICY = Path(__file__).resolve().parent / "policy_allow_all"
 
 
 def simulators_of(world: DemoWorld) -> list[SimulatorProcess]:
@@ -64,15 +61,6 @@ def set_agency_latency(world: DemoWorld, latency_ms: float, jitter_ms: float) ->
 def agency_sampler(world: DemoWorld) -> ResourceSampler:
     """CPU of the agency simulators: on this one machine they compete with the gateway."""
     return ResourceSampler(*(s.process.pid for s in simulators_of(world) if s.process is not None))
-
-
-def allow_all_policy_dir(scratch: Path) -> Path:
-    """The bench-only allow-all policy beside a copy of the real purpose catalogue."""
-    folder = scratch / "policy-allow-all"
-    shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(ALLOW_ALL_POLICY, folder)
-    shutil.copy(REPO_ROOT / "policies" / "data.json", folder / "data.json")
-    return folder
 
 
 class ResourceSampler:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.baseline import allow_all_policy_dir
 from bench.queries import INTROSPECT_TYPES, person_query, person_sections
-from bench.stack import allow_all_policy_dir
 from gateway.auth import issue_dev_token, load_dev_key
 from gateway.config import GatewayConfig, agency_settings
 from gateway.purposes import PURPOSE_HEADER
