@@ -13,19 +13,23 @@ CPU-time ranking of each so the per-person costs can be found.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import cProfile
 import json
-import pstats
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
-import uvloop
-
+from bench.inprocess import (
+    SCRATCH,
+    Ask,
+    bench_config,
+    in_process_gateway,
+    refuse_if_rate_limited,
+    report,
+    run_on_uvloop,
+    write_cpu_ranking,
+)
 from bench.queries import (
     INTROSPECT_SCHEMES,
     INTROSPECT_TYPES,
@@ -40,19 +44,13 @@ from bench.run import (
     HOUSEHOLD_SIZE,
     reference_for,
 )
-from bench.stack import BENCH_RATE_LIMIT
-from gateway.app import create_app
-from gateway.auth import issue_dev_token, load_dev_key
-from gateway.config import REPO_ROOT, GatewayConfig, RequestLimits, agency_settings
-from gateway.purposes import PURPOSE_HEADER
-from gateway.runtime import Gateway
+from gateway.config import GatewayConfig
 from simulators.launcher import running_world
 from simulators.world import WorldPaths
 
 ROTATION = 5
 HOUSEHOLD_REQUESTS_PER_CASELOAD = 5
 """A household request costs about a fifth of a caseload: more of them, for a steady figure."""
-Ask = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def _populations(
@@ -86,22 +84,8 @@ async def _measure(
 async def _session(
     config: GatewayConfig, world: WorldPaths, requests: int, cprofile: Path | None
 ) -> dict[str, Any]:
-    app = create_app(config)
-    gateway = Gateway.start(config)
-    app.state.gateway = gateway
-    token = issue_dev_token(load_dev_key(config.state_dir), "bench", "social_worker", "b", "t")
-    headers = {"Authorization": f"Bearer {token}", PURPOSE_HEADER: "safeguarding_children"}
-    transport = httpx.ASGITransport(app=app)
     figures: dict[str, Any] = {"requests": requests}
-    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-
-        async def ask(query: str, variables: dict[str, Any]) -> dict[str, Any]:
-            reply = await client.post(
-                "/graphql", json={"query": query, "variables": variables}, headers=headers
-            )
-            body: dict[str, Any] = reply.json()
-            return body
-
+    async with in_process_gateway(config) as (_, ask):
         sections = person_sections(await ask(INTROSPECT_TYPES, {}))
         caseloads, households = _populations(
             world, identifier_schemes(await ask(INTROSPECT_SCHEMES, {}))
@@ -116,21 +100,13 @@ async def _session(
         for name, (query, populations) in scenarios.items():
             count = requests * HOUSEHOLD_REQUESTS_PER_CASELOAD if name == "household" else requests
             cpu_ms, errors = await _measure(ask, query, populations, count)
-            if any((e.get("extensions") or {}).get("code") == "RATE_LIMITED" for e in errors or []):
-                raise SystemExit("the requests were rate limited: the figures would be wrong")
+            refuse_if_rate_limited(errors)
             figures[f"{name}_cpu_ms_per_request"] = round(cpu_ms, 3)
             if cprofile is not None:
-                by_function = cProfile.Profile(time.process_time)
-                by_function.enable()
-                await _measure(ask, query, populations, count)
-                by_function.disable()
+                again = partial(_measure, ask, query, populations, count)
                 ranking = cprofile.with_name(f"{cprofile.stem}-{name}{cprofile.suffix}")
+                by_function = await write_cpu_ranking(again, ranking, own=50, cumulative=80)
                 by_function.dump_stats(ranking.with_suffix(".pstats"))
-                with ranking.open("w") as out:
-                    stats = pstats.Stats(by_function, stream=out)
-                    stats.sort_stats("tottime").print_stats(50)
-                    stats.sort_stats("cumulative").print_stats(80)
-    await gateway.stop()
     return figures
 
 
@@ -142,18 +118,10 @@ def main() -> None:
         "--cprofile", type=Path, default=None, help="also write cProfile's CPU-time rankings"
     )
     args = parser.parse_args()
-    scratch = REPO_ROOT / ".joinedup" / "bench"
-    with running_world(scratch / "world-2000") as world:
-        config = GatewayConfig(
-            state_dir=scratch / "profile-people-state",
-            agencies={n: agency_settings(n, e) for n, e in world.endpoints().items()},
-            limits=RequestLimits(rate_limit=BENCH_RATE_LIMIT),
-        )
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            figures = runner.run(_session(config, world.paths, args.requests, args.cprofile))
-    print(json.dumps(figures, indent=2))
-    if args.out is not None:
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    with running_world(SCRATCH / "world-2000") as world:
+        config = bench_config(world, "profile-people-state")
+        figures = run_on_uvloop(_session(config, world.paths, args.requests, args.cprofile))
+    report(figures, args.out)
 
 
 if __name__ == "__main__":
