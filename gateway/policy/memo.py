@@ -36,9 +36,12 @@ import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.policy.decision import FieldDecision, LabelledRecord
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 FieldKey = tuple[str, str | None]
 """A requested field: its coordinate and agency."""
@@ -136,10 +139,7 @@ class DecisionMemo:
     """The revision the label decision reports (the same for every part of this memo)."""
 
     def fields_of(self, context: str) -> dict[FieldKey, FieldDecision] | None:
-        known = self.fields.get(context)
-        if known is not None:
-            self.fields.move_to_end(context)
-        return known
+        return _recall(self.fields, context)
 
     def remember_fields(self, context: str, decided: Mapping[FieldKey, FieldDecision]) -> None:
         known = self.fields.setdefault(context, {})
@@ -151,46 +151,44 @@ class DecisionMemo:
         _trim(self.fields, MAX_CONTEXTS)
 
     def request_wide_of(self, context: str) -> RequestWide | None:
-        known = self.request_wide.get(context)
-        if known is not None:
-            self.request_wide.move_to_end(context)
-        return known
+        return _recall(self.request_wide, context)
 
     def remember_request_wide(self, context: str, parts: RequestWide) -> None:
-        self.request_wide[context] = parts
-        _trim(self.request_wide, MAX_GATE_CONTEXTS)
+        _keep(self.request_wide, context, parts, MAX_GATE_CONTEXTS)
 
     def gate_of(self, context: str, view: str) -> FieldDecision | None:
-        known = self.gates.get((context, view))
-        if known is not None:
-            self.gates.move_to_end((context, view))
-        return known
+        return _recall(self.gates, (context, view))
 
     def remember_gate(self, context: str, view: str, gate: FieldDecision) -> None:
-        self.gates[(context, view)] = gate
-        _trim(self.gates, MAX_PERSON_GATES)
+        _keep(self.gates, (context, view), gate, MAX_PERSON_GATES)
 
     def class_of(self, match: str) -> str | None:
-        known = self.classes.get(match)
-        if known is not None:
-            self.classes.move_to_end(match)
-        return known
+        return _recall(self.classes, match)
 
     def remember_class(self, match: str, confidence_class: str) -> None:
-        self.classes[match] = confidence_class
-        _trim(self.classes, MAX_CLASSES)
+        _keep(self.classes, match, confidence_class, MAX_CLASSES)
 
     def label_part_of(self, context: str, part: str) -> LabelPart | None:
-        known = self.labels.get((context, part))
-        if known is not None:
-            self.labels.move_to_end((context, part))
-        return known
+        return _recall(self.labels, (context, part))
 
     def remember_label_part(self, context: str, part: str, decided: LabelPart) -> None:
-        self.labels[(context, part)] = decided
-        _trim(self.labels, MAX_LABEL_PARTS)
+        _keep(self.labels, (context, part), decided, MAX_LABEL_PARTS)
+
+
+def _recall(entries: OrderedDict[K, V], key: K) -> V | None:
+    """The entry for ``key``, now the most recently used; ``None`` if not remembered."""
+    known = entries.get(key)
+    if known is not None:
+        entries.move_to_end(key)
+    return known
+
+
+def _keep(entries: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
+    entries[key] = value
+    _trim(entries, limit)
 
 
 def _trim(entries: OrderedDict[Any, Any], limit: int) -> None:
+    """Forget the least recently used entries beyond ``limit``."""
     while len(entries) > limit:
         entries.popitem(last=False)
