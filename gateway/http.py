@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -41,6 +42,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from adapters.sdk.correlation import current_request_id
 from adapters.sdk.deadline import request_deadline
 from gateway.audit import AuditRecord, AuditUnavailable
+from gateway.audit.decision_log import Governs
 from gateway.auth import AuthError, AuthUnavailable
 from gateway.observability.requests import name_operation
 from gateway.observability.steps import audit_write_step
@@ -57,7 +59,7 @@ from gateway.query_limits import LimitExceeded, check_limits
 from gateway.ratelimit import RateLimited
 from gateway.runtime import Gateway
 from resolvers import search
-from resolvers.context import Disclosure, RequestContext, SearchDisclosure
+from resolvers.context import Disclosure, RequestContext, SearchDisclosure, readable_by
 from resolvers.errors import SAFE_ERRORS, InternalError
 from resolvers.fanout import FanOut, PersonFetch
 from resolvers.household import household_members, members_to_read, resolve_households
@@ -177,11 +179,20 @@ async def graphql_endpoint(request: Request) -> Response:
         references = requested_references(
             schema.graphql_schema, document, operation.operation_name, operation.variables
         )
-        # Identities first (identifiers only), so the one decision sees each person's context.
-        # At most MAX_PEOPLE: anyone beyond has no decided context, so nothing of theirs is read.
-        found = await asyncio.gather(
+        asking = DecisionInput(
+            caller.as_policy_input(), purpose, requested, (), break_glass, consent_override
+        )
+        # Identities first, so the decision sees each person's context. At most
+        # MAX_PEOPLE: anyone beyond has no decided context, so nothing of theirs is read.
+        finding = asyncio.gather(
             *(fanout.find(r) for r in list(dict.fromkeys(references))[:MAX_PEOPLE])
         )
+        if await fanout.searching(finding):
+            # Demographic searches only add agencies to what identifiers found, so the
+            # agencies found are read now, under a decision on what is known so far,
+            # instead of idling until the searches answer.
+            await _read_ahead(gateway, request_id, asking, fanout, caller.team)
+        found = await finding
         # Households too (identifiers only): each member is a person of the decision.
         households = (
             await resolve_households(fanout, found)
@@ -189,21 +200,7 @@ async def graphql_endpoint(request: Request) -> Response:
             else {}
         )
         persons = {p.key: p for p in [*found, *household_members(households)]}
-        decision_input = DecisionInput(
-            caller.as_policy_input(),
-            purpose,
-            requested,
-            await gateway.register.contexts(persons, caller.team),
-            break_glass,
-            consent_override,
-        )
-        decision = await decide_fail_closed(
-            gateway.policy, decision_input, gateway.config.policy_timeout_s
-        )
-        if decision.decision_id is None:
-            decision = replace(decision, decision_id=uuid.uuid4().hex)
-        if gateway.decision_log is not None:
-            gateway.decision_log.write(request_id, decision_input, decision)
+        decision = await _decide(gateway, request_id, asking, persons, caller.team, "disclosure")
         context = RequestContext(
             request_id=request_id,
             caller=caller,
@@ -275,6 +272,44 @@ async def graphql_endpoint(request: Request) -> Response:
         headers={"X-Request-Id": request_id},
         media_type=media_type,
     )
+
+
+async def _decide(
+    gateway: Gateway,
+    request_id: str,
+    asking: DecisionInput,
+    persons: Mapping[str, PersonFetch],
+    team: str | None,
+    governs: Governs,
+) -> Decision:
+    """The policy's decision on ``asking`` about these people, denying on any failure;
+    given an id and written to the decision log (``DecisionLog.write``: ``governs``)."""
+    decision_input = replace(asking, persons=await gateway.register.contexts(persons, team))
+    decision = await decide_fail_closed(
+        gateway.policy, decision_input, gateway.config.policy_timeout_s
+    )
+    if decision.decision_id is None:
+        decision = replace(decision, decision_id=uuid.uuid4().hex)
+    if gateway.decision_log is not None:
+        gateway.decision_log.write(request_id, decision_input, decision, governs)
+    return decision
+
+
+async def _read_ahead(
+    gateway: Gateway, request_id: str, asking: DecisionInput, fanout: FanOut, team: str | None
+) -> None:
+    """Start reading what identifiers found while demographic searches run.
+
+    The reads are decided on the people as identifiers found them. The request's
+    final decision, on the people as found in the end, then keeps only the reads it
+    allows with the same fields (``FanOut.start_reads``), so what is disclosed is
+    always what the final decision allows; the agencies are read sooner.
+    """
+    persons = {p.key: p for p in fanout.identified}
+    decision = await _decide(gateway, request_id, asking, persons, team, "reads")
+    fields_by_agency = gateway.schema.readable_fields(asking.fields, decision)
+    for person in persons.values():
+        fanout.start_reads(person, readable_by(person, decision, fields_by_agency))
 
 
 def _response_media_type(accept: str) -> str | None:

@@ -74,6 +74,17 @@ class SearchDisclosure:
     withheld: Mapping[str, str]
 
 
+def readable_by(
+    person: PersonFetch, decision: Decision, fields_by_agency: Mapping[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    """The fields to read of each agency whose gate lets this person through."""
+    return {
+        agency: fields
+        for agency, fields in fields_by_agency.items()
+        if decision.for_person(person.key, agency).effect == "allow"
+    }
+
+
 @dataclass
 class RequestContext:
     request_id: str
@@ -107,14 +118,7 @@ class RequestContext:
         if self._reading.get(person.key) is person:
             return
         self._reading[person.key] = person
-        self.fanout.start_reads(
-            person,
-            {
-                agency: fields
-                for agency, fields in self.fields_by_agency.items()
-                if self.decision.for_person(person.key, agency).effect == "allow"
-            },
-        )
+        self.fanout.start_reads(person, readable_by(person, self.decision, self.fields_by_agency))
 
     def register_member(self, path: list[str | int], person: PersonFetch) -> None:
         """Attribute fields under ``path`` (a household member's ``Person``) to ``person``."""

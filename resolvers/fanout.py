@@ -2,7 +2,8 @@
 
 Identity resolution exchanges identifiers first, then (for agencies that offer
 it) demographics, scored by :mod:`gateway.identity.federated`. Reads start together as soon
-as the person is found, and go through one DataLoader per agency per request,
+as the person is found (the agencies identifiers found, while the others are still
+searched: :meth:`FanOut.searching`), and go through one DataLoader per agency per request,
 so a query about many people makes one batched call per agency and the answer
 takes about as long as the slowest agency, not the sum of all of them. Lookups
 go through a DataLoader per agency too: an agency is asked as soon as an answer
@@ -67,6 +68,9 @@ class PersonFetch:
     possible: dict[str, tuple[Scored, ...]] = field(default_factory=dict)
     """Per agency, candidates too close to call: offered for confirmation, never read."""
     reads: dict[str, Awaitable[Mapping[str, Any] | None]] = field(default_factory=dict)
+    read_asks: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    """Per agency, what its read asked for (local id, fields): a read started under an
+    earlier decision is kept only where the final decision asks the same."""
     refused: str | None = None
     """Why the reference itself was refused (a MATCH token that is not valid); nothing found."""
 
@@ -94,7 +98,9 @@ class FanOut:
         self.user = user
         """The caller: MATCH tokens open only for the user they were issued to."""
         self.calls: list[UpstreamCall] = []
-        self._loaders: dict[str, DataLoader[str, Mapping[str, Any] | None]] = {}
+        self._loaders: dict[
+            tuple[str, frozenset[str]], DataLoader[str, Mapping[str, Any] | None]
+        ] = {}
         self._lookup_loaders: dict[str, DataLoader[tuple[Identifier, ...], Match | None]] = {}
         self._search_loaders: dict[str, DataLoader[Demographics, list[Candidate]]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
@@ -103,6 +109,10 @@ class FanOut:
         """People of this request still looking up by identifiers."""
         self._identified: list[asyncio.Future[None]] = []
         """People waiting for the others' identifier lookups before searching."""
+        self.identified: list[PersonFetch] = []
+        """People whose identifier lookups have finished: their identifier matches are final."""
+        self._searching: asyncio.Future[None] | None = None
+        """Made by :meth:`searching`; done when the request's first demographic search goes out."""
         self.created = time.perf_counter()
 
     @functools.cached_property
@@ -150,7 +160,9 @@ class FanOut:
             return await self._resolve_confirmed(reference)
         cached = self.links.get(reference) if self.links else None
         if cached is not None:
-            return PersonFetch(reference, matches=dict(cached))
+            person = PersonFetch(reference, matches=dict(cached))
+            self.identified.append(person)
+            return person
         person = await self._resolve_afresh(reference)
         # Only a complete, unambiguous resolution is worth keeping.
         if self.links and not person.lookup_errors and not person.possible:
@@ -205,6 +217,7 @@ class FanOut:
         self._identifying += 1
         try:
             await self._identifier_rounds(person, known)
+            self.identified.append(person)
         finally:
             self._identifying -= 1
             if not self._identifying:
@@ -385,6 +398,10 @@ class FanOut:
         ]
         if not known or not searchable:
             return
+        if self._searching is None:
+            self._searching = asyncio.get_running_loop().create_future()
+        if not self._searching.done():
+            self._searching.set_result(None)
         # Every search is queued before the first is awaited, so they go out together;
         # awaiting them in turn is cheaper than asyncio.gather's per-future bookkeeping.
         searches = [(name, self.search_in(name, who)) for name in searchable for who in known]
@@ -404,10 +421,24 @@ class FanOut:
             elif possible:
                 person.possible[name] = possible
 
+    async def searching(self, finding: asyncio.Future[Any]) -> bool:
+        """Wait until ``finding`` (the request's people) is done or, first, demographic
+        searches begin; True in the second case.
+
+        From then until the searches answer, the identifier matches of
+        :attr:`identified` are final and their agencies idle: the request can decide
+        on them and read them while the other agencies search.
+        """
+        if self._searching is None:
+            self._searching = asyncio.get_running_loop().create_future()
+        await asyncio.wait((finding, self._searching), return_when=asyncio.FIRST_COMPLETED)
+        return not finding.done()
+
     def _loader(
         self, agency: str, fields: frozenset[str]
     ) -> DataLoader[str, Mapping[str, Any] | None]:
-        loader = self._loaders.get(agency)
+        # One loader per field set: reads decided at different steps may ask differently.
+        loader = self._loaders.get((agency, fields))
         if loader is None:
             adapter = self.adapters[agency]
 
@@ -419,19 +450,33 @@ class FanOut:
                 return [found.get(local_id) for local_id in ids]
 
             loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)
-            self._loaders[agency] = loader
+            self._loaders[agency, fields] = loader
         return loader
 
     def start_reads(
         self, person: PersonFetch, fields_by_agency: Mapping[str, frozenset[str]]
     ) -> None:
-        """Queue one read per matched agency that has any allowed field; batches go out together."""
+        """Queue one read per matched agency that has any allowed field; batches go out together.
+
+        A read already started for the person is kept only if it asked for the same
+        record and fields; any other is dropped from the person (left to finish
+        unused, since a batch may share it), so what resolvers see is exactly what
+        ``fields_by_agency`` allows.
+        """
+        for agency in list(person.reads):
+            match = person.matches.get(agency)
+            if match is None or person.read_asks[agency] != (
+                match.local_id,
+                fields_by_agency.get(agency),
+            ):
+                del person.reads[agency], person.read_asks[agency]
         for agency, fields in fields_by_agency.items():
             match = person.matches.get(agency)
             if match is None or not fields or agency in person.reads:
                 continue
             read = asyncio.ensure_future(self._loader(agency, fields).load(match.local_id))
             person.reads[agency] = read
+            person.read_asks[agency] = (match.local_id, fields)
             self._reads.append(read)
 
     async def settle_reads(self) -> None:

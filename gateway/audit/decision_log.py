@@ -15,12 +15,14 @@ import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from gateway.audit.store import timestamp
 from gateway.policy import Decision, DecisionInput
 
 DECISION_PATH = "joinedup/decision"
+
+Governs = Literal["disclosure", "reads"]
 
 # Input that may identify a person or carry free text about them: never logged.
 ERASED_POINTERS: tuple[str, ...] = (
@@ -44,7 +46,15 @@ class DecisionLog:
             sys.stdout if target == "-" else Path(target).open("a", encoding="utf-8")
         )
 
-    def write(self, request_id: str, request: DecisionInput, decision: Decision) -> None:
+    def write(
+        self, request_id: str, request: DecisionInput, decision: Decision, governs: Governs
+    ) -> None:
+        """Append one decision; ``governs`` says what it was taken for.
+
+        A request's ``disclosure`` decision governs its response and is the one the
+        audit names. A ``reads`` decision (taken while demographic searches still run,
+        on the people as identifiers found them) only let agencies be read sooner.
+        """
         document, erased = erase({"input": request.as_json()}, ERASED_POINTERS)
         event: dict[str, Any] = {
             "decision_id": decision.decision_id,
@@ -54,6 +64,7 @@ class DecisionLog:
             "timestamp": timestamp().replace("+00:00", "Z"),
             "labels": self.labels,
             "request_id": request_id,  # not an OPA field: joins the line to the audit
+            "governs": governs,  # not an OPA field either
         }
         if erased:
             event["erased"] = erased
