@@ -47,6 +47,7 @@ from gateway.auth import AuthError, AuthUnavailable
 from gateway.observability.requests import name_operation
 from gateway.observability.steps import audit_write_step
 from gateway.persisted import PersistedQueryError
+from gateway.person_context import RequestRegister
 from gateway.policy import (
     Decision,
     DecisionInput,
@@ -170,11 +171,13 @@ async def graphql_endpoint(request: Request) -> Response:
     )
     # One deadline for everything the request asks of agencies (lookups, reads).
     with request_deadline(gateway.config.resilience.request_deadline_s):
+        register = gateway.register.for_request(caller.team)
         fanout = FanOut(
             gateway.adapters,
             links=gateway.links,
             match_tokens=gateway.match_tokens,
             user=caller.user,
+            on_match=register.found,
         )
         references = requested_references(
             schema.graphql_schema, document, operation.operation_name, operation.variables
@@ -191,7 +194,7 @@ async def graphql_endpoint(request: Request) -> Response:
             # Demographic searches only add agencies to what identifiers found, so the
             # agencies found are read now, under a decision on what is known so far,
             # instead of idling until the searches answer.
-            await _read_ahead(gateway, request_id, asking, fanout, caller.team)
+            await _read_ahead(gateway, request_id, asking, fanout, register)
         found = await finding
         # Households too (identifiers only): each member is a person of the decision.
         households = (
@@ -200,7 +203,7 @@ async def graphql_endpoint(request: Request) -> Response:
             else {}
         )
         persons = {p.key: p for p in [*found, *household_members(households)]}
-        decision = await _decide(gateway, request_id, asking, persons, caller.team, "disclosure")
+        decision = await _decide(gateway, request_id, asking, persons, register, "disclosure")
         context = RequestContext(
             request_id=request_id,
             caller=caller,
@@ -279,12 +282,12 @@ async def _decide(
     request_id: str,
     asking: DecisionInput,
     persons: Mapping[str, PersonFetch],
-    team: str | None,
+    register: RequestRegister,
     governs: Governs,
 ) -> Decision:
     """The policy's decision on ``asking`` about these people, denying on any failure;
     given an id and written to the decision log (``DecisionLog.write``: ``governs``)."""
-    decision_input = replace(asking, persons=await gateway.register.contexts(persons, team))
+    decision_input = replace(asking, persons=await register.contexts(persons))
     decision = await decide_fail_closed(
         gateway.policy, decision_input, gateway.config.policy_timeout_s
     )
@@ -296,7 +299,11 @@ async def _decide(
 
 
 async def _read_ahead(
-    gateway: Gateway, request_id: str, asking: DecisionInput, fanout: FanOut, team: str | None
+    gateway: Gateway,
+    request_id: str,
+    asking: DecisionInput,
+    fanout: FanOut,
+    register: RequestRegister,
 ) -> None:
     """Start reading what identifiers found while demographic searches run.
 
@@ -306,7 +313,7 @@ async def _read_ahead(
     always what the final decision allows; the agencies are read sooner.
     """
     persons = {p.key: p for p in fanout.identified}
-    decision = await _decide(gateway, request_id, asking, persons, team, "reads")
+    decision = await _decide(gateway, request_id, asking, persons, register, "reads")
     fields_by_agency = gateway.schema.readable_fields(asking.fields, decision)
     for person in persons.values():
         fanout.start_reads(person, readable_by(person, decision, fields_by_agency))

@@ -3,18 +3,22 @@
 A legitimate relationship is the caller's team holding an open case for the
 person; consent is recorded per purpose. Both live in the council's
 case-management system, asked through the council adapter (SQLite or
-PostgreSQL) once for all the people of a request. Match confidence comes from
-the identity lookups.
+PostgreSQL) as soon as identity resolution finds each person's council record,
+in one query for the records found together. Match confidence comes from the
+identity lookups.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from strawberry.dataloader import DataLoader
+
 from adapters.council import CouncilAdapter
-from adapters.sdk import Adapter, AdapterError
+from adapters.sdk import Adapter, AdapterError, Match
 from gateway.policy import PersonContext
 from gateway.resilience import ResilientAdapter
 from resolvers.fanout import PersonFetch
@@ -63,9 +67,14 @@ class CaseRegister:
     async def contexts(
         self, persons: Mapping[str, PersonFetch], team: str | None
     ) -> tuple[PersonContext, ...]:
-        council_ids = tuple(
-            sorted({p.matches[COUNCIL].local_id for p in persons.values() if COUNCIL in p.matches})
-        )
+        return await self.for_request(team).contexts(persons)
+
+    def for_request(self, team: str | None) -> RequestRegister:
+        """One request's questions to the register, asked as council records are found."""
+        return RequestRegister(self, team)
+
+    async def facts(self, council_ids: tuple[str, ...], team: str | None) -> list[CaseFacts]:
+        """Each person's relationship and consent; nothing known if the register cannot say."""
         related: set[str] = set()
         consent: dict[str, dict[str, str]] = {}
         if council_ids and self.council is not None:
@@ -78,16 +87,58 @@ class CaseRegister:
                 # Fail closed: no relationship and no consent known, so the purposes
                 # that need them are denied; the rest of the request stands.
                 log.error("case register unavailable (%s); no relationship or consent", exc.code)
+        return [
+            CaseFacts(team is not None and i in related, consent.get(i, {})) for i in council_ids
+        ]
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the register says of one council record for the caller's team."""
+
+    relationship: bool
+    consent: Mapping[str, str]
+
+
+NO_FACTS = CaseFacts(False, {})
+
+
+class RequestRegister:
+    """The register's answers for one request, asked as soon as each council record is found.
+
+    :meth:`found` (the fan-out's ``on_match``) asks about a council record the moment
+    identity resolution finds it, while other agencies are still answering, so the
+    decision does not wait for the register afterwards. Records found together
+    (one batched council answer) are asked about in one query.
+    """
+
+    def __init__(self, register: CaseRegister, team: str | None) -> None:
+        async def load(council_ids: list[str]) -> list[CaseFacts]:
+            return await register.facts(tuple(council_ids), team)
+
+        self._facts = DataLoader(load_fn=load)
+
+    def found(self, agency: str, match: Match) -> None:
+        if agency == COUNCIL:
+            self._facts.load(match.local_id)
+
+    async def contexts(self, persons: Mapping[str, PersonFetch]) -> tuple[PersonContext, ...]:
+        # What each person's matches are now: searches may still add to them meanwhile.
+        found = {key: dict(person.matches) for key, person in persons.items()}
+        council_ids = list(
+            dict.fromkeys(m[COUNCIL].local_id for m in found.values() if COUNCIL in m)
+        )
+        facts = dict(zip(council_ids, await self._facts.load_many(council_ids), strict=True))
         contexts = []
-        for key, person in persons.items():
-            council = person.matches.get(COUNCIL)
-            council_id = council.local_id if council else None
+        for key, matches in found.items():
+            council = matches.get(COUNCIL)
+            known = facts[council.local_id] if council else NO_FACTS
             contexts.append(
                 PersonContext(
                     key=key,
-                    match_confidence={a: m.confidence for a, m in person.matches.items()},
-                    relationship=team is not None and council_id in related,
-                    consent=consent.get(council_id or "", {}),
+                    match_confidence={a: m.confidence for a, m in matches.items()},
+                    relationship=known.relationship,
+                    consent=known.consent,
                 )
             )
         return tuple(contexts)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +90,7 @@ class FanOut:
         links: LinkCache | None = None,
         match_tokens: MatchTokens | None = None,
         user: str | None = None,
+        on_match: Callable[[str, Match], None] | None = None,
     ) -> None:
         self.adapters = adapters
         self.matcher = matcher or FederatedMatcher()
@@ -97,6 +98,8 @@ class FanOut:
         self.match_tokens = match_tokens
         self.user = user
         """The caller: MATCH tokens open only for the user they were issued to."""
+        self.on_match = on_match
+        """Told of every record found (agency, match) the moment it is found."""
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[
             tuple[str, frozenset[str]], DataLoader[str, Mapping[str, Any] | None]
@@ -160,7 +163,9 @@ class FanOut:
             return await self._resolve_confirmed(reference)
         cached = self.links.get(reference) if self.links else None
         if cached is not None:
-            person = PersonFetch(reference, matches=dict(cached))
+            person = PersonFetch(reference)
+            for agency, match in cached.items():
+                self._matched(person, agency, match)
             self.identified.append(person)
             return person
         person = await self._resolve_afresh(reference)
@@ -306,10 +311,15 @@ class FanOut:
                 elif error is not None:
                     raise error
                 elif (result := lookup.result()) is not None:
-                    person.lookup_errors.pop(name, None)
-                    person.matches[name] = result
+                    self._matched(person, name, result)
                     learn(result.identifiers)
             ask_whoever_can_learn_something()
+
+    def _matched(self, person: PersonFetch, agency: str, match: Match) -> None:
+        person.lookup_errors.pop(agency, None)
+        person.matches[agency] = match
+        if self.on_match is not None:
+            self.on_match(agency, match)
 
     def _lookup(self, agency: str, identifiers: tuple[Identifier, ...]) -> Awaitable[Match | None]:
         """One person's lookup, queued with the other lookups of this moment.
@@ -416,8 +426,7 @@ class FanOut:
                 continue
             match, possible = self.matcher.decide(name, known, found)
             if match is not None:
-                person.lookup_errors.pop(name, None)
-                person.matches[name] = match
+                self._matched(person, name, match)
             elif possible:
                 person.possible[name] = possible
 
