@@ -115,7 +115,7 @@ class FanOut:
         self.identified: list[PersonFetch] = []
         """People whose identifier lookups have finished: their identifier matches are final."""
         self._searching: asyncio.Future[None] | None = None
-        """Made by :meth:`searching`; done when the request's first demographic search goes out."""
+        """Done when the request's first demographic search goes out (:meth:`_searches_begun`)."""
         self.created = time.perf_counter()
 
     @functools.cached_property
@@ -408,10 +408,9 @@ class FanOut:
         ]
         if not known or not searchable:
             return
-        if self._searching is None:
-            self._searching = asyncio.get_running_loop().create_future()
-        if not self._searching.done():
-            self._searching.set_result(None)
+        begun = self._searches_begun()
+        if not begun.done():
+            begun.set_result(None)
         # Every search is queued before the first is awaited, so they go out together;
         # awaiting them in turn is cheaper than asyncio.gather's per-future bookkeeping.
         searches = [(name, self.search_in(name, who)) for name in searchable for who in known]
@@ -438,10 +437,14 @@ class FanOut:
         :attr:`identified` are final and their agencies idle: the request can decide
         on them and read them while the other agencies search.
         """
+        await asyncio.wait((finding, self._searches_begun()), return_when=asyncio.FIRST_COMPLETED)
+        return not finding.done()
+
+    def _searches_begun(self) -> asyncio.Future[None]:
+        # Made on first use, inside the running loop (a FanOut may be built outside one).
         if self._searching is None:
             self._searching = asyncio.get_running_loop().create_future()
-        await asyncio.wait((finding, self._searching), return_when=asyncio.FIRST_COMPLETED)
-        return not finding.done()
+        return self._searching
 
     def _loader(
         self, agency: str, fields: frozenset[str]
