@@ -71,7 +71,7 @@ async def _session(
             await write_cpu_ranking(full_views, cprofile)
         reply = await ask(query, variables)
         refuse_if_rate_limited(reply.get("errors"))
-        document_fields = gateway.schema.requested_fields(parse(query))
+        document_fields = gateway.schema.plan(parse(query)).requested
         decision_input = DecisionInput(
             {"user": "bench", "org": "b", "roles": ["social_worker"], "team": "t"},
             "safeguarding_children",

@@ -92,7 +92,9 @@ async def _session(
         )
         scenarios = {
             "caseload": (
-                people_query(sections[:CASELOAD_AGENCIES], CASELOAD_FIELDS_PER_AGENCY),
+                people_query(
+                    sections[:CASELOAD_AGENCIES], CASELOAD_FIELDS_PER_AGENCY, matches=False
+                ),
                 caseloads,
             ),
             "household": (people_query(sections), households),

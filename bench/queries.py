@@ -79,17 +79,27 @@ def identifier_schemes(reply: dict[str, Any]) -> list[str]:
     return [value["name"] for value in reply["data"]["__type"]["enumValues"]]
 
 
-def person_query(sections: list[Section], fields_per_section: int | None = None) -> str:
-    body = " ".join(s.selection(fields_per_section) for s in sections)
+def person_query(
+    sections: list[Section], fields_per_section: int | None = None, matches: bool = True
+) -> str:
+    """One person's view of these sections; with ``matches``, where every agency stands
+    too (which asks every agency about them, so leave it out to measure fewer agencies)."""
     return (
         "query Person($ref: PersonReference!) { person(reference: $ref) { "
-        f"matches {{ agency status }} {body} }} }}"
+        f"{_person_body(sections, fields_per_section, matches)} }} }}"
     )
 
 
-def people_query(sections: list[Section], fields_per_section: int | None = None) -> str:
-    body = " ".join(s.selection(fields_per_section) for s in sections)
+def people_query(
+    sections: list[Section], fields_per_section: int | None = None, matches: bool = True
+) -> str:
+    """:func:`person_query` for a list of people."""
     return (
         "query People($refs: [PersonReference!]!) { people(references: $refs) { "
-        f"matches {{ agency status }} {body} }} }}"
+        f"{_person_body(sections, fields_per_section, matches)} }} }}"
     )
+
+
+def _person_body(sections: list[Section], fields_per_section: int | None, matches: bool) -> str:
+    body = " ".join(s.selection(fields_per_section) for s in sections)
+    return f"matches {{ agency status }} {body}" if matches else body

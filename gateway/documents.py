@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from graphql import DocumentNode
 
-from gateway.policy import RequestedField
+from resolvers.schema import QueryPlan
 
 MAX_CACHED_DOCUMENTS = 256
 MAX_CACHED_QUERY_CHARS = 16_384
@@ -29,7 +29,7 @@ MAX_CACHED_QUERY_CHARS = 16_384
 @dataclass
 class _Checked:
     document: DocumentNode
-    requested: tuple[RequestedField, ...] | None = None
+    plan: QueryPlan | None = None
 
 
 class DocumentCache:
@@ -52,16 +52,16 @@ class DocumentCache:
         if len(self._documents) > self._size:
             self._documents.popitem(last=False)
 
-    def requested_fields(
+    def plan(
         self,
         query: str,
         document: DocumentNode,
-        compute: Callable[[DocumentNode], tuple[RequestedField, ...]],
-    ) -> tuple[RequestedField, ...]:
+        compute: Callable[[DocumentNode], QueryPlan],
+    ) -> QueryPlan:
         """``compute(document)``, worked out once while this very document is kept."""
         checked = self._documents.get(query)
         if checked is None or checked.document is not document:
             return compute(document)
-        if checked.requested is None:
-            checked.requested = compute(document)
-        return checked.requested
+        if checked.plan is None:
+            checked.plan = compute(document)
+        return checked.plan

@@ -166,9 +166,8 @@ async def graphql_endpoint(request: Request) -> Response:
         return _rejection(exc, request_id, media_type)
 
     schema = gateway.schema
-    requested = gateway.documents.requested_fields(
-        operation.query, document, schema.requested_fields
-    )
+    plan = gateway.documents.plan(operation.query, document, schema.plan)
+    requested = plan.requested
     # One deadline for everything the request asks of agencies (lookups, reads).
     with request_deadline(gateway.config.resilience.request_deadline_s):
         register = gateway.register.for_request(caller.team)
@@ -178,6 +177,7 @@ async def graphql_endpoint(request: Request) -> Response:
             match_tokens=gateway.match_tokens,
             user=caller.user,
             on_match=register.found,
+            needs=plan.needing(gateway.register.agencies),
         )
         references = requested_references(
             schema.graphql_schema, document, operation.operation_name, operation.variables

@@ -55,6 +55,12 @@ class CaseRegister:
         self.council = council
         self._guard = guard
 
+    @property
+    def agencies(self) -> frozenset[str]:
+        """The agencies it reads facts from: every request about people needs their
+        records there, whatever sections it asks for, to decide on their context."""
+        return frozenset({COUNCIL}) if self.council is not None else frozenset()
+
     @classmethod
     def for_adapters(cls, adapters: Mapping[str, Adapter]) -> CaseRegister:
         """The register of the gateway's council adapter; a resilient one keeps its breaker,

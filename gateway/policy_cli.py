@@ -162,15 +162,16 @@ def explain_command(
     errors = validate(schema.graphql_schema, document)
     if errors:
         raise click.ClickException("; ".join(e.message for e in errors))
+    plan = schema.plan(document)
 
     async def person_contexts() -> tuple[PersonContext, ...]:
         if person is None:
             return ()
         scheme, _, value = person.partition(":")
-        fanout = FanOut(adapters)
+        register = CaseRegister.for_adapters(adapters)
+        fanout = FanOut(adapters, needs=plan.needing(register.agencies))
         try:
             found = await fanout.find(Identifier(scheme.upper(), value.strip().upper()))
-            register = CaseRegister.for_adapters(adapters)
             return await register.contexts({found.key: found}, team)
         finally:
             for adapter in adapters.values():
@@ -181,7 +182,7 @@ def explain_command(
     request = DecisionInput(
         caller,
         purpose,
-        schema.requested_fields(document),
+        plan.requested,
         contexts,
         break_glass,
         consent_override,

@@ -91,8 +91,13 @@ class FanOut:
         match_tokens: MatchTokens | None = None,
         user: str | None = None,
         on_match: Callable[[str, Match], None] | None = None,
+        needs: frozenset[str] | None = None,
     ) -> None:
         self.adapters = adapters
+        self.needs = None if needs is None or needs >= adapters.keys() else needs
+        """The agencies whose records the request needs (None: all). The others are
+        asked only to learn an identifier a needed agency finds people by, and never
+        searched: a query about benefits does not tell the police who it is about."""
         self.matcher = matcher or FederatedMatcher()
         self.links = links
         self.match_tokens = match_tokens
@@ -126,6 +131,11 @@ class FanOut:
             for scheme in adapter.discover().lookup_schemes:
                 askers.setdefault(scheme, []).append(name)
         return {scheme: tuple(names) for scheme, names in askers.items()}
+
+    @functools.cached_property
+    def _schemes_carried(self) -> dict[str, frozenset[str]]:
+        """Per agency, the schemes of the identifiers its matches may carry."""
+        return {name: a.discover().identifier_schemes for name, a in self.adapters.items()}
 
     async def timed(self, agency: str, operation: str, call: Awaitable[Any]) -> Any:
         """Await one upstream call, recorded with the request's other calls."""
@@ -169,8 +179,8 @@ class FanOut:
             self.identified.append(person)
             return person
         person = await self._resolve_afresh(reference)
-        # Only a complete, unambiguous resolution is worth keeping.
-        if self.links and not person.lookup_errors and not person.possible:
+        # Only a complete, unambiguous resolution in every agency is worth keeping.
+        if self.links and self.needs is None and not person.lookup_errors and not person.possible:
             self.links.put(reference, person.matches)
         return person
 
@@ -253,6 +263,7 @@ class FanOut:
         """
         asks: dict[str, int] = {}
         running: dict[asyncio.Future[Match | None], str] = {}
+        needs = self.needs
         # Agencies holding an identifier they were not yet asked with, kept up to date as
         # identifiers are learnt, so deciding whom to ask costs nothing per agency.
         worth_asking: set[str] = set()
@@ -266,6 +277,19 @@ class FanOut:
 
         for identifier in known:
             worth_asking.update(askers.get(identifier.scheme, ()))
+
+        def could_teach(agency: str) -> bool:
+            """Whether a match in ``agency`` could carry an identifier in a scheme that a
+            needed agency not yet matched finds people by and that nobody has given."""
+            assert needs is not None
+            held = {i.scheme for i in known}
+            return any(
+                scheme not in held and scheme in self._schemes_carried[agency]
+                for needed in needs
+                if needed in self.adapters and needed not in person.matches
+                for scheme in self.adapters[needed].discover().lookup_schemes
+            )
+
         # Lookups report here as they finish (cheaper than asyncio.wait, which adds and
         # removes a callback on every running lookup each time round).
         finished: list[asyncio.Future[Match | None]] = []
@@ -286,6 +310,8 @@ class FanOut:
                 if name in running.values() or asks.get(name, 0) >= _LOOKUP_ROUNDS:
                     continue
                 worth_asking.discard(name)
+                if needs is not None and name not in needs and not could_teach(name):
+                    continue
                 asks[name] = asks.get(name, 0) + 1
                 if identifiers is None:
                     identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
@@ -405,6 +431,7 @@ class FanOut:
             if name not in person.matches
             and name not in person.lookup_errors  # it failed already: keep its error
             and adapter.discover().demographic_search
+            and (self.needs is None or name in self.needs)
         ]
         if not known or not searchable:
             return

@@ -91,6 +91,27 @@ class PurposeType:
     lawful_basis: str
 
 
+EVERY_AGENCY_COORDINATES = frozenset({"Person.matches", "Person.household"})
+"""Fields that need every agency asked: where each agency stands, and household
+members, who may be known only to agencies the rest of the query does not ask."""
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What a checked document needs, worked out once per document (``gateway.documents``)."""
+
+    requested: tuple[RequestedField, ...]
+    """Every governed coordinate it asks for, with what it implies: what the policy decides on."""
+    agencies: frozenset[str] | None
+    """The agencies whose records it needs; None for all of them
+    (:data:`EVERY_AGENCY_COORDINATES`). Identity resolution asks the others only to
+    learn an identifier a needed agency finds people by (``FanOut``): data minimisation."""
+
+    def needing(self, also: frozenset[str]) -> frozenset[str] | None:
+        """The agencies to resolve people in when the request needs ``also`` as well."""
+        return None if self.agencies is None else self.agencies | also
+
+
 @dataclass(frozen=True)
 class GatewaySchema:
     """The composed schema plus what the policy step needs to know about it."""
@@ -125,13 +146,20 @@ class GatewaySchema:
             is_awaitable=_is_awaitable,
         )
 
-    def requested_fields(self, document: DocumentNode) -> tuple[RequestedField, ...]:
+    def plan(self, document: DocumentNode) -> QueryPlan:
+        """What the document needs: the fields the policy decides on, the agencies to ask."""
+        named = requested_coordinates(self.graphql_schema, document)
+        requested = self._requested_fields(named)
+        if not EVERY_AGENCY_COORDINATES.isdisjoint(named):
+            return QueryPlan(requested, None)
+        return QueryPlan(requested, frozenset(f.agency for f in requested if f.agency))
+
+    def _requested_fields(self, named: frozenset[str]) -> tuple[RequestedField, ...]:
         """Every governed coordinate the document asks for, including what it implies.
 
         ``Person.timeline`` is built from section list fields, so asking for it asks
         for those too: the policy decides on them like on any other field.
         """
-        named = requested_coordinates(self.graphql_schema, document)
         wanted = {
             c: self.agency_of.get(c)
             for c in named

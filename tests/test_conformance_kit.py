@@ -34,6 +34,7 @@ from adapters.sdk.conformance.checks import (
     check_batch_search,
     check_batching,
     check_deadline,
+    check_lookup,
     check_no_retention,
     check_read,
     check_search,
@@ -122,6 +123,15 @@ class SearchOffersEveryone(BenefitsAdapter):
         return [*found, Candidate("QQ000000A", Demographics("Un", "Related", "1980-01-01"))]
 
 
+class CarriesUndeclaredScheme(BenefitsAdapter):
+    async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
+        found = await super().lookup(identifiers)
+        if found is None:
+            return None
+        passport = Identifier("PASSPORT_NUMBER", "123456789")
+        return dataclasses.replace(found, identifiers=(*found.identifiers, passport))
+
+
 class SearchUndeclared(BenefitsAdapter):
     def discover(self) -> SectionSpec:
         return dataclasses.replace(SECTION, demographic_search=False)
@@ -152,6 +162,7 @@ def target_for(
         (SearchFindsNobody, check_search, "did not find it"),
         (SearchOffersEveryone, check_search, "for a person no one holds returned candidates"),
         (SearchUndeclared, check_search, "does not declare it"),
+        (CarriesUndeclaredScheme, check_lookup, "a scheme the section does not declare"),
     ],
     ids=[
         "per-person-reads",
@@ -164,6 +175,7 @@ def target_for(
         "search-finds-nobody",
         "search-offers-everyone",
         "search-undeclared",
+        "carries-undeclared-scheme",
     ],
 )
 def test_kit_fails_a_broken_adapter_saying_what_to_fix(
@@ -192,6 +204,7 @@ def test_the_unbroken_adapter_passes_the_same_checks(
         check_no_retention,
         check_deadline,
         check_search,
+        check_lookup,
     ):
         asyncio.run(check(target))
 
@@ -219,6 +232,10 @@ def test_the_unbroken_adapter_passes_the_same_checks(
             "does not describe its items",
         ),
         (dataclasses.replace(SECTION, lookup_schemes=()), "names no lookup scheme"),
+        (
+            dataclasses.replace(SECTION, other_identifier_schemes=("NI_NUMBER",)),
+            "in both lookup_schemes and other_identifier_schemes",
+        ),
         (dataclasses.replace(SECTION, agency="Benefits Agency"), "is not lower_snake_case"),
         (dataclasses.replace(SECTION, max_batch=0), "max_batch is 0"),
     ],

@@ -13,6 +13,7 @@ from graphql import parse
 from gateway.documents import MAX_CACHED_QUERY_CHARS, DocumentCache
 from gateway.policy import RequestedField
 from gateway.purposes import PURPOSE_HEADER
+from resolvers.schema import QueryPlan
 from tests.conftest import GatewayProcess
 
 
@@ -26,23 +27,23 @@ def test_a_kept_document_is_returned_and_the_cache_is_bounded() -> None:
     assert cache.get("{ q2 }") is documents["{ q2 }"]
 
 
-def test_requested_fields_are_worked_out_once_per_kept_document() -> None:
+def test_a_plan_is_worked_out_once_per_kept_document() -> None:
     cache = DocumentCache()
     query = "{ q }"
     document = parse(query)
     cache.put(query, document)
     computed: list[object] = []
 
-    def compute(doc: object) -> tuple[RequestedField, ...]:
+    def compute(doc: object) -> QueryPlan:
         computed.append(doc)
-        return (RequestedField("Person.name", None),)
+        return QueryPlan((RequestedField("Person.name", None),), frozenset())
 
-    first = cache.requested_fields(query, document, compute)
-    again = cache.requested_fields(query, document, compute)
+    first = cache.plan(query, document, compute)
+    again = cache.plan(query, document, compute)
     other = parse(query)  # the same text, another document (e.g. refused a kept one)
-    cache.requested_fields(query, other, compute)
+    cache.plan(query, other, compute)
 
-    assert first == again == (RequestedField("Person.name", None),)
+    assert first == again == QueryPlan((RequestedField("Person.name", None),), frozenset())
     assert computed == [document, other]
 
 

@@ -113,6 +113,16 @@ class SectionSpec:
     """Whether :meth:`Adapter.search_many` runs a batch of demographic searches in one
     upstream call (at most ``max_batch``). The gateway then coalesces the searches of a
     query about many people into one call per agency."""
+    other_identifier_schemes: tuple[str, ...] = ()
+    """Schemes of identifiers its matches carry (``Match.identifiers``) that it cannot be
+    looked up by. A query that does not need this agency's section asks it only when a
+    match could teach an identifier a needed agency looks people up by, so a scheme
+    left undeclared would go unlearnt by such queries; the conformance kit checks it."""
+
+    @property
+    def identifier_schemes(self) -> frozenset[str]:
+        """Every scheme a match here may carry: the lookup schemes and the others."""
+        return frozenset(self.lookup_schemes + self.other_identifier_schemes)
 
 
 @dataclass(frozen=True)

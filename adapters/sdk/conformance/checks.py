@@ -100,12 +100,17 @@ def check_section_spec(spec: SectionSpec) -> None:
         "the section names no lookup scheme, so nobody can ever be found in it",
         "list the identifier schemes lookup() accepts in SectionSpec.lookup_schemes",
     )
-    for scheme in spec.lookup_schemes:
+    for scheme in spec.lookup_schemes + spec.other_identifier_schemes:
         fail_if(
             not SCHEME_NAME.match(scheme),
-            f"lookup scheme {scheme!r} is not UPPER_SNAKE_CASE",
+            f"identifier scheme {scheme!r} is not UPPER_SNAKE_CASE",
             "name identifier schemes like NI_NUMBER or NHS_NUMBER",
         )
+    fail_if(
+        bool(set(spec.lookup_schemes) & set(spec.other_identifier_schemes)),
+        "a scheme is in both lookup_schemes and other_identifier_schemes",
+        "other_identifier_schemes lists only schemes lookup() cannot find people by",
+    )
     fail_if(not spec.fields, "the section has no fields", "declare its fields as FieldSpecs")
     _check_fields(spec.fields, "the section", nested=False)
     fail_if(
@@ -262,6 +267,13 @@ async def find_known(adapter: Adapter, target: ConformanceTarget) -> list[Match]
                 not isinstance(held, Identifier) or not SCHEME_NAME.match(held.scheme),
                 f"the Match carries {held!r}, not an Identifier(SCHEME, value)",
                 "carry only identifiers (Identifier('NI_NUMBER', ...)), never other data",
+            )
+            fail_if(
+                held.scheme not in spec.identifier_schemes,
+                f"the Match carries a {held.scheme} identifier, a scheme the section does "
+                "not declare",
+                "list schemes the agency holds but cannot be looked up by in "
+                "SectionSpec.other_identifier_schemes",
             )
         found.append(match)
     return found
