@@ -264,6 +264,7 @@ class FanOut:
         asks: dict[str, int] = {}
         running: dict[asyncio.Future[Match | None], str] = {}
         needs = self.needs
+        passed_over: set[str] = set()  # not needed, nothing to teach: not asked
         # Agencies holding an identifier they were not yet asked with, kept up to date as
         # identifiers are learnt, so deciding whom to ask costs nothing per agency.
         worth_asking: set[str] = set()
@@ -311,6 +312,7 @@ class FanOut:
                     continue
                 worth_asking.discard(name)
                 if needs is not None and name not in needs and not could_teach(name):
+                    passed_over.add(name)
                     continue
                 asks[name] = asks.get(name, 0) + 1
                 if identifiers is None:
@@ -319,7 +321,19 @@ class FanOut:
                 running[lookup] = name
                 lookup.add_done_callback(lookup_finished)
 
+        def ask_everyone_if_nobody_needed_knows_them() -> None:
+            # Whether anyone knows them decides between "not found" and a person with
+            # empty sections: the answer must be that of a query asking every agency.
+            nonlocal needs
+            if passed_over and not person.matches and not person.lookup_errors:
+                needs = None
+                worth_asking.update(passed_over)
+                passed_over.clear()
+                ask_whoever_can_learn_something()
+
         ask_whoever_can_learn_something()
+        if not running:
+            ask_everyone_if_nobody_needed_knows_them()
         while running:
             if not finished:
                 waiter = asyncio.get_running_loop().create_future()
@@ -340,6 +354,8 @@ class FanOut:
                     self._matched(person, name, result)
                     learn(result.identifiers)
             ask_whoever_can_learn_something()
+            if not running:
+                ask_everyone_if_nobody_needed_knows_them()
 
     def _matched(self, person: PersonFetch, agency: str, match: Match) -> None:
         person.lookup_errors.pop(agency, None)

@@ -127,3 +127,21 @@ def test_an_agency_outside_the_query_is_asked_only_to_learn_an_identifier(
     ).json()
     assert asked(by_crn) == {"probation", "council", "schools"}
     assert by_crn["data"]["person"]["schools"] == by_ni["data"]["person"]["schools"]
+
+
+def test_someone_no_needed_agency_knows_is_looked_for_everywhere(
+    gateway: GatewayProcess, ground_truth: list[dict[str, Any]], sections: dict[str, Section]
+) -> None:
+    """Found or not found is the whole view's answer: a person the council does not
+    know, asked about for the council section alone, is found with no council record."""
+    person = next(
+        p for p in ground_truth if "benefits" in p["records"] and "council" not in p["records"]
+    )
+    ref = {"ref": {"scheme": "NI_NUMBER", "value": person["ni_number"]}}
+
+    body = gateway.query(ref, query=person_query([sections["council"]], matches=False)).json()
+    whole = gateway.query(ref, query=person_query(list(sections.values()))).json()
+
+    assert "errors" not in body, body.get("errors")
+    assert body["data"]["person"] == {"council": None}
+    assert asked(body) == asked(whole), "every agency the whole view asks by identifiers"
