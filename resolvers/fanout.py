@@ -1,4 +1,5 @@
-"""Fan-out: find a person in every agency, then read the allowed sections concurrently.
+"""Fan-out: find a person in every agency the query needs, then read the allowed sections
+concurrently.
 
 Identity resolution exchanges identifiers first, then (for agencies that offer
 it) demographics, scored by :mod:`gateway.identity.federated`. Reads start together as soon
@@ -260,6 +261,11 @@ class FanOut:
         chain of agencies, not the slowest agency times the number of rounds. People of
         one query still learn together where their answers come back together (one
         batch from an agency answers them all at once), so batching holds.
+
+        An agency the query does not need (:attr:`needs`) is asked only if it could
+        teach a needed one something; if no needed agency knows the person in the end,
+        the agencies passed over are asked after all, so that whether the person is
+        found at all is the answer a query of every agency would give.
         """
         asks: dict[str, int] = {}
         running: dict[asyncio.Future[Match | None], str] = {}

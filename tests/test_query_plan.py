@@ -8,16 +8,18 @@ answers must be exactly those of a query that asks every agency.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from graphql import parse
 
-from adapters.sdk import Adapter
+from adapters.sdk import Adapter, Health, Identifier, Match, SectionSpec
 from bench.queries import INTROSPECT_TYPES, Section, person_query, person_sections
 from gateway.adapters import build_adapters
 from gateway.config import DEMO_AGENCIES, REPO_ROOT, agency_settings
 from gateway.purposes import load_purposes
+from resolvers.fanout import FanOut
 from resolvers.schema import GatewaySchema, build_schema
 from tests.conftest import GatewayProcess
 
@@ -25,7 +27,10 @@ from tests.conftest import GatewayProcess
 # section asks the council (the case register) and that agency, and besides them only
 # agencies that hold an identifier scheme the agency finds people by and nobody gave:
 # police and probation both find people by PNC id, which only they hold.
-TEACHERS = {a: set() for a in DEMO_AGENCIES} | {"police": {"probation"}, "probation": {"police"}}
+TEACHERS: dict[str, set[str]] = {a: set() for a in DEMO_AGENCIES} | {
+    "police": {"probation"},
+    "probation": {"police"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +48,15 @@ def agencies_of(schema: GatewaySchema, query: str) -> frozenset[str] | None:
 
 
 def test_a_plan_names_the_agencies_whose_fields_the_query_asks_for(schema: GatewaySchema) -> None:
-    ref = '(reference: {scheme: NI_NUMBER, value: "X"})'
+    def person(fields: str) -> str:
+        return f'{{ person(reference: {{scheme: NI_NUMBER, value: "X"}}) {{ {fields} }} }}'
 
-    assert agencies_of(schema, f"{{ person{ref} {{ benefits {{ niNumber }} }} }}") == {"benefits"}
-    assert agencies_of(
-        schema, f"{{ person{ref} {{ nhs {{ nhsNumber }} schools {{ upn }} }} }}"
-    ) == {"nhs", "schools"}
-    assert agencies_of(schema, f"{{ person{ref} {{ reference {{ value }} }} }}") == frozenset()
+    assert agencies_of(schema, person("benefits { niNumber }")) == frozenset({"benefits"})
+    both = person("nhs { nhsNumber } schools { upn }")
+    assert agencies_of(schema, both) == frozenset({"nhs", "schools"})
+    assert agencies_of(schema, person("reference { value }")) == frozenset()
     # The timeline is built from every agency's events.
-    timeline = agencies_of(schema, f"{{ person{ref} {{ timeline {{ events {{ date }} }} }} }}")
+    timeline = agencies_of(schema, person("timeline { events { date } }"))
     assert timeline is not None and timeline >= {"council", "nhs", "police"}
 
 
@@ -145,3 +150,48 @@ def test_someone_no_needed_agency_knows_is_looked_for_everywhere(
     assert "errors" not in body, body.get("errors")
     assert body["data"]["person"] == {"council": None}
     assert asked(body) == asked(whole), "every agency the whole view asks by identifiers"
+
+
+class Directory(Adapter):
+    """Knows one person: found by ``finds_by``, carrying ``holds``; notes each lookup."""
+
+    def __init__(
+        self, section: SectionSpec, finds_by: Identifier, holds: tuple[Identifier, ...]
+    ) -> None:
+        self.section, self.finds_by, self.holds = section, finds_by, holds
+        self.asked = 0
+
+    def discover(self) -> SectionSpec:
+        return self.section
+
+    async def check(self) -> Health:
+        return Health(True)
+
+    async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
+        self.asked += 1
+        if self.finds_by not in identifiers:
+            return None
+        return Match(self.section.agency, "1", self.holds)
+
+    async def read(
+        self, local_ids: tuple[str, ...], fields: frozenset[str]
+    ) -> Mapping[str, Mapping[str, Any]]:
+        return {}
+
+
+async def test_an_identifier_held_but_not_searchable_by_is_learnt_from_where_it_is_held() -> None:
+    ni, passport = Identifier("NI_NUMBER", "QQ1"), Identifier("PASSPORT", "P1")
+    # Finds people by NI number and holds their passport number, which it cannot search by.
+    registry = Directory(
+        SectionSpec("registry", "R", ("NI_NUMBER",), (), other_identifier_schemes=("PASSPORT",)),
+        ni,
+        (ni, passport),
+    )
+    bystander = Directory(SectionSpec("bystander", "B", ("NI_NUMBER",), ()), ni, (ni,))
+    borders = Directory(SectionSpec("borders", "X", ("PASSPORT",), ()), passport, (passport,))
+    adapters = {"registry": registry, "bystander": bystander, "borders": borders}
+
+    person = await FanOut(adapters, needs=frozenset({"borders"})).find(ni)
+
+    assert set(person.matches) == {"registry", "borders"}
+    assert (registry.asked, bystander.asked, borders.asked) == (1, 0, 1)
