@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway.audit.backend import Backend
 from gateway.audit.chain import canonical_json, row_hash
-from gateway.audit.identifiers import IdentifierPolicy
+from gateway.audit.identifiers import IdentifierPolicy, StoredIdentifier
 from gateway.audit.record import COLUMNS, AuditRecord, StoredRow
 from gateway.audit.signing import Checkpoint, CheckpointKind, CheckpointSigner
 from gateway.audit.verify import VerifyReport, check_chain
@@ -102,9 +102,10 @@ class AuditStore:
                 seq, previous = int(head["seq"]), str(head["row_hash"])
                 now = timestamp()
                 rows = []
+                encodings = _Encodings(self.identifiers)
                 for record in records:
                     seq += 1
-                    row = self._row(record, seq, now, previous)
+                    row = _row(record, seq, now, previous, encodings)
                     previous = row["row_hash"]
                     rows.append(row)
                 self.backend.execute_many(_INSERT, [[r[c] for c in COLUMNS] for r in rows])
@@ -139,50 +140,6 @@ class AuditStore:
                     " WHERE person_identifiers <> '[]'"
                 )
             )
-
-    def _row(self, record: AuditRecord, seq: int, now: str, previous: str) -> StoredRow:
-        person = (
-            self.identifiers.stored(record.person_scheme, record.person_value)
-            if record.person_scheme is not None and record.person_value is not None
-            else None
-        )
-        row: StoredRow = {
-            "seq": seq,
-            "recorded_at": now,
-            "event": record.event,
-            "request_id": record.request_id,
-            "user_id": record.user,
-            "org": record.org,
-            "roles": canonical_json(list(record.roles)),
-            "team": record.team,
-            "purpose": record.purpose,
-            "lawful_basis": record.lawful_basis,
-            "person_scheme": person.scheme if person else None,
-            "person_ref": person.ref if person else None,
-            "person_ref_hashed": int(person.hashed) if person else 0,
-            "person_identifiers": canonical_json(
-                sorted(
-                    {
-                        self.identifiers.resolved(scheme, value)
-                        for scheme, value in record.person_identifiers
-                    }
-                )
-            ),
-            "agency": record.agency,
-            "disclosed": canonical_json(sorted(record.disclosed)),
-            "masked": canonical_json(sorted(record.masked)),
-            "withheld": canonical_json(dict(record.withheld)),
-            "policy_revision": record.policy_revision,
-            "decision_id": record.decision_id,
-            "break_glass_reason": record.break_glass_reason,
-            "obligations": canonical_json(dict(record.obligations)),
-            "subject_request_id": record.subject_request_id,
-            "review_outcome": record.review_outcome,
-            "review_note": record.review_note,
-            "prev_hash": previous,
-        }
-        row["row_hash"] = row_hash(row)
-        return row
 
     def _sign_head(self, seq: int, hash_: str, now: str) -> None:
         head = self.signer.sign("head", seq, hash_, now)
@@ -287,3 +244,77 @@ def _checkpoint(row: StoredRow) -> Checkpoint:
         key_id=str(row["key_id"]),
         signature=str(row["signature"]),
     )
+
+
+class _Encodings:
+    """The stored forms of one append's values, each distinct value worked out once.
+
+    A request's records share the caller and, per person, the identifiers (one record
+    per agency), so a caseload of 100 people in three agencies would otherwise hash
+    each identifier three times. Kept for one append only, never between requests.
+    """
+
+    def __init__(self, identifiers: IdentifierPolicy) -> None:
+        self._identifiers = identifiers
+        self._people: dict[tuple[str, str], StoredIdentifier] = {}
+        self._resolved: dict[tuple[tuple[str, str], ...], str] = {}
+        self._lists: dict[tuple[str, ...], str] = {}
+
+    def person(self, scheme: str, value: str) -> StoredIdentifier:
+        stored = self._people.get((scheme, value))
+        if stored is None:
+            stored = self._people[scheme, value] = self._identifiers.stored(scheme, value)
+        return stored
+
+    def resolved(self, identifiers: tuple[tuple[str, str], ...]) -> str:
+        encoded = self._resolved.get(identifiers)
+        if encoded is None:
+            hashed = {self._identifiers.resolved(scheme, value) for scheme, value in identifiers}
+            encoded = self._resolved[identifiers] = canonical_json(sorted(hashed))
+        return encoded
+
+    def sorted_list(self, values: tuple[str, ...]) -> str:
+        encoded = self._lists.get(values)
+        if encoded is None:
+            encoded = self._lists[values] = canonical_json(sorted(values))
+        return encoded
+
+
+def _row(
+    record: AuditRecord, seq: int, now: str, previous: str, encodings: _Encodings
+) -> StoredRow:
+    person = (
+        encodings.person(record.person_scheme, record.person_value)
+        if record.person_scheme is not None and record.person_value is not None
+        else None
+    )
+    row: StoredRow = {
+        "seq": seq,
+        "recorded_at": now,
+        "event": record.event,
+        "request_id": record.request_id,
+        "user_id": record.user,
+        "org": record.org,
+        "roles": canonical_json(list(record.roles)),
+        "team": record.team,
+        "purpose": record.purpose,
+        "lawful_basis": record.lawful_basis,
+        "person_scheme": person.scheme if person else None,
+        "person_ref": person.ref if person else None,
+        "person_ref_hashed": int(person.hashed) if person else 0,
+        "person_identifiers": encodings.resolved(record.person_identifiers),
+        "agency": record.agency,
+        "disclosed": encodings.sorted_list(record.disclosed),
+        "masked": encodings.sorted_list(record.masked),
+        "withheld": canonical_json(dict(record.withheld)),
+        "policy_revision": record.policy_revision,
+        "decision_id": record.decision_id,
+        "break_glass_reason": record.break_glass_reason,
+        "obligations": canonical_json(dict(record.obligations)),
+        "subject_request_id": record.subject_request_id,
+        "review_outcome": record.review_outcome,
+        "review_note": record.review_note,
+        "prev_hash": previous,
+    }
+    row["row_hash"] = row_hash(row)
+    return row
