@@ -95,7 +95,9 @@ class FanOut:
         needs: frozenset[str] | None = None,
     ) -> None:
         self.adapters = adapters
-        self.needs = None if needs is None or needs >= adapters.keys() else needs
+        self.needs = (
+            None if needs is None or needs >= adapters.keys() else needs.intersection(adapters)
+        )
         """The agencies whose records the request needs (None: all). The others are
         asked only to learn an identifier a needed agency finds people by, and never
         searched: a query about benefits does not tell the police who it is about."""
@@ -285,16 +287,15 @@ class FanOut:
         for identifier in known:
             worth_asking.update(askers.get(identifier.scheme, ()))
 
-        def could_teach(agency: str) -> bool:
+        def could_teach(agency: str, needed: frozenset[str]) -> bool:
             """Whether a match in ``agency`` could carry an identifier in a scheme that a
             needed agency not yet matched finds people by and that nobody has given."""
-            assert needs is not None
             held = {i.scheme for i in known}
             return any(
                 scheme not in held and scheme in self._schemes_carried[agency]
-                for needed in needs
-                if needed in self.adapters and needed not in person.matches
-                for scheme in self.adapters[needed].discover().lookup_schemes
+                for name in needed
+                if name not in person.matches
+                for scheme in self.adapters[name].discover().lookup_schemes
             )
 
         # Lookups report here as they finish (cheaper than asyncio.wait, which adds and
@@ -317,7 +318,7 @@ class FanOut:
                 if name in running.values() or asks.get(name, 0) >= _LOOKUP_ROUNDS:
                     continue
                 worth_asking.discard(name)
-                if needs is not None and name not in needs and not could_teach(name):
+                if needs is not None and name not in needs and not could_teach(name, needs):
                     passed_over.add(name)
                     continue
                 asks[name] = asks.get(name, 0) + 1
