@@ -87,6 +87,11 @@ class ResilientAdapter(Adapter):
     ) -> list[Match | None]:
         return await self._call(lambda: self.inner.lookup_many(identifier_sets))
 
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        return await self._call(lambda: self.inner.lookup_and_read_many(identifier_sets, fields))
+
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:

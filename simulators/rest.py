@@ -5,7 +5,8 @@ data: look a record up by an identifier it holds (one, or a batch of lookups in
 one ``POST /{name}/lookup``), search by demographics (one, or a batch of searches
 in one ``POST /{name}/search/batch``), read records in batches by key. Search and
 lookup replies carry only identifiers (and demographics); batch reads carry whole
-records.
+records, and so does a batch lookup that asks for them (``"records": true``), so a
+client allowed to read what it finds can find and read people in one call.
 """
 
 from __future__ import annotations
@@ -163,13 +164,15 @@ def openapi_document(collection: Collection) -> dict[str, Any]:
             },
             f"/{name}/lookup": _batch_operation(
                 f"Find up to {MAX_BATCH} people at once by identifiers; one list of matching "
-                "records' identifiers per query, in order.",
+                "records' identifiers per query, in order, and with `records: true` the "
+                "matching whole records too.",
                 {
                     "type": "object",
                     "properties": {p: {"type": "string"} for p in collection.search_params},
                 },
-                "Matching records' identifiers, per query.",
+                "Matching records' identifiers, per query (and, if asked, the records).",
                 error,
+                records=True,
             ),
         },
         "components": {"schemas": {"Record": record, "Summary": summary}},
@@ -243,9 +246,13 @@ def records_app(
         """``{"<collection>": [summary, ...]}``."""
         return members(**{collection.name: array(summaries[i] for i in found)})
 
+    def per_query(parts: Sequence[bytes], found: list[list[int]]) -> bytes:
+        """``[[part, ...], ...]``: each query's found records' encoded parts, in order."""
+        return array(array(parts[i] for i in one) for one in found)
+
     def results(found: list[list[int]]) -> bytes:
         """``{"results": [[summary, ...], ...]}``: one list per query, in order."""
-        return members(results=array(array(summaries[i] for i in one) for one in found))
+        return members(results=per_query(summaries, found))
 
     async def health(request: Request) -> Response:
         if failure := active_faults.health_failure():
@@ -273,9 +280,12 @@ def records_app(
         if failure := await active_faults.apply(rng):
             return failure
         try:
-            queries = (await request.json())["queries"]
+            body = await request.json()
+            queries, with_records = body["queries"], body.get("records", False)
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": "send {'queries': [{param: value}, ...]}"}, 400)
+        if not isinstance(with_records, bool):
+            return JSONResponse({"error": "records: true or false"}, 400)
         if (
             not isinstance(queries, list)
             or len(queries) > MAX_BATCH
@@ -293,7 +303,13 @@ def records_app(
                 },
                 400,
             )
-        return json_reply(results([find_by_identifiers(q) for q in queries]))
+        found = [find_by_identifiers(q) for q in queries]
+        if not with_records:
+            return json_reply(results(found))
+        # Each query's whole records, parallel to its summaries: what /batch would answer.
+        return json_reply(
+            members(results=per_query(summaries, found), records=per_query(encoded_records, found))
+        )
 
     def demographic_query(body: Any) -> dict[str, Any] | None:
         """The demographics a search asks about, or None unless it gives family name and DOB."""
@@ -375,10 +391,38 @@ def records_app(
 
 
 def _batch_operation(
-    summary: str, query: dict[str, Any], answer: str, error: dict[str, Any]
+    summary: str,
+    query: dict[str, Any],
+    answer: str,
+    error: dict[str, Any],
+    *,
+    records: bool = False,
 ) -> dict[str, Any]:
     """A ``POST`` taking ``{"queries": [query, ...]}`` and answering ``{"results": [[summary,
-    ...], ...]}``: one list of records' identifiers (and demographics) per query, in order."""
+    ...], ...]}``: one list of records' identifiers (and demographics) per query, in order.
+
+    With ``records``, the body may also say ``"records": true`` to get, besides, the whole
+    records per query (``"records": [[record, ...], ...]``, parallel to ``results``).
+    """
+    asked: dict[str, Any] = {"queries": {"type": "array", "maxItems": MAX_BATCH, "items": query}}
+    answered: dict[str, Any] = {
+        "results": {
+            "type": "array",
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Summary"}},
+        }
+    }
+    if records:
+        asked["records"] = {
+            "type": "boolean",
+            "default": False,
+            "description": "Also answer each query's whole records, in `records`.",
+        }
+        answered["records"] = {
+            "type": "array",
+            "description": "Only if asked: per query, the whole records (as `/batch` answers "
+            "them) of its `results`, in the same order.",
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}},
+        }
     return {
         "post": {
             "summary": summary,
@@ -386,13 +430,7 @@ def _batch_operation(
                 "required": True,
                 "content": {
                     "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["queries"],
-                            "properties": {
-                                "queries": {"type": "array", "maxItems": MAX_BATCH, "items": query}
-                            },
-                        }
+                        "schema": {"type": "object", "required": ["queries"], "properties": asked}
                     }
                 },
             },
@@ -404,15 +442,7 @@ def _batch_operation(
                             "schema": {
                                 "type": "object",
                                 "required": ["results"],
-                                "properties": {
-                                    "results": {
-                                        "type": "array",
-                                        "items": {
-                                            "type": "array",
-                                            "items": {"$ref": "#/components/schemas/Summary"},
-                                        },
-                                    }
-                                },
+                                "properties": answered,
                             }
                         }
                     },

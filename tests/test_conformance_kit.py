@@ -37,6 +37,7 @@ from adapters.sdk.conformance.checks import (
     check_lookup,
     check_no_retention,
     check_read,
+    check_read_on_lookup,
     check_search,
     check_section_spec,
 )
@@ -74,6 +75,36 @@ class PerPersonSearches(BenefitsAdapter):
 class BatchSearchUndeclared(BenefitsAdapter):
     def discover(self) -> SectionSpec:
         return dataclasses.replace(SECTION, batch_search=False)
+
+
+class LeaksFieldsOnLookup(BenefitsAdapter):
+    """Reads every field on lookup, whatever it is asked for."""
+
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        every = frozenset(f.name for f in SECTION.fields)
+        return await super().lookup_and_read_many(identifier_sets, every)
+
+
+class LooksUpThenReads(BenefitsAdapter):
+    """Declares read_on_lookup (as BenefitsAdapter does) but makes the two calls it saves."""
+
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        found = await self.lookup_many(identifier_sets)
+        records = await self.read(tuple(m.local_id for m in found if m is not None), fields)
+        return [None if m is None else (m, records[m.local_id]) for m in found]
+
+
+class ReadOnLookupUndeclared(BenefitsAdapter):
+    def discover(self) -> SectionSpec:
+        return dataclasses.replace(SECTION, read_on_lookup=False)
+
+
+class ReadOnLookupUnimplemented(BenefitsAdapter):
+    lookup_and_read_many = Adapter.lookup_and_read_many
 
 
 class LeaksFields(BenefitsAdapter):
@@ -155,6 +186,10 @@ def target_for(
         (PerPersonReads, check_batching, "the adapter calls the upstream per person"),
         (PerPersonLookups, check_batch_lookup, "the adapter looks people up one by one"),
         (PerPersonSearches, check_batch_search, "the adapter searches one by one"),
+        (LeaksFieldsOnLookup, check_read_on_lookup, "also returned"),
+        (LooksUpThenReads, check_read_on_lookup, "took 2 upstream calls"),
+        (ReadOnLookupUndeclared, check_read_on_lookup, "does not declare read_on_lookup"),
+        (ReadOnLookupUnimplemented, check_read_on_lookup, "is not implemented"),
         (BatchSearchUndeclared, check_batch_search, "does not declare batch_search"),
         (LeaksFields, check_read, "asked only for"),
         (KeepsRecords, check_no_retention, "adapter._cache"),
@@ -168,6 +203,10 @@ def target_for(
         "per-person-reads",
         "per-person-lookups",
         "per-person-searches",
+        "leaks-fields-on-lookup",
+        "looks-up-then-reads",
+        "read-on-lookup-undeclared",
+        "read-on-lookup-unimplemented",
         "batch-search-undeclared",
         "leaks-fields",
         "keeps-records",
@@ -201,6 +240,7 @@ def test_the_unbroken_adapter_passes_the_same_checks(
         check_batch_lookup,
         check_batch_search,
         check_read,
+        check_read_on_lookup,
         check_no_retention,
         check_deadline,
         check_search,

@@ -26,9 +26,10 @@ from adapters.sdk.demographics import (
     rest_search,
     rest_search_many,
 )
-from adapters.sdk.http_adapter import rest_lookup_many
+from adapters.sdk.http_adapter import rest_lookup_and_read_many, rest_lookup_many
 
 AGENCY = "benefits"
+_PARAM_OF_SCHEME = {"NI_NUMBER": "ni_number"}
 
 _CLAIM_FIELDS = (
     FieldSpec("type", "string", "Benefit claimed."),
@@ -43,6 +44,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     batch_lookup=True,
     batch_search=True,
+    read_on_lookup=True,
     fields=(
         FieldSpec("niNumber", "string", "National Insurance number."),
         FieldSpec("name", "string", "Claimant name."),
@@ -80,10 +82,28 @@ class BenefitsAdapter(HttpAdapter):
         return await rest_lookup_many(
             AGENCY,
             identifier_sets,
-            {"NI_NUMBER": "ni_number"},
-            lambda body: self._call("POST", "/claimants/lookup", json=body),
-            lambda _, records: _match({"claimants": records}),
+            _PARAM_OF_SCHEME,
+            self._post_lookup,
+            _query_match,
         )
+
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        """:meth:`lookup_many` asking the same ``POST /claimants/lookup`` for the claimants'
+        records too, read as :meth:`read` reads them."""
+        return await rest_lookup_and_read_many(
+            AGENCY,
+            identifier_sets,
+            _PARAM_OF_SCHEME,
+            self._post_lookup,
+            _query_match,
+            lambda records: _sections({"claimants": records}, fields),
+        )
+
+    async def _post_lookup(self, body: dict[str, Any]) -> Any:
+        """``POST /claimants/lookup``: where both batch lookups send their queries."""
+        return await self._call("POST", "/claimants/lookup", json=body)
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         return await rest_search(
@@ -109,12 +129,7 @@ class BenefitsAdapter(HttpAdapter):
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
         reply = await self._call("POST", "/claimants/batch", json={"ids": list(local_ids)})
-        try:
-            return {
-                claimant["ni_number"]: _section(claimant, fields) for claimant in reply["claimants"]
-            }
-        except (TypeError, KeyError, ValueError) as exc:
-            raise UpstreamBadReply(AGENCY, "claimant reply has an unexpected shape") from exc
+        return _sections(reply, fields)
 
 
 def _candidates(claimants: Any) -> list[Candidate]:
@@ -142,6 +157,23 @@ def _match(reply: Any) -> Match | None:
         return None
     ni_number, held = found[0]
     return Match(AGENCY, ni_number, (Identifier("NI_NUMBER", ni_number),), demographics=held)
+
+
+def _sections(reply: Any, fields: frozenset[str]) -> dict[str, dict[str, Any]]:
+    """A reply's claimants as sections of ``fields``, by NI number: what
+    :meth:`BenefitsAdapter.read` returns (a batch read's reply, or the records a lookup
+    answered)."""
+    try:
+        return {
+            claimant["ni_number"]: _section(claimant, fields) for claimant in reply["claimants"]
+        }
+    except (TypeError, KeyError, ValueError) as exc:
+        raise UpstreamBadReply(AGENCY, "claimant reply has an unexpected shape") from exc
+
+
+def _query_match(query: Mapping[str, str], claimants: Any) -> Match | None:
+    """The match one query of a batch lookup found: its first claimant, as :func:`_match`."""
+    return _match({"claimants": claimants})
 
 
 def _section(claimant: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:

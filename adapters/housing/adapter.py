@@ -26,7 +26,7 @@ from adapters.sdk.demographics import (
     rest_search,
     rest_search_many,
 )
-from adapters.sdk.http_adapter import rest_lookup_many
+from adapters.sdk.http_adapter import rest_lookup_and_read_many, rest_lookup_many
 
 AGENCY = "housing"
 _PARAM_OF_SCHEME = {"HOUSING_REF": "housing_ref", "NI_NUMBER": "ni_number"}
@@ -45,6 +45,7 @@ SECTION = SectionSpec(
     household_links=True,
     batch_lookup=True,
     batch_search=True,
+    read_on_lookup=True,
     fields=(
         FieldSpec("housingReference", "string", "Housing reference."),
         FieldSpec("name", "string", "Tenant or applicant name."),
@@ -68,6 +69,17 @@ SECTION = SectionSpec(
         ),
     ),
 )
+
+
+def _sections(reply: Any, fields: frozenset[str]) -> dict[str, dict[str, Any]]:
+    """A reply's tenants as sections of ``fields``, by housing reference: what
+    :meth:`HousingAdapter.read` returns (a batch read's reply, or the records a lookup
+    answered)."""
+    try:
+        records = {str(t["housing_ref"]): _record(t) for t in reply["tenants"]}
+    except (TypeError, KeyError, ValueError) as exc:
+        raise UpstreamBadReply(AGENCY, "tenant reply has an unexpected shape") from exc
+    return requested_only(records, fields)
 
 
 def _record(tenant: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,6 +151,11 @@ def _match(reply: Any) -> Match | None:
         raise UpstreamBadReply(AGENCY, "lookup reply has an unexpected shape") from exc
 
 
+def _query_match(query: Mapping[str, str], tenants: Any) -> Match | None:
+    """The match one query of a batch lookup found: its first tenant, as :func:`_match`."""
+    return _match({"tenants": tenants})
+
+
 @dataclass
 class HousingAdapter(HttpAdapter):
     def discover(self) -> SectionSpec:
@@ -162,9 +179,27 @@ class HousingAdapter(HttpAdapter):
             AGENCY,
             identifier_sets,
             _PARAM_OF_SCHEME,
-            lambda body: self._upstream.json("POST", "/tenants/lookup", json=body),
-            lambda _, tenants: _match({"tenants": tenants}),
+            self._post_lookup,
+            _query_match,
         )
+
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        """:meth:`lookup_many` asking the same ``POST /tenants/lookup`` for the tenants'
+        records too, read as :meth:`read` reads them."""
+        return await rest_lookup_and_read_many(
+            AGENCY,
+            identifier_sets,
+            _PARAM_OF_SCHEME,
+            self._post_lookup,
+            _query_match,
+            lambda records: _sections({"tenants": records}, fields),
+        )
+
+    async def _post_lookup(self, body: dict[str, Any]) -> Any:
+        """``POST /tenants/lookup``: where both batch lookups send their queries."""
+        return await self._upstream.json("POST", "/tenants/lookup", json=body)
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         return await rest_search(
@@ -190,11 +225,7 @@ class HousingAdapter(HttpAdapter):
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
         reply = await self._upstream.json("POST", "/tenants/batch", json={"ids": list(local_ids)})
-        try:
-            records = {str(t["housing_ref"]): _record(t) for t in reply["tenants"]}
-        except (TypeError, KeyError, ValueError) as exc:
-            raise UpstreamBadReply(AGENCY, "tenant reply has an unexpected shape") from exc
-        return requested_only(records, fields)
+        return _sections(reply, fields)
 
     async def household(
         self, local_ids: tuple[str, ...]

@@ -30,9 +30,10 @@ from adapters.sdk.demographics import (
     rest_search,
     rest_search_many,
 )
-from adapters.sdk.http_adapter import rest_lookup_many
+from adapters.sdk.http_adapter import rest_lookup_and_read_many, rest_lookup_many
 
 AGENCY = "schools"
+_PARAM_OF_SCHEME = {"NHS_NUMBER": "nhs_number"}
 
 _EXCLUSION_FIELDS = (
     FieldSpec("type", "string", "Suspension or permanent exclusion."),
@@ -48,6 +49,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     batch_lookup=True,
     batch_search=True,
+    read_on_lookup=True,
     fields=(
         FieldSpec("name", "string", "Pupil name as recorded by the school."),
         FieldSpec("dateOfBirth", "date", "Date of birth."),
@@ -93,6 +95,21 @@ def _match(asked: Identifier, reply: Any) -> Match | None:
     return Match(AGENCY, pupil_id, (asked,), demographics=held)
 
 
+def _query_match(query: Mapping[str, str], pupils: Any) -> Match | None:
+    """The match one query of a batch lookup found, by the NHS number it asked with."""
+    return _match(Identifier("NHS_NUMBER", query["nhs_number"]), {"pupils": pupils})
+
+
+def _sections(reply: Any, fields: frozenset[str]) -> dict[str, dict[str, Any]]:
+    """A reply's pupils as sections of ``fields``, by pupil id: what
+    :meth:`SchoolsAdapter.read` returns (a batch read's reply, or the records a lookup answered)."""
+    try:
+        records = {str(p["pupil_id"]): _record(p) for p in reply["pupils"]}
+    except (TypeError, KeyError, ValueError) as exc:
+        raise UpstreamBadReply(AGENCY, "pupil reply has an unexpected shape") from exc
+    return requested_only(records, fields)
+
+
 def _record(pupil: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "name": f"{pupil['given_name']} {pupil['family_name']}",
@@ -134,14 +151,26 @@ class SchoolsAdapter(HttpAdapter):
     ) -> list[Match | None]:
         """Every person's NHS numbers in one ``POST /pupils/lookup``; first found wins."""
         return await rest_lookup_many(
+            AGENCY, identifier_sets, _PARAM_OF_SCHEME, self._post_lookup, _query_match
+        )
+
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        """:meth:`lookup_many` asking the same ``POST /pupils/lookup`` for the pupils'
+        records too, read as :meth:`read` reads them."""
+        return await rest_lookup_and_read_many(
             AGENCY,
             identifier_sets,
-            {"NHS_NUMBER": "nhs_number"},
-            lambda body: self._upstream.json("POST", "/pupils/lookup", json=body),
-            lambda query, pupils: _match(
-                Identifier("NHS_NUMBER", query["nhs_number"]), {"pupils": pupils}
-            ),
+            _PARAM_OF_SCHEME,
+            self._post_lookup,
+            _query_match,
+            lambda records: _sections({"pupils": records}, fields),
         )
+
+    async def _post_lookup(self, body: dict[str, Any]) -> Any:
+        """``POST /pupils/lookup``: where both batch lookups send their queries."""
+        return await self._upstream.json("POST", "/pupils/lookup", json=body)
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         return await rest_search(
@@ -167,8 +196,4 @@ class SchoolsAdapter(HttpAdapter):
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
         reply = await self._upstream.json("POST", "/pupils/batch", json={"ids": list(local_ids)})
-        try:
-            records = {str(p["pupil_id"]): _record(p) for p in reply["pupils"]}
-        except (TypeError, KeyError, ValueError) as exc:
-            raise UpstreamBadReply(AGENCY, "pupil reply has an unexpected shape") from exc
-        return requested_only(records, fields)
+        return _sections(reply, fields)

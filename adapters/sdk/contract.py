@@ -4,6 +4,13 @@ Why ``lookup`` and ``read`` are separate: the gateway first finds the person in
 every agency (identity resolution, which may only exchange identifiers), then
 reads sections only from agencies whose fields the policy lets the caller see.
 An agency whose section is wholly withheld is never asked for data.
+
+An agency may also offer both in one call (``read_on_lookup``): the gateway uses
+it only once the policy's decision for an exact identifier match there is known
+before the lookup (it depends on the caller, the purpose and the person's
+relationship and consent, not on which record matches), and asks for exactly
+the fields that decision allows, so the agency is asked for no more than the two
+calls would ask, one round trip sooner.
 """
 
 from __future__ import annotations
@@ -119,6 +126,12 @@ class SectionSpec:
     match could teach an identifier a needed agency looks people up by, so a scheme
     left undeclared would go unlearnt by such queries; the conformance kit checks it."""
 
+    read_on_lookup: bool = False
+    """Whether :meth:`Adapter.lookup_and_read_many` finds a batch of people by identifiers
+    and reads the given fields of the records found in one upstream call (at most
+    ``max_batch``). The gateway then reads a person's section with the lookup where the
+    fields the policy allows are known before it (see the module docstring)."""
+
     @property
     def identifier_schemes(self) -> frozenset[str]:
         """Every scheme a match here may carry: the lookup schemes and the others."""
@@ -214,6 +227,18 @@ class Adapter(abc.ABC):
         never leave the adapter. One call should be one upstream request where
         the upstream allows it.
         """
+
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        """:meth:`lookup_many` and :meth:`read` of the records found, in one upstream call
+        (only if ``read_on_lookup``): one (match, record) or None per set, in order.
+
+        The match is the one :meth:`lookup_many` gives (an exact identifier match:
+        confidence 1.0) and the record the one :meth:`read` gives for ``fields``.
+        Adapters that do not offer it are never asked; this default says so.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not read on lookup")
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         """Records that could be the person described (only if ``demographic_search``).

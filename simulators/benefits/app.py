@@ -2,7 +2,8 @@
 
 - ``GET /claimants?ni_number=...`` → ``{"claimants": [{"ni_number": ...}]}`` (lookup)
 - ``POST /claimants/lookup`` with ``{"queries": [{"ni_number": ...}, ...]}``
-  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order
+  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order; with
+  ``"records": true`` also ``"records": [[record], ...]``, the whole records found
 - ``POST /claimants/batch`` with ``{"ids": [...]}`` → ``{"claimants": [...]}``
 - ``POST /claimants/search`` with ``{family_name, given_name, date_of_birth}`` → candidates with
   identifiers and demographics (blocked on date of birth, or family initial and birth year)

@@ -2,7 +2,8 @@
 
 - ``GET /tenants?housing_ref=...`` or ``?ni_number=...`` → ``{"tenants": [identifiers]}``
 - ``POST /tenants/lookup`` with ``{"queries": [{"housing_ref": ...}, ...]}``
-  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order
+  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order; with
+  ``"records": true`` also ``"records": [[record], ...]``, the whole records found
 - ``POST /tenants/batch`` with ``{"ids": [...]}`` → ``{"tenants": [...]}``; each tenancy
   record lists its household: joint tenants by housing reference (the tenancy reference
   is shared), others (children) by name and date of birth

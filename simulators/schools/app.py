@@ -1,11 +1,13 @@
 """The schools' REST/JSON pupil service (OpenAPI at ``/openapi.json``).
 
 Records are keyed by the school system's own pupil id. The Unique Pupil
-Number is education-use only: the lookup never returns it and cannot be
-searched by it, so no other agency can use it as a join key.
+Number is education-use only: lookups never return it among the identifiers and
+cannot search by it, so no other agency can use it as a join key (reads, and
+lookups asked for whole records, return it as the record's data).
 - ``GET /pupils?nhs_number=...`` → ``{"pupils": [{"pupil_id", "nhs_number"}]}``
 - ``POST /pupils/lookup`` with ``{"queries": [{"nhs_number": ...}, ...]}``
-  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order
+  → ``{"results": [[identifiers], ...]}``: many lookups in one call, in order; with
+  ``"records": true`` also ``"records": [[record], ...]``, the whole records found
 - ``POST /pupils/batch`` with ``{"ids": [...]}`` → ``{"pupils": [...]}``
 - ``POST /pupils/search`` with ``{family_name, given_name, date_of_birth}`` → candidates;
   ``POST /pupils/search/batch`` with ``{"queries": [...]}`` → ``{"results": [...]}``: many

@@ -585,6 +585,117 @@ async def check_batch_lookup(target: ConformanceTarget) -> None:
         )
 
 
+async def check_read_on_lookup(target: ConformanceTarget) -> None:
+    """Read on lookup is declared exactly when implemented; it finds people as lookup_many()
+    does and reads them as read() does, only the fields asked for, in one upstream call."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        implemented = type(adapter).lookup_and_read_many is not Adapter.lookup_and_read_many
+        fail_if(
+            implemented != spec.read_on_lookup,
+            "the adapter implements lookup_and_read_many() but its SectionSpec does not "
+            "declare read_on_lookup"
+            if implemented
+            else "read_on_lookup is declared but lookup_and_read_many() is not implemented",
+            "declare SectionSpec.read_on_lookup = True exactly when lookup_and_read_many() "
+            "finds and reads a batch of people in one upstream request (the gateway then "
+            "reads a section with the lookup); otherwise leave both out: it is never called",
+        )
+        if not spec.read_on_lookup:
+            return
+        sets = tuple(target.known[: spec.max_batch])
+        found = await adapter.lookup_many(sets)
+        for fields in _field_sets(spec):
+            with target.count_calls() as calls:
+                both = await adapter.lookup_and_read_many(sets, fields)
+            fail_if(
+                calls.count == 0,
+                "the kit counted no upstream calls for lookup_and_read_many()",
+                "set ConformanceTarget.count_calls to the counter for your upstream's client "
+                "(count_http_requests for aiohttp or httpx, count_sqlite_statements for sqlite3)",
+            )
+            fail_if(
+                calls.count > 1,
+                f"finding and reading {len(sets)} people with lookup_and_read_many() took "
+                f"{calls.count} upstream calls",
+                "find the whole batch and read what is found in one upstream request (a lookup "
+                "that also answers the records), or do not declare read_on_lookup",
+            )
+            await _check_found_and_read(adapter, sets, fields, found, both)
+        unknown = target.unknown or (Identifier(spec.lookup_schemes[0], "CONFORMANCE0UNKNOWN"),)
+        fail_if(
+            await adapter.lookup_and_read_many((unknown,), _field_names(spec)) != [None],
+            "lookup_and_read_many() found someone for an identifier nobody holds",
+            "answer None for a person the upstream finds no record of, as lookup_many() does",
+        )
+
+
+def _field_sets(spec: SectionSpec) -> tuple[frozenset[str], ...]:
+    """The field sets read on lookup is checked with: every field, one, all but that one
+    (the gateway asks for whatever the policy allows, often not everything)."""
+    every = _field_names(spec)
+    one = next((f.name for f in spec.fields if f.kind != "list"), spec.fields[0].name)
+    return tuple(dict.fromkeys(s for s in (every, frozenset({one}), every - {one}) if s))
+
+
+async def _check_found_and_read(
+    adapter: Adapter,
+    sets: tuple[tuple[Identifier, ...], ...],
+    fields: frozenset[str],
+    found: list[Match | None],
+    both: list[tuple[Match, Mapping[str, Any]] | None],
+) -> None:
+    """``both``, what lookup_and_read_many(sets, fields) gave, is ``found`` (lookup_many's
+    answer) with each match's read() record for ``fields``."""
+    fail_if(
+        not isinstance(both, list) or len(both) != len(sets),
+        f"lookup_and_read_many() of {len(sets)} people did not give one answer per person",
+        "return a list of one (Match, record) or None per identifier set, in order",
+    )
+    for answer in both:
+        fail_if(
+            answer is not None
+            and not (
+                isinstance(answer, tuple)
+                and len(answer) == 2
+                and isinstance(answer[0], Match)
+                and isinstance(answer[1], Mapping)
+            ),
+            f"lookup_and_read_many() gave {type(answer).__name__}, not (Match, record) or None",
+            "return (match, record) for each person found and None for each not found",
+        )
+    fail_if(
+        [None if answer is None else answer[0] for answer in both] != found,
+        f"lookup_and_read_many() of {len(sets)} people found them differently from lookup_many()",
+        "pick each person's match exactly as lookup_many() does (the first identifier found "
+        "winning), and None where it finds nobody",
+    )
+    for answer in both:
+        if answer is None:
+            continue
+        match, record = answer
+        fail_if(
+            match.confidence != 1.0,
+            f"lookup_and_read_many() gave a match of confidence {match.confidence}",
+            "it finds people by their identifiers only: an exact match, confidence 1.0",
+        )
+        extra = set(record) - fields - {LABELS_KEY}
+        fail_if(
+            bool(extra),
+            f"lookup_and_read_many() asked for {sorted(fields)} also returned {sorted(extra)}",
+            "drop every field not in `fields` before returning, as read() does: fields the "
+            "policy withheld must never leave the adapter",
+        )
+        read = await adapter.read((match.local_id,), fields)
+        fail_if(
+            record != read.get(match.local_id),
+            f"lookup_and_read_many() gave local id {match.local_id!r} a record other than "
+            f"read() gives it for {sorted(fields)}",
+            "build the record with the code read() uses: the gateway must get the same "
+            "section whichever way it reads",
+        )
+
+
 async def check_batch_search(target: ConformanceTarget) -> None:
     """Batch search is declared exactly when implemented; it answers as one search per
     person does, in one upstream call."""
@@ -938,6 +1049,7 @@ ALL_CHECKS = (
     check_labels,
     check_batching,
     check_batch_lookup,
+    check_read_on_lookup,
     check_outage,
     check_malformed,
     check_timeout,

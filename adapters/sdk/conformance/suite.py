@@ -36,6 +36,7 @@ from adapters.sdk.conformance.checks import (
     check_no_retention,
     check_outage,
     check_read,
+    check_read_on_lookup,
     check_search,
     check_self_description,
     check_timeout,
@@ -79,6 +80,9 @@ class AdapterConformance:
 
     def test_batched_lookup(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_batch_lookup, conformance_target)
+
+    def test_read_on_lookup(self, conformance_target: ConformanceTarget) -> None:
+        run_check(check_read_on_lookup, conformance_target)
 
     def test_outage_is_upstream_unavailable(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_outage, conformance_target)
