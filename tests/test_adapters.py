@@ -1,9 +1,10 @@
-"""Each adapter against its own running simulator: lookups, batched reads, and
-every way the upstream can misbehave becoming one clear SDK error."""
+"""Each adapter against its own running simulator: lookups, batched reads, reads on
+lookup, and every way the upstream can misbehave becoming one clear SDK error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +23,11 @@ from adapters.sdk import (
     Adapter,
     AdapterError,
     Identifier,
+    Match,
     UpstreamBadReply,
     UpstreamUnavailable,
 )
+from adapters.sdk.conformance.calls import count_http_requests
 from adapters.sdk.xml import parse_xml
 from simulators.launcher import SimulatorProcess
 from simulators.world import WorldPaths
@@ -50,6 +53,7 @@ CASES = [
     Case("housing", HousingAdapter, "NI_NUMBER", "ni_number", UpstreamBadReply),
 ]
 IDS = [case.agency for case in CASES]
+READ_ON_LOOKUP = [case for case in CASES if case.agency in ("nhs", "police", "probation")]
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +182,92 @@ async def test_hostile_upstream_reply_becomes_bad_reply_without_its_text(
         "probation": "GraphQL reply has 1 error(s)",
     }.get(case.agency, "unexpected shape")
     assert expected in message
+
+
+@pytest.mark.parametrize("fault", ["malformed", "hostile"])
+@pytest.mark.parametrize(
+    "connected", READ_ON_LOOKUP, ids=[case.agency for case in READ_ON_LOOKUP], indirect=True
+)
+async def test_a_broken_reply_to_a_read_on_lookup_is_a_bad_reply(
+    connected: Any, person_in_all: dict[str, Any], fault: str
+) -> None:
+    case, adapter, system = connected
+    assert adapter.discover().read_on_lookup
+    await set_faults(system, **{fault: True})
+
+    with pytest.raises(UpstreamBadReply) as raised:
+        await adapter.lookup_and_read_many(
+            ((Identifier(case.scheme, person_in_all[case.truth_key]),),), frozenset({"name"})
+        )
+
+    assert raised.value.agency == case.agency
+    assert "9434765919" not in str(raised.value) and "X123456" not in str(raised.value)
+
+
+async def lookup_and_read_checked(
+    adapter: Adapter, sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+) -> list[tuple[Match, Mapping[str, Any]] | None]:
+    """``adapter.lookup_and_read_many(sets, fields)``, checked to be one upstream call that
+    answers what ``lookup_many(sets)`` and a ``read`` of the records found answer, and no
+    call at all for people holding no identifier the agency keys by."""
+    with count_http_requests() as calls:
+        combined = await adapter.lookup_and_read_many(sets, fields)
+    matches = await adapter.lookup_many(sets)
+    records = await adapter.read(tuple(m.local_id for m in matches if m), fields)
+    assert calls.count == 1
+    assert combined == [(m, records[m.local_id]) if m else None for m in matches]
+
+    keyed_by = set(adapter.discover().lookup_schemes)
+    unaskable = tuple(ids for ids in sets if not keyed_by & {i.scheme for i in ids})
+    with count_http_requests() as calls:
+        nobody = await adapter.lookup_and_read_many(unaskable, fields)
+    assert nobody == [None] * len(unaskable)
+    assert calls.count == 0, "people with no identifier the agency keys by are not asked"
+    return combined
+
+
+def local_ids(answers: list[tuple[Match, Mapping[str, Any]] | None]) -> list[str | None]:
+    return [answer[0].local_id if answer else None for answer in answers]
+
+
+async def test_nhs_lookup_and_read_many_is_lookup_many_and_read_in_one_search(
+    own_systems: dict[str, SimulatorProcess], world: WorldPaths
+) -> None:
+    """The Patient search by NHS numbers carries read's ``_revinclude``s: the matches are
+    lookup_many's, the records read's, labels included, for whichever fields are asked."""
+    data = json.loads(world.agency_json("nhs").read_text())
+    flagged = {f["patient"] for f in data["flags"] if f["labels"]}
+    numbered = [p for p in data["patients"] if p["nhs_number"]]
+    labelled = [p for p in numbered if p["id"] in flagged][:2]
+    plain = [p for p in numbered if p["id"] not in flagged][:2]
+    sets: tuple[tuple[Identifier, ...], ...] = (
+        (Identifier("NHS_NUMBER", labelled[0]["nhs_number"]),),
+        (Identifier("NHS_NUMBER", "9434765919"),),  # nobody
+        (Identifier("NI_NUMBER", "AB000000A"), Identifier("NHS_NUMBER", labelled[1]["nhs_number"])),
+        (Identifier("NI_NUMBER", "AB000000A"),),  # not a scheme the NHS keys by
+        (),
+        *((Identifier("NHS_NUMBER", p["nhs_number"]),) for p in plain),
+    )
+    adapter = NhsAdapter(own_systems["nhs"].url, timeout_s=10.0)
+    try:
+        everything = frozenset(f.name for f in adapter.discover().fields)
+        for fields in (everything, frozenset({"flags"}), frozenset({"name"})):
+            combined = await lookup_and_read_checked(adapter, sets, fields)
+
+            assert local_ids(combined) == [
+                labelled[0]["id"],
+                None,
+                labelled[1]["id"],
+                None,
+                None,
+                *(p["id"] for p in plain),
+            ]
+            if "flags" in fields:
+                for answer in (combined[0], combined[2]):
+                    assert answer is not None
+                    assert "safeguarding_flag" in all_labels(answer[1])
+    finally:
+        await adapter.aclose()
 
 
 async def test_nhs_read_follows_bundle_pages(

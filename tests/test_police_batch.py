@@ -2,10 +2,12 @@
 
 ``FindNominalBatch`` and ``SearchNominalsBatch`` carry up to 100 ``FindNominal`` /
 ``SearchNominals`` requests in one envelope and answer one response per request, in
-order. Checked on the real simulator: answers in order, people it does not hold, the
-size cap (a SOAP Client fault, as the WSDL says). Checked on a stand-in service that
-serves the simulator's own replies tampered with: a batch reply that does not answer
-each request exactly once, or is not safe, well-formed XML, is a bad reply for every
+order; ``FindNominalBatch withRecords="true"`` adds the found nominals' full records
+(the adapter's read on lookup). Checked on the real simulator: answers in order, people
+it does not hold, the size cap and flags a batch does not take (a SOAP Client fault, as
+the WSDL says). Checked on a stand-in service that serves the simulator's own replies
+tampered with: a batch reply that does not answer each request exactly once, lacks the
+record of a nominal found, or is not safe, well-formed XML, is a bad reply for every
 person of the batch, and no data from it reaches the error.
 """
 
@@ -28,7 +30,13 @@ from starlette.routing import Route
 
 from adapters.police import PoliceAdapter
 from adapters.police.adapter import SECTION
-from adapters.sdk import Demographics, Identifier, UpstreamBadReply, UpstreamUnavailable
+from adapters.sdk import (
+    LABELS_KEY,
+    Demographics,
+    Identifier,
+    UpstreamBadReply,
+    UpstreamUnavailable,
+)
 from adapters.sdk.conformance.calls import count_http_requests
 from adapters.sdk.xml import parse_xml
 from resolvers.fanout import FanOut
@@ -36,6 +44,7 @@ from simulators.launcher import DemoWorld, free_port
 from simulators.police.app import XML_BOMB
 from simulators.world import WorldPaths
 from tests.conftest import agency_records
+from tests.test_adapters import local_ids, lookup_and_read_checked
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "urn:joinedup:police:nominals:v1"
@@ -43,12 +52,13 @@ XSD_NS = "http://www.w3.org/2001/XMLSchema"
 PEOPLE = 12
 
 
-def envelope(operation: str, requests: list[str]) -> bytes:
-    """A SOAP 1.1 envelope with one operation holding ``requests`` (XML fragments)."""
+def envelope(operation: str, requests: list[str], attributes: str = "") -> bytes:
+    """A SOAP 1.1 envelope with one operation (with ``attributes``, e.g. ``withRecords="1"``)
+    holding ``requests`` (XML fragments)."""
     return (
         f'<soap:Envelope xmlns:soap="{SOAP_NS}" xmlns:p="{NS}"><soap:Body>'
-        f"<p:{operation}>{''.join(requests)}</p:{operation}>"
-        "</soap:Body></soap:Envelope>"
+        f"<p:{operation}{' ' + attributes if attributes else ''}>{''.join(requests)}"
+        f"</p:{operation}></soap:Body></soap:Envelope>"
     ).encode()
 
 
@@ -165,6 +175,49 @@ async def test_search_many_answers_each_search_in_order(
     assert found >= PEOPLE // 2
 
 
+async def test_lookup_and_read_many_answers_as_lookup_many_and_read_in_one_call(
+    police: PoliceAdapter, known: list[dict[str, Any]], world: WorldPaths
+) -> None:
+    nominals = agency_records(world, "police", "nominals", "pnc_id")
+    refuge = next(pnc for pnc, nominal in nominals.items() if nominal["labels"])
+    sets: tuple[tuple[Identifier, ...], ...] = (
+        (Identifier("PNC_ID", refuge),),
+        *((Identifier("PNC_ID", p["records"]["police"]),) for p in known[:3]),
+        (Identifier("PNC_ID", "2001/0000001Z"),),  # nobody
+        *((Identifier("NI_NUMBER", p["ni_number"]),) for p in known[3:6]),
+        (Identifier("NHS_NUMBER", "9434765919"),),  # not a police scheme
+        (),
+    )
+    for fields in (frozenset(f.name for f in SECTION.fields), frozenset({"missingEpisodes"})):
+        combined = await lookup_and_read_checked(police, sets, fields)
+
+        assert local_ids(combined) == [
+            refuge,
+            *(p["records"]["police"] for p in known[:3]),
+            None,
+            *(p["records"]["police"] for p in known[3:6]),
+            None,
+            None,
+        ]
+        assert combined[0] is not None and combined[0][1][LABELS_KEY] == ["refuge_address"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "request_xml", "flag"),
+    [
+        ("SearchNominalsBatch", SEARCH, 'withRecords="true"'),
+        ("FindNominalBatch", find("2001/0000001Z"), 'withRecords="yes"'),
+    ],
+    ids=["records-of-a-search-batch", "not-an-xsd-boolean"],
+)
+async def test_the_service_refuses_a_with_records_flag_it_cannot_honour(
+    demo_world: DemoWorld, operation: str, request_xml: str, flag: str
+) -> None:
+    url = demo_world.endpoints()["police"]
+    refused = await post(url, operation, envelope(operation, [request_xml], flag))
+    assert (refused.status_code, fault_code(refused)) == (500, "soap:Client")
+
+
 async def test_the_service_refuses_a_batch_over_its_cap_with_a_client_fault(
     demo_world: DemoWorld, police: PoliceAdapter, known: list[dict[str, Any]]
 ) -> None:
@@ -209,6 +262,24 @@ async def test_the_service_refuses_a_batch_with_an_invalid_request(
     refused = await post(url, operation, envelope(operation, [valid, invalid]))
     assert accepted.status_code == 200
     assert (refused.status_code, fault_code(refused)) == (500, "soap:Client")
+
+
+def test_the_wsdl_says_a_find_batch_may_ask_for_records(demo_world: DemoWorld) -> None:
+    reply = httpx.get(demo_world.endpoints()["police"] + "/NominalService?wsdl")
+    wsdl = parse_xml("police", reply.content)
+    schema_elements = {e.get("name"): e for e in wsdl.iter(f"{{{XSD_NS}}}element")}
+
+    flag = schema_elements["FindNominalBatch"].find(f".//{{{XSD_NS}}}attribute")
+    assert flag is not None
+    assert (flag.get("name"), flag.get("type"), flag.get("default")) == (
+        "withRecords",
+        "xsd:boolean",
+        "false",
+    )
+    assert schema_elements["SearchNominalsBatch"].find(f".//{{{XSD_NS}}}attribute") is None
+    assert schema_elements["record"].get("type") == "tns:Nominal"
+    response = schema_elements["FindNominalResponse"]
+    assert schema_elements["record"] in list(response.iter(f"{{{XSD_NS}}}element"))
 
 
 def test_the_wsdl_caps_batches_at_the_adapters_max_batch(demo_world: DemoWorld) -> None:
@@ -344,3 +415,54 @@ async def test_a_bad_batch_reply_is_a_bad_reply_for_everyone_without_its_data(
     for person in people:
         for value in (person["records"]["police"], person["ni_number"], person["family_name"]):
             assert all(value not in str(error) for error in errors), "no reply data in errors"
+
+
+def record_missing(responses: Element) -> None:
+    first = responses[0]
+    first.remove(first[-1])
+
+
+def records_swapped(responses: Element) -> None:
+    first, second = responses[0], responses[1]
+    first_record, second_record = first[-1], second[-1]
+    first.remove(first_record)
+    second.remove(second_record)
+    first.append(second_record)
+    second.append(first_record)
+
+
+@pytest.mark.parametrize(
+    "tamper", [record_missing, records_swapped], ids=["a-record-missing", "records-swapped"]
+)
+async def test_a_lookup_without_the_record_of_its_nominal_is_a_bad_reply(
+    demo_world: DemoWorld,
+    known: list[dict[str, Any]],
+    tampered: TamperedPolice,
+    tamper: Callable[[Element], None],
+) -> None:
+    people = known[:2]
+    real = await post(
+        demo_world.endpoints()["police"],
+        "FindNominalBatch",
+        envelope(
+            "FindNominalBatch", [find(p["records"]["police"]) for p in people], 'withRecords="true"'
+        ),
+    )
+    document = parse_xml("police", real.content)
+    assert all(r[-1].tag == f"{{{NS}}}record" for r in _responses(document))
+    tamper(_responses(document))
+    tampered.reply = tostring(document)
+    adapter = PoliceAdapter(tampered.url, timeout_s=5.0)
+    try:
+        with pytest.raises(UpstreamBadReply) as raised:
+            await adapter.lookup_and_read_many(
+                tuple((Identifier("PNC_ID", p["records"]["police"]),) for p in people),
+                frozenset(f.name for f in SECTION.fields),
+            )
+    finally:
+        await adapter.aclose()
+
+    assert "no record of its nominal" in raised.value.detail
+    for person in people:
+        for value in (person["records"]["police"], person["ni_number"], person["family_name"]):
+            assert value not in str(raised.value), "no reply data in the error"

@@ -1,7 +1,8 @@
 """Adapter for the NHS's FHIR R4 API: Patient, Encounter, Flag and Condition resources.
 
 One read is one FHIR search: ``Patient?_id=...`` with ``_revinclude`` of the
-patients' encounters, flags and conditions, followed across Bundle pages.
+patients' encounters, flags and conditions, followed across Bundle pages. A lookup
+that reads too is the same search by ``identifier`` (NHS numbers) instead of ``_id``.
 FHIR security labels (``meta.security``) become the record's ``@labels``.
 """
 
@@ -63,6 +64,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     batch_lookup=True,
     batch_search=True,
+    read_on_lookup=True,
     fields=(
         FieldSpec("nhsNumber", "string", "NHS number."),
         FieldSpec("name", "string", "Name on the NHS record."),
@@ -224,6 +226,96 @@ def _add_related(record: dict[str, Any], resource: Mapping[str, Any]) -> None:
         )
 
 
+def _identifier_search(
+    identifier_sets: tuple[tuple[Identifier, ...], ...],
+) -> dict[str, str | list[str]] | None:
+    """Search parameters for the patients with any NHS number of a batch of people (a
+    token search takes several comma-separated values), or None if it holds none."""
+    numbers = sorted(
+        {
+            i.value
+            for identifiers in identifier_sets
+            for i in identifiers
+            if i.scheme == "NHS_NUMBER"
+        }
+    )
+    if not numbers:
+        return None
+    return {
+        "identifier": ",".join(f"{NHS_NUMBER_SYSTEM}|{number}" for number in numbers),
+        "_count": str(len(numbers)),
+    }
+
+
+def _revinclude_search(fields: frozenset[str]) -> dict[str, str | list[str]]:
+    """Search parameters that bring along the resources the fields asked for are built
+    from (only those: a withheld list is never fetched), a page at a time."""
+    revinclude = [
+        include
+        for include, wanted in [
+            ("Encounter:patient", {"aAndEAttendances", "mentalHealthContacts"} & fields),
+            ("Flag:patient", {"flags"} & fields),
+            ("Condition:patient", {"conditions"} & fields),
+        ]
+        if wanted
+    ]
+    return {"_revinclude": revinclude, "_count": str(PAGE_SIZE)}
+
+
+def _matches(
+    identifier_sets: tuple[tuple[Identifier, ...], ...], resources: list[dict[str, Any]]
+) -> list[Match | None]:
+    """Each person's match among the patients an NHS-number search found: the patient
+    with the person's first NHS number found, or None."""
+    by_number: dict[str, dict[str, Any]] = {}
+    try:
+        for patient in resources:
+            if patient["resourceType"] != "Patient":
+                continue
+            for held in patient.get("identifier", []):
+                if held["system"] == NHS_NUMBER_SYSTEM:
+                    by_number.setdefault(str(held["value"]), patient)
+        matches: list[Match | None] = []
+        for identifiers in identifier_sets:
+            ident = next(
+                (i for i in identifiers if i.scheme == "NHS_NUMBER" and i.value in by_number),
+                None,
+            )
+            if ident is None:
+                matches.append(None)
+                continue
+            patient = by_number[ident.value]
+            matches.append(
+                Match(AGENCY, str(patient["id"]), (ident,), demographics=_demographics(patient))
+            )
+    except (TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise UpstreamBadReply(AGENCY, "Patient search has an unexpected shape") from exc
+    return matches
+
+
+def _records(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The section record of each Patient of a search, with the encounters, flags and
+    conditions the search included for it (lists newest first)."""
+    try:
+        records = {
+            str(r["id"]): _patient_record(r) for r in resources if r["resourceType"] == "Patient"
+        }
+        related: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for r in resources:
+            if r["resourceType"] != "Patient":
+                related[r["subject"]["reference"].removeprefix("Patient/")].append(r)
+        for patient_id, items in related.items():
+            if patient_id in records:
+                for item in items:
+                    _add_related(records[patient_id], item)
+    except (TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise UpstreamBadReply(AGENCY, "FHIR resources have an unexpected shape") from exc
+    for record in records.values():
+        for key, date_key in _DATED_LISTS:
+            record[key].sort(key=lambda item, d=date_key: str(item[d] or ""), reverse=True)
+    return records
+
+
 @dataclass
 class NhsAdapter(HttpAdapter):
     def upstream_error_detail(self, response: httpx.Response) -> str | None:
@@ -262,48 +354,25 @@ class NhsAdapter(HttpAdapter):
     ) -> list[Match | None]:
         """Every NHS number of the batch in one Patient search (comma-separated token values
         match any); per person, the first number found wins."""
-        numbers = sorted(
-            {
-                i.value
-                for identifiers in identifier_sets
-                for i in identifiers
-                if i.scheme == "NHS_NUMBER"
-            }
-        )
-        if not numbers:
+        params = _identifier_search(identifier_sets)
+        if params is None:
             return [None] * len(identifier_sets)
-        found = await search(
-            self._upstream,
-            "Patient",
-            {
-                "identifier": ",".join(f"{NHS_NUMBER_SYSTEM}|{number}" for number in numbers),
-                "_count": str(len(numbers)),
-            },
-        )
-        by_number: dict[str, dict[str, Any]] = {}
-        try:
-            for patient in found:
-                if patient["resourceType"] != "Patient":
-                    continue
-                for held in patient.get("identifier", []):
-                    if held["system"] == NHS_NUMBER_SYSTEM:
-                        by_number.setdefault(str(held["value"]), patient)
-            matches: list[Match | None] = []
-            for identifiers in identifier_sets:
-                ident = next(
-                    (i for i in identifiers if i.scheme == "NHS_NUMBER" and i.value in by_number),
-                    None,
-                )
-                if ident is None:
-                    matches.append(None)
-                    continue
-                patient = by_number[ident.value]
-                matches.append(
-                    Match(AGENCY, str(patient["id"]), (ident,), demographics=_demographics(patient))
-                )
-        except (TypeError, KeyError, AttributeError, IndexError) as exc:
-            raise UpstreamBadReply(AGENCY, "Patient search has an unexpected shape") from exc
-        return matches
+        return _matches(identifier_sets, await search(self._upstream, "Patient", params))
+
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        """:meth:`lookup_many`'s search by NHS numbers with the ``_revinclude`` parameters
+        :meth:`read` sends (and its page size, as included resources fill pages): FHIR
+        includes the found patients' encounters, flags and conditions in the same Bundle,
+        whatever the patients were searched by."""
+        params = _identifier_search(identifier_sets)
+        if params is None:
+            return [None] * len(identifier_sets)
+        found = await search(self._upstream, "Patient", params | _revinclude_search(fields))
+        matches = _matches(identifier_sets, found)
+        records = requested_only(_records(found), fields)
+        return [(match, records[match.local_id]) if match else None for match in matches]
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         if not searchable(demographics):
@@ -363,38 +432,5 @@ class NhsAdapter(HttpAdapter):
     async def read(
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
-        revinclude = [
-            include
-            for include, wanted in [
-                ("Encounter:patient", {"aAndEAttendances", "mentalHealthContacts"} & fields),
-                ("Flag:patient", {"flags"} & fields),
-                ("Condition:patient", {"conditions"} & fields),
-            ]
-            if wanted
-        ]
-        params: dict[str, str | list[str]] = {
-            "_id": ",".join(local_ids),
-            "_revinclude": revinclude,
-            "_count": str(PAGE_SIZE),
-        }
-        resources = await search(self._upstream, "Patient", params)
-        try:
-            records = {
-                str(r["id"]): _patient_record(r)
-                for r in resources
-                if r["resourceType"] == "Patient"
-            }
-            related: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-            for r in resources:
-                if r["resourceType"] != "Patient":
-                    related[r["subject"]["reference"].removeprefix("Patient/")].append(r)
-            for patient_id, items in related.items():
-                if patient_id in records:
-                    for item in items:
-                        _add_related(records[patient_id], item)
-        except (TypeError, KeyError, AttributeError, IndexError) as exc:
-            raise UpstreamBadReply(AGENCY, "FHIR resources have an unexpected shape") from exc
-        for record in records.values():
-            for key, date_key in _DATED_LISTS:
-                record[key].sort(key=lambda item, d=date_key: str(item[d] or ""), reverse=True)
-        return requested_only(records, fields)
+        params = {"_id": ",".join(local_ids), **_revinclude_search(fields)}
+        return requested_only(_records(await search(self._upstream, "Patient", params)), fields)

@@ -5,7 +5,9 @@ parsed with the SDK's safe XML parser, so an entity bomb or external entity
 in a reply becomes UPSTREAM_BAD_REPLY instead of exhausting memory or
 reaching out. ``GetNominals`` reads a batch of PNC ids in one call;
 ``FindNominalBatch`` and ``SearchNominalsBatch`` carry a batch of lookups or
-searches in one envelope, each answered as it would be on its own.
+searches in one envelope, each answered as it would be on its own. A
+``FindNominalBatch withRecords="true"`` also answers each lookup with the full
+records of the nominals found, as ``GetNominals`` would: a lookup and a read in one call.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from adapters.sdk import (
     Match,
     SectionSpec,
     UpstreamBadReply,
+    requested_only,
 )
 from adapters.sdk.demographics import demographics_from, searchable
 from adapters.sdk.xml import parse_xml
@@ -59,6 +62,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     batch_lookup=True,
     batch_search=True,
+    read_on_lookup=True,
     max_batch=100,  # the WSDL's maxOccurs for pncId and for the requests of a batch
     fields=(
         FieldSpec("pncId", "string", "Police National Computer id."),
@@ -177,6 +181,9 @@ def _int(text: str | None) -> int | None:
 
 
 def _nominal(element: Element) -> dict[str, Any]:
+    """A full nominal record (``GetNominals``' ``nominal``, or a ``FindNominalBatch
+    withRecords``' ``record``) as the section's record."""
+
     def text(name: str, parent: Element = element) -> str | None:
         return parent.findtext(_q(name))
 
@@ -211,6 +218,30 @@ def _nominal(element: Element) -> dict[str, Any]:
     }
 
 
+def _records(elements: list[Element]) -> dict[str, dict[str, Any]]:
+    """Full nominal records as section records by PNC id (a record without one is
+    left out); a record that is not well-typed is a bad reply."""
+    try:
+        records = [_nominal(e) for e in elements]
+    except ValueError as exc:
+        raise UpstreamBadReply(AGENCY, "nominal has an unexpected shape") from exc
+    return {str(record["pncId"]): record for record in records if record["pncId"]}
+
+
+def _match_and_record(
+    response: Element, fields: frozenset[str]
+) -> tuple[Match, Mapping[str, Any]] | None:
+    """What a ``FindNominalResponse`` withRecords says of the person: its first nominal,
+    as :func:`_first_match` has it, and that nominal's record cut to ``fields``."""
+    match = _first_match(response)
+    if match is None:
+        return None
+    records = requested_only(_records(response.findall(_q("record"))), fields)
+    if match.local_id not in records:
+        raise UpstreamBadReply(AGENCY, "FindNominalResponse has no record of its nominal")
+    return match, records[match.local_id]
+
+
 @dataclass
 class PoliceAdapter(HttpAdapter):
     def upstream_error_detail(self, response: httpx.Response) -> str | None:
@@ -236,9 +267,15 @@ class PoliceAdapter(HttpAdapter):
             raise UpstreamBadReply(AGENCY, f"reply has no {operation}Response")
         return reply
 
-    async def _batch(self, operation: str, requests: list[Element | None]) -> list[Element | None]:
-        """The requests (None: nothing to ask) in one batch ``operation``; the response to
-        each, in order (None where nothing was asked).
+    async def _batch(
+        self,
+        operation: str,
+        requests: list[Element | None],
+        attributes: Mapping[str, str] | None = None,
+    ) -> list[Element | None]:
+        """The requests (None: nothing to ask) in one batch ``operation`` (with the
+        operation's ``attributes``, its flags); the response to each, in order (None where
+        nothing was asked).
 
         The reply must answer every request sent exactly once, with the response of its
         kind: anything else could pair a person with another's record, so the whole batch
@@ -247,7 +284,7 @@ class PoliceAdapter(HttpAdapter):
         asked = [request for request in requests if request is not None]
         if not asked:
             return [None] * len(requests)
-        batch = Element(_q(operation))
+        batch = Element(_q(operation), dict(attributes or {}))
         batch.extend(asked)
         responses = list(await self._call(batch))
         kind = asked[0].tag + "Response"
@@ -278,6 +315,18 @@ class PoliceAdapter(HttpAdapter):
         )
         return [_first_match(r) if r is not None else None for r in responses]
 
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        """:meth:`lookup_many`'s ``FindNominalBatch``, ``withRecords``: each response then
+        carries the records ``GetNominals`` would give of its nominals."""
+        responses = await self._batch(
+            "FindNominalBatch",
+            [_find_request(ids) for ids in identifier_sets],
+            {"withRecords": "true"},
+        )
+        return [_match_and_record(r, fields) if r is not None else None for r in responses]
+
     async def search(self, demographics: Demographics) -> list[Candidate]:
         request = _search_request(demographics)
         return _candidates(await self._call(request)) if request is not None else []
@@ -295,14 +344,4 @@ class PoliceAdapter(HttpAdapter):
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
         reply = await self._call(_request("GetNominals", [("pncId", pnc) for pnc in local_ids]))
-        try:
-            records = [_nominal(e) for e in reply.findall(_q("nominal"))]
-        except ValueError as exc:
-            raise UpstreamBadReply(AGENCY, "nominal has an unexpected shape") from exc
-        return {
-            str(record["pncId"]): {
-                k: v for k, v in record.items() if k in fields or k == LABELS_KEY
-            }
-            for record in records
-            if record["pncId"]
-        }
+        return requested_only(_records(reply.findall(_q("nominal"))), fields)

@@ -31,20 +31,24 @@ AGENCY = "probation"
 _ARGUMENT_OF_SCHEME = {"CASE_REFERENCE": "crn", "PNC_ID": "pncId", "NI_NUMBER": "niNumber"}
 
 _IDENTITY_SELECTION = "crn pncId niNumber givenName familyName dateOfBirth"
+"""What lookups and searches select of an offender: identifiers and demographics only."""
+
+_RECORD_SELECTION = """crn givenName familyName dateOfBirth supervisionStatus
+    practitioner { name team }
+    licenceConditions riskLevel mappaLevel labels"""
+"""What reads select of an offender: everything :func:`_record` maps onto the section."""
 
 FIND_QUERY = f"""
 query Find($crn: String, $pncId: String, $niNumber: String) {{
   findOffenders(crn: $crn, pncId: $pncId, niNumber: $niNumber) {{ {_IDENTITY_SELECTION} }}
 }}"""
 
-READ_QUERY = """
-query Read($crns: [String!]!) {
-  offenders(crns: $crns) {
-    crn givenName familyName dateOfBirth supervisionStatus
-    practitioner { name team }
-    licenceConditions riskLevel mappaLevel labels
-  }
-}"""
+READ_QUERY = f"""
+query Read($crns: [String!]!) {{
+  offenders(crns: $crns) {{
+    {_RECORD_SELECTION}
+  }}
+}}"""
 
 SECTION = SectionSpec(
     agency=AGENCY,
@@ -53,6 +57,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     batch_lookup=True,
     batch_search=True,
+    read_on_lookup=True,
     fields=(
         FieldSpec("caseReference", "string", "Probation case reference number (CRN)."),
         FieldSpec("name", "string", "Name on the probation case."),
@@ -113,6 +118,21 @@ def _candidate(offender: Any) -> Candidate:
     return Candidate(held[0].value, demographics, tuple(held))
 
 
+def _records(offenders: list[Any]) -> dict[str, dict[str, Any]]:
+    """Offenders as selected by :data:`_RECORD_SELECTION`, as section records by case
+    reference; offenders of another shape are a bad reply."""
+    try:
+        return {str(o["crn"]): _record(o) for o in offenders}
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise UpstreamBadReply(AGENCY, "offenders have an unexpected shape") from exc
+
+
+def _match(offender: Any) -> Match:
+    """An offender ``findOffenders`` found by an identifier, as a match (an exact one)."""
+    found = _candidate(offender)
+    return Match(AGENCY, found.local_id, found.identifiers, demographics=found.demographics)
+
+
 @dataclass
 class ProbationAdapter(HttpAdapter):
     def discover(self) -> SectionSpec:
@@ -154,18 +174,33 @@ class ProbationAdapter(HttpAdapter):
         if not variables:
             return None
         found = await self._query(FIND_QUERY, variables, "findOffenders")
-        if not found:
-            return None
-        offender = _candidate(found[0])
-        return Match(
-            AGENCY, offender.local_id, offender.identifiers, demographics=offender.demographics
-        )
+        return _match(found[0]) if found else None
 
     async def lookup_many(
         self, identifier_sets: tuple[tuple[Identifier, ...], ...]
     ) -> list[Match | None]:
-        """Every person's ``findOffenders`` in one GraphQL document, one alias per person."""
-        declarations, fields, variables, aliases = [], [], {}, {}
+        found = await self._find_many(identifier_sets, "FindMany", _IDENTITY_SELECTION)
+        return [_match(offender) if offender is not None else None for offender in found]
+
+    async def lookup_and_read_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        """:meth:`lookup_many`'s document, each alias also selecting what :meth:`read`
+        selects: ``findOffenders`` returns whole offenders, so one query does both."""
+        found = await self._find_many(
+            identifier_sets, "FindAndReadMany", f"{_IDENTITY_SELECTION} {_RECORD_SELECTION}"
+        )
+        matches = [_match(offender) if offender is not None else None for offender in found]
+        records = requested_only(_records([o for o in found if o is not None]), fields)
+        return [(match, records[match.local_id]) if match else None for match in matches]
+
+    async def _find_many(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], operation: str, selection: str
+    ) -> list[Any]:
+        """Every person's ``findOffenders`` in one GraphQL document, one alias per person,
+        each selecting ``selection``: the first offender found per person, or None (people
+        with no identifier probation keys by are not asked; nobody asked, nothing is sent)."""
+        declarations, lookups, variables, aliases = [], [], {}, {}
         for person, identifiers in enumerate(identifier_sets):
             arguments = {
                 _ARGUMENT_OF_SCHEME[i.scheme]: i.value
@@ -178,27 +213,16 @@ class ProbationAdapter(HttpAdapter):
                 declarations.append(f"${argument}{person}: String")
                 variables[f"{argument}{person}"] = value
             given = ", ".join(f"{argument}: ${argument}{person}" for argument in arguments)
-            fields.append(f"p{person}: findOffenders({given}) {{ {_IDENTITY_SELECTION} }}")
+            lookups.append(f"p{person}: findOffenders({given}) {{ {selection} }}")
             aliases[person] = f"p{person}"
         if not aliases:
             return [None] * len(identifier_sets)
-        query = f"query FindMany({', '.join(declarations)}) {{ {' '.join(fields)} }}"
+        query = f"query {operation}({', '.join(declarations)}) {{ {' '.join(lookups)} }}"
         data = await self._lists(query, variables, tuple(aliases.values()))
-        matches: list[Match | None] = []
-        for person in range(len(identifier_sets)):
-            found = data[aliases[person]] if person in aliases else []
-            offender = _candidate(found[0]) if found else None
-            matches.append(
-                Match(
-                    AGENCY,
-                    offender.local_id,
-                    offender.identifiers,
-                    demographics=offender.demographics,
-                )
-                if offender
-                else None
-            )
-        return matches
+        return [
+            data[aliases[person]][0] if person in aliases and data[aliases[person]] else None
+            for person in range(len(identifier_sets))
+        ]
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         return (await self.search_many((demographics,)))[0]
@@ -243,8 +267,4 @@ class ProbationAdapter(HttpAdapter):
         self, local_ids: tuple[str, ...], fields: frozenset[str]
     ) -> Mapping[str, Mapping[str, Any]]:
         found = await self._query(READ_QUERY, {"crns": list(local_ids)}, "offenders")
-        try:
-            records = {str(o["crn"]): _record(o) for o in found}
-        except (TypeError, KeyError, AttributeError) as exc:
-            raise UpstreamBadReply(AGENCY, "offenders have an unexpected shape") from exc
-        return requested_only(records, fields)
+        return requested_only(_records(found), fields)

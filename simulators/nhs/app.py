@@ -6,7 +6,8 @@ Speaks ``application/fhir+json``:
   (several comma-separated values find any of them, as FHIR token searches do).
 - ``GET /Patient?_id=a,b&_revinclude=Encounter:patient&_revinclude=Flag:patient
   &_revinclude=Condition:patient&_count=N``: the patients with their encounters, flags
-  and conditions, paged (``link`` relation ``next``).
+  and conditions, paged (``link`` relation ``next``). ``_revinclude`` and ``_count`` work
+  the same with a search by ``identifier``.
 - ``POST /Patient/_search`` with form fields ``family``, ``given``, ``birthdate``: the
   patients who could be that person (same birth date or day and month swapped, or same
   family initial and birth year), as a searchset Bundle; a body keeps names out of URLs.

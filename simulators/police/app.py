@@ -9,13 +9,17 @@
   domestic-abuse incidents, missing episodes and ``sensitivity`` labels;
   ``FindNominalBatch`` / ``SearchNominalsBatch`` (at most 100 ``FindNominal`` /
   ``SearchNominals`` requests) → one ``FindNominalResponse`` / ``SearchNominalsResponse``
-  per request, in order, each what the request alone would answer.
+  per request, in order, each what the request alone would answer; a
+  ``FindNominalBatch withRecords="true"`` also answers, after each response's nominals,
+  their full records (``record``, as ``GetNominals`` gives them), in the same order.
 Faults answer SOAP Faults, broken XML, or an entity-expansion bomb; a batch over 100
-requests, or with a request that is not of its kind, is a ``Client`` fault.
+requests, with a request that is not of its kind, or with a ``withRecords`` it does not
+take, is a ``Client`` fault.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Callable
@@ -38,6 +42,8 @@ SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "urn:joinedup:police:nominals:v1"
 SOAP_XML = "text/xml"
 MAX_BATCH = 100
+XSD_BOOLEAN = {"true": True, "1": True, "false": False, "0": False}
+"""The lexical forms of an ``xsd:boolean`` (a flag attribute's values) and what they mean."""
 
 Answer = Callable[[Element], bytes | None]
 """How one request is answered: its response element (as written in the reply), or None if
@@ -88,6 +94,10 @@ def wsdl(location: str) -> str:
       </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:element name="FindNominalResponse"><xsd:complexType><xsd:sequence>
         <xsd:element name="nominal" type="tns:NominalRef" minOccurs="0" maxOccurs="unbounded"/>
+        <xsd:element name="record" type="tns:Nominal" minOccurs="0" maxOccurs="unbounded">
+          <xsd:annotation><xsd:documentation>Only in a FindNominalBatch withRecords: the full
+            record of each nominal, in the same order.</xsd:documentation></xsd:annotation>
+        </xsd:element>
       </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:element name="GetNominals"><xsd:complexType><xsd:sequence>
         <xsd:element name="pncId" type="xsd:string" maxOccurs="{MAX_BATCH}"/>
@@ -105,7 +115,9 @@ def wsdl(location: str) -> str:
       </xsd:sequence></xsd:complexType></xsd:element>
       <xsd:element name="FindNominalBatch"><xsd:complexType><xsd:sequence>
         <xsd:element ref="tns:FindNominal" minOccurs="0" maxOccurs="{MAX_BATCH}"/>
-      </xsd:sequence></xsd:complexType></xsd:element>
+      </xsd:sequence>
+        <xsd:attribute name="withRecords" type="xsd:boolean" default="false"/>
+      </xsd:complexType></xsd:element>
       <xsd:element name="FindNominalBatchResponse"><xsd:complexType><xsd:sequence>
         <xsd:element ref="tns:FindNominalResponse" minOccurs="0" maxOccurs="{MAX_BATCH}"/>
       </xsd:sequence></xsd:complexType></xsd:element>
@@ -185,7 +197,8 @@ def wsdl(location: str) -> str:
     </operation>
     <operation name="FindNominalBatch">
       <documentation>Up to {MAX_BATCH} FindNominal requests; one FindNominalResponse each, in
-        order.</documentation>
+        order. withRecords="true": each response also holds its nominals' full records, as
+        GetNominals gives them (a lookup and a read in one call).</documentation>
       <input message="tns:FindNominalBatchIn"/><output message="tns:FindNominalBatchOut"/>
     </operation>
     <operation name="SearchNominalsBatch">
@@ -260,8 +273,10 @@ def _response(tag: str, children: list[bytes]) -> bytes:
     return b"<ns1:%s>%s</ns1:%s>" % (tag.encode(), b"".join(children), tag.encode())
 
 
-def _nominal(record: dict[str, Any]) -> Element:
-    nominal = Element(_q("nominal"))
+def _nominal(record: dict[str, Any], tag: str = "nominal") -> Element:
+    """A full nominal record: a ``GetNominalsResponse`` ``nominal``, or the ``record`` a
+    ``FindNominalBatch withRecords`` adds to each ``FindNominalResponse``."""
+    nominal = Element(_q(tag))
     for name, key in [
         ("pncId", "pnc_id"),
         ("niNumber", "ni_number"),
@@ -310,12 +325,14 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
             blocks.setdefault(block, []).append(n["pnc_id"])
     written = {pnc: _fragment(_nominal(n)) for pnc, n in nominals.items()}
     written_refs = {pnc: _fragment(_nominal_ref(n)) for pnc, n in nominals.items()}
+    written_records = {pnc: _fragment(_nominal(n, "record")) for pnc, n in nominals.items()}
     rng = random.Random(seed)
     active_faults = faults or Faults()
     active_faults.replies = REPLIES
 
-    def find_nominal(request: Element) -> bytes:
-        """A ``FindNominalResponse``: the nominals with the request's pncId or niNumber."""
+    def find_nominal(request: Element, with_records: bool = False) -> bytes:
+        """A ``FindNominalResponse``: the nominals with the request's pncId or niNumber,
+        followed by their full records if asked ``with_records``."""
         found: dict[str, dict[str, Any]] = {}
         pnc = request.findtext(_q("pncId"))
         ni = request.findtext(_q("niNumber"))
@@ -324,7 +341,8 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
         if ni and ni.replace(" ", "").upper() in by_ni:
             record = by_ni[ni.replace(" ", "").upper()]
             found[record["pnc_id"]] = record
-        return _response("FindNominalResponse", [written_refs[pnc] for pnc in found])
+        records = [written_records[pnc] for pnc in found] if with_records else []
+        return _response("FindNominalResponse", [written_refs[pnc] for pnc in found] + records)
 
     def search_nominals(request: Element) -> bytes | None:
         """A ``SearchNominalsResponse``: nominals who could be the person described by the
@@ -341,16 +359,29 @@ def create_app(data_file: Path, faults: Faults | None = None, seed: int = 0) -> 
             "SearchNominalsResponse", [written_refs[p] for p in list(hits)[:MAX_BATCH]]
         )
 
-    batches: dict[str, tuple[str, Answer]] = {
-        # Each batch operation: the request it repeats, and how one such request is answered.
-        _q("FindNominalBatch"): ("FindNominal", find_nominal),
-        _q("SearchNominalsBatch"): ("SearchNominals", search_nominals),
+    batches: dict[str, tuple[str, Answer, Answer | None]] = {
+        # Each batch operation: the request it repeats, how one such request is answered,
+        # and how it is answered withRecords (None: the operation does not take the flag).
+        _q("FindNominalBatch"): (
+            "FindNominal",
+            find_nominal,
+            functools.partial(find_nominal, with_records=True),
+        ),
+        _q("SearchNominalsBatch"): ("SearchNominals", search_nominals, None),
     }
 
     def batch(operation: Element) -> Response:
         """Every request of a batch answered in order, or a Client fault for the whole batch
-        if it is too large or any request is not of its kind or cannot be answered."""
-        name, answer = batches[operation.tag]
+        if it is too large, asks withRecords where it cannot, or any request is not of its
+        kind or cannot be answered."""
+        name, answer, answer_with_records = batches[operation.tag]
+        with_records = XSD_BOOLEAN.get(operation.get("withRecords", "false").strip())
+        if with_records is None:
+            return client_fault("withRecords must be an xsd:boolean")
+        if with_records:
+            if answer_with_records is None:
+                return client_fault(f"{name}Batch does not take withRecords")
+            answer = answer_with_records
         requests = list(operation)
         if len(requests) > MAX_BATCH:
             return client_fault(f"at most {MAX_BATCH} {name} requests per batch")
