@@ -38,6 +38,7 @@ from graphql import (
 )
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
+from strawberry.dataloader import DataLoader
 
 from adapters.sdk.correlation import current_request_id
 from adapters.sdk.deadline import request_deadline
@@ -62,7 +63,7 @@ from gateway.runtime import Gateway
 from resolvers import search
 from resolvers.context import Disclosure, RequestContext, SearchDisclosure, readable_by
 from resolvers.errors import SAFE_ERRORS, InternalError
-from resolvers.fanout import FanOut, PersonFetch
+from resolvers.fanout import FanOut, PersonFetch, ReadPlanner
 from resolvers.household import household_members, members_to_read, resolve_households
 from resolvers.labels import labelled_records
 from resolvers.references import requested_references
@@ -171,6 +172,9 @@ async def graphql_endpoint(request: Request) -> Response:
     # One deadline for everything the request asks of agencies (lookups, reads).
     with request_deadline(gateway.config.resilience.request_deadline_s):
         register = gateway.register.for_request(caller.team)
+        asking = DecisionInput(
+            caller.as_policy_input(), purpose, requested, (), break_glass, consent_override
+        )
         fanout = FanOut(
             gateway.adapters,
             links=gateway.links,
@@ -178,12 +182,11 @@ async def graphql_endpoint(request: Request) -> Response:
             user=caller.user,
             on_match=register.found,
             needs=plan.needing(gateway.register.agencies),
+            plan_reads=_read_planner(gateway, request_id, asking, register),
+            context_agencies=gateway.register.agencies,
         )
         references = requested_references(
             schema.graphql_schema, document, operation.operation_name, operation.variables
-        )
-        asking = DecisionInput(
-            caller.as_policy_input(), purpose, requested, (), break_glass, consent_override
         )
         # Identities first, so the decision sees each person's context. At most
         # MAX_PEOPLE: anyone beyond has no decided context, so nothing of theirs is read.
@@ -284,10 +287,12 @@ async def _decide(
     persons: Mapping[str, PersonFetch],
     register: RequestRegister,
     governs: Governs,
+    assume_exact: frozenset[str] = frozenset(),
 ) -> Decision:
     """The policy's decision on ``asking`` about these people, denying on any failure;
-    given an id and written to the decision log (``DecisionLog.write``: ``governs``)."""
-    decision_input = replace(asking, persons=await register.contexts(persons))
+    given an id and written to the decision log (``DecisionLog.write``: ``governs``).
+    ``assume_exact``: agencies taken to have matched each person by an identifier."""
+    decision_input = replace(asking, persons=await register.contexts(persons, assume_exact))
     decision = await decide_fail_closed(
         gateway.policy, decision_input, gateway.config.policy_timeout_s
     )
@@ -296,6 +301,36 @@ async def _decide(
     if gateway.decision_log is not None:
         gateway.decision_log.write(request_id, decision_input, decision, governs)
     return decision
+
+
+def _read_planner(
+    gateway: Gateway, request_id: str, asking: DecisionInput, register: RequestRegister
+) -> ReadPlanner:
+    """What a person's lookups in the agencies that read on lookup may read with them.
+
+    The decision on the person as if each such agency had matched them by an
+    identifier: a section's gate reads only the class of that agency's match
+    confidence (an identifier match is exact) and the person's relationship and
+    consent (asked once the council has matched them), so it is the decision the
+    request makes once the lookups have answered, and the reads it plans are the
+    reads that decision keeps (``FanOut.start_reads``). The people planned together
+    (one batched council answer) are decided on together.
+    """
+    exact = frozenset(
+        name for name, adapter in gateway.adapters.items() if adapter.discover().read_on_lookup
+    )
+
+    async def plan(persons: list[PersonFetch]) -> list[Mapping[str, frozenset[str]]]:
+        decision = await _decide(
+            gateway, request_id, asking, {p.key: p for p in persons}, register, "reads", exact
+        )
+        fields_by_agency = gateway.schema.readable_fields(asking.fields, decision)
+        return [readable_by(person, decision, fields_by_agency) for person in persons]
+
+    planner: DataLoader[PersonFetch, Mapping[str, frozenset[str]]] = DataLoader(
+        load_fn=plan, cache_key_fn=lambda person: person.key
+    )
+    return planner.load
 
 
 async def _read_ahead(

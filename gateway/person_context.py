@@ -128,7 +128,12 @@ class RequestRegister:
         if agency == COUNCIL:
             self._facts.load(match.local_id)
 
-    async def contexts(self, persons: Mapping[str, PersonFetch]) -> tuple[PersonContext, ...]:
+    async def contexts(
+        self, persons: Mapping[str, PersonFetch], assume_exact: frozenset[str] = frozenset()
+    ) -> tuple[PersonContext, ...]:
+        """Each person's context; ``assume_exact``: agencies taken to have matched them
+        by an identifier where they have not matched them (yet)."""
+        exact = dict.fromkeys(assume_exact, 1.0)
         # What each person's matches are now: searches may still add to them meanwhile.
         found = {key: dict(person.matches) for key, person in persons.items()}
         council_ids = list(
@@ -142,7 +147,7 @@ class RequestRegister:
             contexts.append(
                 PersonContext(
                     key=key,
-                    match_confidence={a: m.confidence for a, m in matches.items()},
+                    match_confidence=exact | {a: m.confidence for a, m in matches.items()},
                     relationship=known.relationship,
                     consent=known.consent,
                 )

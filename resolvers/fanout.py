@@ -14,6 +14,13 @@ arrive together are looked up in one call per agency where it declares
 finished identifier lookups, then go out together through a DataLoader per agency:
 one call per agency where it declares ``batch_search``, each distinct search once
 per request.
+
+Where an agency reads on lookup (``SectionSpec.read_on_lookup``), a person's lookup
+there also reads the fields the policy lets the request read of them, in the same
+call, once those are known: the decision needs the person's relationship and
+consent (the council's answer), and then holds for whichever record an identifier
+finds (:data:`ReadPlanner`). So such agencies wait for the council's lookup, and
+are then asked and read in one round trip instead of two.
 """
 
 from __future__ import annotations
@@ -21,9 +28,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -48,6 +55,13 @@ from gateway.observability.steps import AgencyCallStep, identity_resolution_step
 # takes three: probation case reference → NI number (probation) → NHS number
 # (council) → NHS, schools.
 _LOOKUP_ROUNDS = 3
+
+T = TypeVar("T")
+
+ReadPlanner = Callable[["PersonFetch"], Awaitable[Mapping[str, frozenset[str]]]]
+"""Per agency, the fields a request may read of a person found there by an identifier:
+asked once the person's context agencies have matched them, so the agencies that read
+on lookup read these fields with the lookup."""
 
 
 @dataclass
@@ -93,6 +107,8 @@ class FanOut:
         user: str | None = None,
         on_match: Callable[[str, Match], None] | None = None,
         needs: frozenset[str] | None = None,
+        plan_reads: ReadPlanner | None = None,
+        context_agencies: frozenset[str] = frozenset(),
     ) -> None:
         self.adapters = adapters
         self.needs = (
@@ -108,11 +124,19 @@ class FanOut:
         """The caller: MATCH tokens open only for the user they were issued to."""
         self.on_match = on_match
         """Told of every record found (agency, match) the moment it is found."""
+        self.plan_reads = plan_reads
+        self.context_agencies = context_agencies.intersection(adapters)
+        """The agencies whose identifier match settles what a person's reads may be: the
+        agencies that read on lookup wait for their answer (:attr:`plan_reads`)."""
         self.calls: list[UpstreamCall] = []
         self._loaders: dict[
             tuple[str, frozenset[str]], DataLoader[str, Mapping[str, Any] | None]
         ] = {}
         self._lookup_loaders: dict[str, DataLoader[tuple[Identifier, ...], Match | None]] = {}
+        self._reading_loaders: dict[
+            tuple[str, frozenset[str]],
+            DataLoader[tuple[Identifier, ...], tuple[Match, Mapping[str, Any]] | None],
+        ] = {}
         self._search_loaders: dict[str, DataLoader[Demographics, list[Candidate]]] = {}
         self._reads: list[asyncio.Future[Mapping[str, Any] | None]] = []  # DataLoader futures
         self._found: dict[Identifier, asyncio.Task[PersonFetch]] = {}
@@ -134,6 +158,24 @@ class FanOut:
             for scheme in adapter.discover().lookup_schemes:
                 askers.setdefault(scheme, []).append(name)
         return {scheme: tuple(names) for scheme, names in askers.items()}
+
+    @functools.cached_property
+    def _asking_order(self) -> tuple[str, ...]:
+        """The agencies, context agencies first: asked first, the others can wait for them."""
+        return tuple(sorted(self.adapters, key=lambda name: name not in self.context_agencies))
+
+    @functools.cached_property
+    def _reading_on_lookup(self) -> frozenset[str]:
+        """The needed agencies that read on lookup, where reads are planned at all."""
+        if self.plan_reads is None:
+            return frozenset()
+        return frozenset(
+            name
+            for name, adapter in self.adapters.items()
+            if adapter.discover().read_on_lookup
+            and name not in self.context_agencies
+            and (self.needs is None or name in self.needs)
+        )
 
     @functools.cached_property
     def _schemes_carried(self) -> dict[str, frozenset[str]]:
@@ -268,15 +310,25 @@ class FanOut:
         teach a needed one something; if no needed agency knows the person in the end,
         the agencies passed over are asked after all, so that whether the person is
         found at all is the answer a query of every agency would give.
+
+        An agency that reads on lookup waits while a context agency's lookup runs; once
+        one has matched the person, their read plan is asked for, and the agency is
+        then asked to read the planned fields with the lookup (just looked up if it
+        has none). Without a context match nothing is planned: the agency is looked up.
+        The context agencies' own records are read as soon as the plan is known.
         """
         asks: dict[str, int] = {}
-        running: dict[asyncio.Future[Match | None], str] = {}
+        running: dict[asyncio.Future[Any], str] = {}
+        reading: dict[asyncio.Future[Any], frozenset[str]] = {}  # lookups that also read
         needs = self.needs
         passed_over: set[str] = set()  # not needed, nothing to teach: not asked
         # Agencies holding an identifier they were not yet asked with, kept up to date as
         # identifiers are learnt, so deciding whom to ask costs nothing per agency.
         worth_asking: set[str] = set()
         askers = self._askers_by_scheme
+        reads_on_lookup = self._reading_on_lookup
+        plan: Mapping[str, frozenset[str]] | None = None
+        planning: asyncio.Future[Mapping[str, frozenset[str]]] | None = None
 
         def learn(identifiers: Iterable[Identifier]) -> None:
             for identifier in identifiers:
@@ -298,25 +350,38 @@ class FanOut:
                 for scheme in self.adapters[name].discover().lookup_schemes
             )
 
-        # Lookups report here as they finish (cheaper than asyncio.wait, which adds and
-        # removes a callback on every running lookup each time round).
-        finished: list[asyncio.Future[Match | None]] = []
+        def waits_for_plan(agency: str) -> bool:
+            """Whether a lookup in ``agency`` waits: its read plan may be on its way."""
+            if agency not in reads_on_lookup or plan is not None:
+                return False
+            return planning is not None or any(
+                name in self.context_agencies for name in running.values()
+            )
+
+        # Lookups and the read plan report here as they finish (cheaper than asyncio.wait,
+        # which adds and removes a callback on every running lookup each time round).
+        finished: list[asyncio.Future[Any]] = []
         waiter: asyncio.Future[None] | None = None
 
-        def lookup_finished(lookup: asyncio.Future[Match | None]) -> None:
-            finished.append(lookup)
+        def wake() -> None:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+
+        def lookup_finished(lookup: asyncio.Future[Any]) -> None:
+            finished.append(lookup)
+            wake()
 
         def ask_whoever_can_learn_something() -> None:
             if not worth_asking:
                 return
             identifiers: tuple[Identifier, ...] | None = None
-            for name in self.adapters:
+            for name in self._asking_order:
                 if name not in worth_asking or name in person.matches:
                     continue
                 if name in running.values() or asks.get(name, 0) >= _LOOKUP_ROUNDS:
                     continue
+                if waits_for_plan(name):
+                    continue  # still worth asking: asked once the plan is known
                 worth_asking.discard(name)
                 if needs is not None and name not in needs and not could_teach(name, needs):
                     passed_over.add(name)
@@ -324,9 +389,26 @@ class FanOut:
                 asks[name] = asks.get(name, 0) + 1
                 if identifiers is None:
                     identifiers = tuple(sorted(known, key=lambda i: (i.scheme, i.value)))
-                lookup = asyncio.ensure_future(self._lookup(name, identifiers))
+                fields = plan.get(name) if plan is not None else None
+                lookup: asyncio.Future[Any]
+                if fields and name in reads_on_lookup:
+                    lookup = asyncio.ensure_future(self._lookup_reading(name, identifiers, fields))
+                    reading[lookup] = fields
+                else:
+                    lookup = asyncio.ensure_future(self._lookup(name, identifiers))
                 running[lookup] = name
                 lookup.add_done_callback(lookup_finished)
+
+        def plan_if_context_found(agency: str) -> None:
+            nonlocal planning
+            if (
+                self.plan_reads is not None
+                and planning is None
+                and agency in self.context_agencies
+                and not reads_on_lookup <= person.matches.keys()
+            ):
+                planning = asyncio.ensure_future(self.plan_reads(person))
+                planning.add_done_callback(lambda _: wake())
 
         def ask_everyone_if_nobody_needed_knows_them() -> None:
             # Whether anyone knows them decides between "not found" and a person with
@@ -341,8 +423,8 @@ class FanOut:
         ask_whoever_can_learn_something()
         if not running:
             ask_everyone_if_nobody_needed_knows_them()
-        while running:
-            if not finished:
+        while running or (planning is not None and plan is None):
+            if not finished and not (planning is not None and planning.done() and plan is None):
                 waiter = asyncio.get_running_loop().create_future()
                 try:
                     await waiter
@@ -358,11 +440,34 @@ class FanOut:
                 elif error is not None:
                     raise error
                 elif (result := lookup.result()) is not None:
+                    if lookup in reading:
+                        result, record = result
+                        self._read_with_lookup(person, name, result, record, reading[lookup])
                     self._matched(person, name, result)
                     learn(result.identifiers)
+                    plan_if_context_found(name)
+            if planning is not None and planning.done() and plan is None:
+                plan = planning.result()
+                # The plan holds for the context agencies' own (final) matches too.
+                for name in self.context_agencies:
+                    self._start_read(person, name, plan.get(name, frozenset()))
             ask_whoever_can_learn_something()
             if not running:
                 ask_everyone_if_nobody_needed_knows_them()
+
+    def _read_with_lookup(
+        self,
+        person: PersonFetch,
+        agency: str,
+        match: Match,
+        record: Mapping[str, Any],
+        fields: frozenset[str],
+    ) -> None:
+        """Keep a record read with the lookup as the person's read of ``fields`` there."""
+        read: asyncio.Future[Mapping[str, Any] | None] = asyncio.get_running_loop().create_future()
+        read.set_result(record)
+        person.reads[agency] = read
+        person.read_asks[agency] = (match.local_id, fields)
 
     def _matched(self, person: PersonFetch, agency: str, match: Match) -> None:
         person.lookup_errors.pop(agency, None)
@@ -393,18 +498,57 @@ class FanOut:
                             return_exceptions=True,
                         )
                     )
-                try:
-                    found = await self.timed(agency, "lookup", adapter.lookup_many(tuple(batch)))
-                except AdapterError as exc:
-                    return [exc] * len(batch)
-                if len(found) != len(batch):
-                    wrong = UpstreamBadReply(agency, "batch lookup answered the wrong count")
-                    return [wrong] * len(batch)
-                return list(found)
+                return await self._each_answer(
+                    agency, "lookup", adapter.lookup_many(tuple(batch)), len(batch)
+                )
 
             loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)
             self._lookup_loaders[agency] = loader
         return loader.load(identifiers)
+
+    def _lookup_reading(
+        self, agency: str, identifiers: tuple[Identifier, ...], fields: frozenset[str]
+    ) -> Awaitable[tuple[Match, Mapping[str, Any]] | None]:
+        """One person's lookup that also reads ``fields``, queued as :meth:`_lookup` queues.
+
+        One ``lookup_and_read_many`` call per agency and field set for the lookups of
+        this moment. Its matches must be exact (the fields were planned for an exact
+        identifier match): any other is a bad reply, and its record is dropped unread.
+        """
+        loader = self._reading_loaders.get((agency, fields))
+        if loader is None:
+            adapter = self.adapters[agency]
+
+            async def load(
+                batch: list[tuple[Identifier, ...]],
+            ) -> list[tuple[Match, Mapping[str, Any]] | BaseException | None]:
+                found = await self._each_answer(
+                    agency,
+                    "lookup_read",
+                    adapter.lookup_and_read_many(tuple(batch), fields),
+                    len(batch),
+                )
+                inexact = UpstreamBadReply(agency, "a lookup that read matched inexactly")
+                return [
+                    inexact if isinstance(one, tuple) and one[0].confidence != 1.0 else one
+                    for one in found
+                ]
+
+            loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)
+            self._reading_loaders[agency, fields] = loader
+        return loader.load(identifiers)
+
+    async def _each_answer(
+        self, agency: str, operation: str, call: Awaitable[Sequence[T]], count: int
+    ) -> list[T | BaseException]:
+        """One batched call's answers, one per item asked; its failure is each item's."""
+        try:
+            found = await self.timed(agency, operation, call)
+        except AdapterError as exc:
+            return [exc] * count
+        if len(found) != count:
+            return [UpstreamBadReply(agency, f"batch {operation} answered the wrong count")] * count
+        return list(found)
 
     def search_in(self, agency: str, who: Demographics) -> Awaitable[list[Candidate]]:
         """One demographic search, queued with the other searches of this moment.
@@ -430,14 +574,9 @@ class FanOut:
                             return_exceptions=True,
                         )
                     )
-                try:
-                    found = await self.timed(agency, "search", adapter.search_many(tuple(batch)))
-                except AdapterError as exc:
-                    return [exc] * len(batch)
-                if len(found) != len(batch):
-                    wrong = UpstreamBadReply(agency, "batch search answered the wrong count")
-                    return [wrong] * len(batch)
-                return list(found)
+                return await self._each_answer(
+                    agency, "search", adapter.search_many(tuple(batch)), len(batch)
+                )
 
             loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)
             self._search_loaders[agency] = loader
@@ -533,13 +672,18 @@ class FanOut:
             ):
                 del person.reads[agency], person.read_asks[agency]
         for agency, fields in fields_by_agency.items():
-            match = person.matches.get(agency)
-            if match is None or not fields or agency in person.reads:
-                continue
-            read = asyncio.ensure_future(self._loader(agency, fields).load(match.local_id))
-            person.reads[agency] = read
-            person.read_asks[agency] = (match.local_id, fields)
-            self._reads.append(read)
+            self._start_read(person, agency, fields)
+
+    def _start_read(self, person: PersonFetch, agency: str, fields: frozenset[str]) -> None:
+        """Queue the read of ``fields`` of the person's record in ``agency``, unless it has
+        no record there, nothing is to be read or a read has started."""
+        match = person.matches.get(agency)
+        if match is None or not fields or agency in person.reads:
+            return
+        read = asyncio.ensure_future(self._loader(agency, fields).load(match.local_id))
+        person.reads[agency] = read
+        person.read_asks[agency] = (match.local_id, fields)
+        self._reads.append(read)
 
     async def settle_reads(self) -> None:
         """Wait for every queued read (failures stay in their futures for the resolvers)."""

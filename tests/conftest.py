@@ -268,6 +268,13 @@ def ref(scheme: str, value: str) -> dict[str, Any]:
     return {"ref": {"scheme": scheme, "value": value}}
 
 
+def agencies_read(body: dict[str, Any]) -> list[str]:
+    """The agencies a reply's request read records from, once per call: a read, or a
+    lookup that read (``SectionSpec.read_on_lookup``)."""
+    calls = body["extensions"]["joinedup"]["upstream"]
+    return [c["agency"] for c in calls if c["operation"] in ("read", "lookup_read")]
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the session; each test creates its own database."""

@@ -17,7 +17,7 @@ from gateway.config import GatewayConfig, agency_settings
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import SimulatorProcess
 from simulators.world import WorldPaths
-from tests.conftest import PERSON_QUERY, GatewayFactory, GatewayProcess, ref
+from tests.conftest import PERSON_QUERY, GatewayFactory, GatewayProcess, agencies_read, ref
 
 
 def errors_by_path(body: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -185,9 +185,7 @@ def test_denied_agency_is_never_asked_for_data(
         purpose="benefit_assessment",
     ).json()
 
-    reads = [
-        c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"
-    ]
+    reads = agencies_read(body)
     assert reads == ["benefits"]
 
 

@@ -17,6 +17,7 @@ from gateway.auth import issue_dev_token, load_dev_key
 from gateway.config import GatewayConfig, agency_settings
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import DemoWorld
+from tests.conftest import agencies_read
 from tests.inprocess import gateway_client
 
 
@@ -47,7 +48,5 @@ async def test_allow_all_baseline_reads_every_section_and_withholds_nothing(
     assert "errors" not in body
     person = body["data"]["person"]
     assert all(person[section.agency] is not None for section in sections)
-    reads = {
-        c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"
-    }
+    reads = set(agencies_read(body))
     assert reads == {section.agency for section in sections}

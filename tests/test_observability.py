@@ -109,7 +109,8 @@ async def test_each_request_is_one_trace_with_a_span_per_step(
         assert attributes(root)["joinedup.operation"] == "person"
         assert attributes(root)["http.response.status_code"] == 200
         names = sorted(s.name for s in spans)
-        assert names.count("policy.decide") == 1
+        # One plans what the lookups read (once the council matched), one the disclosure.
+        assert names.count("policy.decide") == 2
         assert names.count("identity.resolve") == 1
         assert names.count("audit.write") == 1
         calls = {
@@ -119,9 +120,8 @@ async def test_each_request_is_one_trace_with_a_span_per_step(
         }
         assert calls == {
             ("council", "lookup"),
-            ("benefits", "lookup"),
             ("council", "read"),
-            ("benefits", "read"),
+            ("benefits", "lookup_read"),  # read with its lookup, once the council matched
         }
         assert all(
             attributes(s)["joinedup.outcome"] == "ok"
@@ -150,7 +150,7 @@ async def test_failed_agency_call_is_an_error_span_and_counted(
 ) -> None:
     nobody_listens = f"http://127.0.0.1:{free_port()}"
     config = config_for(tmp_path, world, nobody_listens)
-    labels = {"agency": "benefits", "operation": "lookup", "code": "UPSTREAM_UNAVAILABLE"}
+    labels = {"agency": "benefits", "operation": "lookup_read", "code": "UPSTREAM_UNAVAILABLE"}
     before = REGISTRY.get_sample_value("joinedup_agency_errors_total", labels) or 0.0
     span_exporter.clear()
     async with in_process_gateway(config) as client:
@@ -167,7 +167,7 @@ async def test_failed_agency_call_is_an_error_span_and_counted(
     failed = [
         s
         for s in span_exporter.get_finished_spans()
-        if s.name == "agency.lookup" and attributes(s)["joinedup.agency"] == "benefits"
+        if s.name == "agency.lookup_read" and attributes(s)["joinedup.agency"] == "benefits"
     ]
     assert failed
     for span in failed:

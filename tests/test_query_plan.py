@@ -71,9 +71,10 @@ def test_where_each_agency_stands_and_households_need_every_agency(
 
 
 def asked(body: dict[str, Any], operation: str = "lookup") -> set[str]:
-    """The agencies the request asked, in this operation."""
+    """The agencies the request asked, in this operation (a lookup that reads is a lookup)."""
+    operations = {operation, f"{operation}_read"}
     calls = body["extensions"]["joinedup"]["upstream"]
-    return {c["agency"] for c in calls if c["operation"] == operation}
+    return {c["agency"] for c in calls if c["operation"] in operations}
 
 
 def errors(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import pytest
 from gateway.config import load_agencies
 from simulators.launcher import SimulatorProcess, free_port
 from simulators.world import WorldPaths
-from tests.conftest import GatewayFactory, GatewayProcess, ref
+from tests.conftest import GatewayFactory, GatewayProcess, agencies_read, ref
 
 AGENCIES = ("council", "benefits", "nhs", "schools", "police", "probation", "housing")
 
@@ -76,9 +76,7 @@ def test_one_query_returns_all_seven_sections_for_a_person_known_to_all(
     assert person["police"]["domesticAbuseIncidents"]
     assert person["probation"]["caseReference"] == records["probation"]
     assert person["housing"]["housingReference"] == records["housing"]
-    reads = {
-        c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"
-    }
+    reads = set(agencies_read(body))
     assert reads == set(AGENCIES)
 
 
@@ -97,9 +95,7 @@ def test_people_known_to_all_cost_one_read_per_agency(
     assert [p["police"]["pncId"] for p in body["data"]["people"]] == [
         p["records"]["police"] for p in everyone
     ]
-    reads = [
-        c["agency"] for c in body["extensions"]["joinedup"]["upstream"] if c["operation"] == "read"
-    ]
+    reads = agencies_read(body)
     assert sorted(reads) == ["nhs", "police", "probation"]
 
 
