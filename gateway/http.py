@@ -175,6 +175,14 @@ async def graphql_endpoint(request: Request) -> Response:
         asking = DecisionInput(
             caller.as_policy_input(), purpose, requested, (), break_glass, consent_override
         )
+        # At most MAX_PEOPLE: anyone beyond has no decided context, so nothing of theirs is read.
+        named = list(
+            dict.fromkeys(
+                requested_references(
+                    schema.graphql_schema, document, operation.operation_name, operation.variables
+                )
+            )
+        )[:MAX_PEOPLE]
         fanout = FanOut(
             gateway.adapters,
             links=gateway.links,
@@ -183,16 +191,14 @@ async def graphql_endpoint(request: Request) -> Response:
             on_match=register.found,
             needs=plan.needing(gateway.register.agencies),
             plan_reads=_read_planner(gateway, request_id, asking, register),
+            # About one person, a lookup that reads saves a round trip per agency. About
+            # many, each agency's reads are one batched call already, and planning would
+            # split a batch of lookups by who could be planned.
+            planned=frozenset(named) if len(named) == 1 else frozenset(),
             context_agencies=gateway.register.agencies,
         )
-        references = requested_references(
-            schema.graphql_schema, document, operation.operation_name, operation.variables
-        )
-        # Identities first, so the decision sees each person's context. At most
-        # MAX_PEOPLE: anyone beyond has no decided context, so nothing of theirs is read.
-        finding = asyncio.gather(
-            *(fanout.find(r) for r in list(dict.fromkeys(references))[:MAX_PEOPLE])
-        )
+        # Identities first, so the decision sees each person's context.
+        finding = asyncio.gather(*(fanout.find(r) for r in named))
         if await fanout.searching(finding):
             # Demographic searches only add agencies to what identifiers found, so the
             # agencies found are read now, under a decision on what is known so far,

@@ -108,6 +108,7 @@ class FanOut:
         on_match: Callable[[str, Match], None] | None = None,
         needs: frozenset[str] | None = None,
         plan_reads: ReadPlanner | None = None,
+        planned: frozenset[Identifier] = frozenset(),
         context_agencies: frozenset[str] = frozenset(),
     ) -> None:
         self.adapters = adapters
@@ -125,6 +126,10 @@ class FanOut:
         self.on_match = on_match
         """Told of every record found (agency, match) the moment it is found."""
         self.plan_reads = plan_reads
+        self.planned = planned
+        """The references of the people whose reads are planned: the people a request
+        names, never household members, whose records are read only where the caller
+        may see the link to them, which a plan cannot know."""
         self.context_agencies = context_agencies.intersection(adapters)
         """The agencies whose identifier match settles what a person's reads may be: the
         agencies that read on lookup wait for their answer (:attr:`plan_reads`)."""
@@ -326,7 +331,9 @@ class FanOut:
         # identifiers are learnt, so deciding whom to ask costs nothing per agency.
         worth_asking: set[str] = set()
         askers = self._askers_by_scheme
-        reads_on_lookup = self._reading_on_lookup
+        reads_on_lookup = (
+            self._reading_on_lookup if person.reference in self.planned else frozenset()
+        )
         plan: Mapping[str, frozenset[str]] | None = None
         planning: asyncio.Future[Mapping[str, frozenset[str]]] | None = None
 
@@ -403,6 +410,7 @@ class FanOut:
             nonlocal planning
             if (
                 self.plan_reads is not None
+                and reads_on_lookup
                 and planning is None
                 and agency in self.context_agencies
                 and not reads_on_lookup <= person.matches.keys()
