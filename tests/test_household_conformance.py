@@ -77,7 +77,7 @@ def test_the_housing_adapter_passes(
             "benefits",
             "NI_NUMBER",
             "ni_number",
-            "household_links is not declared",
+            "does not declare household_links",
         ),
     ],
     ids=["per-person", "undeclared"],

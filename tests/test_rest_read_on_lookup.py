@@ -23,7 +23,7 @@ from adapters.benefits import BenefitsAdapter
 from adapters.housing import HousingAdapter
 from adapters.schools import SchoolsAdapter
 from adapters.sdk import HttpAdapter, Identifier, Match, UpstreamBadReply
-from adapters.sdk.http_adapter import rest_lookup_and_read_many
+from adapters.sdk.http_adapter import RestLookups
 from simulators.benefits.app import CLAIMANTS
 from simulators.benefits.app import create_app as benefits_app
 from simulators.housing.app import TENANTS
@@ -149,29 +149,39 @@ def test_the_openapi_document_describes_records_on_lookup(world: WorldPaths) -> 
     assert answered["records"]["items"]["items"] == {"$ref": "#/components/schemas/Record"}
 
 
-# --- the SDK helper: rest_lookup_and_read_many -----------------------------------------------
+# --- the SDK helper: RestLookups.lookup_and_read_many ----------------------------------------
 
 PEOPLE = ((Identifier("NI_NUMBER", "AA1"),), (Identifier("NI_NUMBER", "BB2"),))
 
 
+class CannedUpstream:
+    """Answers every ``json`` call with one reply, remembering what was sent."""
+
+    def __init__(self, reply: Any) -> None:
+        self.reply, self.sent = reply, []
+
+    async def json(self, method: str, url: str, **kwargs: Any) -> Any:
+        self.sent.append((method, url, kwargs["json"]))
+        return self.reply
+
+
 async def _helper(reply: Any) -> tuple[list[tuple[Match, Mapping[str, Any]] | None], Any]:
-    """The helper over a canned reply: its answer, and the body it sent."""
-    sent: list[Any] = []
+    """The helper over a canned reply: its answer, and the request it sent."""
 
-    async def post(body: dict[str, Any]) -> Any:
-        sent.append(body)
-        return reply
-
-    def match(query: dict[str, str], summaries: Any) -> Match | None:
+    def match(query: Mapping[str, str], summaries: Any) -> Match | None:
         return Match("test", summaries[0]["id"]) if summaries else None
 
-    def sections(records: Any) -> Mapping[str, Mapping[str, Any]]:
-        return {r["id"]: {"name": r["name"]} for r in records}
+    def sections(reply: Any, fields: frozenset[str]) -> Mapping[str, Mapping[str, Any]]:
+        return {r["id"]: {f: r[f] for f in fields} for r in reply["people"]}
 
-    found = await rest_lookup_and_read_many(
-        "test", PEOPLE, {"NI_NUMBER": "ni"}, post, match, sections
+    upstream = CannedUpstream(reply)
+    lookups = RestLookups("test", "people", {"NI_NUMBER": "ni"}, match, sections)
+    found = await lookups.lookup_and_read_many(
+        upstream,  # type: ignore[arg-type]
+        PEOPLE,
+        frozenset({"name"}),
     )
-    return found, sent[0]
+    return found, upstream.sent[0]
 
 
 async def test_the_helper_asks_for_records_and_pairs_each_match_with_its_record() -> None:
@@ -182,7 +192,11 @@ async def test_the_helper_asks_for_records_and_pairs_each_match_with_its_record(
 
     found, sent = await _helper(reply)
 
-    assert sent == {"queries": [{"ni": "AA1"}, {"ni": "BB2"}], "records": True}
+    assert sent == (
+        "POST",
+        "/people/lookup",
+        {"queries": [{"ni": "AA1"}, {"ni": "BB2"}], "records": True},
+    )
     assert found == [(Match("test", "1"), {"name": "Ann"}), None]
 
 
@@ -214,12 +228,12 @@ HELD = {"ni_number": "QQ123456C", "nhs_number": "9434765919", "pupil_id": "P1", 
 async def test_a_malformed_record_found_on_lookup_is_a_bad_reply(
     adapter: type[HttpAdapter], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def post(body: dict[str, Any]) -> Any:
-        asked = len(body["queries"])
+    async def post(method: str, url: str, **kwargs: Any) -> Any:
+        asked = len(kwargs["json"]["queries"])
         return {"results": [[HELD]] * asked, "records": [[dict(HELD)]] * asked}  # no fields
 
     built = adapter("http://127.0.0.1:9", timeout_s=1.0)  # never called: the reply is canned
-    monkeypatch.setattr(built, "_post_lookup", post)
+    monkeypatch.setattr(built._upstream, "json", post)
     scheme = built.discover().lookup_schemes[0]
     try:
         with pytest.raises(UpstreamBadReply, match=r"(claimant|pupil|tenant) reply"):

@@ -26,7 +26,7 @@ from adapters.sdk.demographics import (
     rest_search,
     rest_search_many,
 )
-from adapters.sdk.http_adapter import rest_lookup_and_read_many, rest_lookup_many
+from adapters.sdk.http_adapter import RestLookups
 
 AGENCY = "benefits"
 _PARAM_OF_SCHEME = {"NI_NUMBER": "ni_number"}
@@ -79,31 +79,14 @@ class BenefitsAdapter(HttpAdapter):
         self, identifier_sets: tuple[tuple[Identifier, ...], ...]
     ) -> list[Match | None]:
         """Every person's NI numbers in one ``POST /claimants/lookup``; first found wins."""
-        return await rest_lookup_many(
-            AGENCY,
-            identifier_sets,
-            _PARAM_OF_SCHEME,
-            self._post_lookup,
-            _query_match,
-        )
+        return await _LOOKUPS.lookup_many(self._upstream, identifier_sets)
 
     async def lookup_and_read_many(
         self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
     ) -> list[tuple[Match, Mapping[str, Any]] | None]:
-        """:meth:`lookup_many` asking the same ``POST /claimants/lookup`` for the claimants'
-        records too, read as :meth:`read` reads them."""
-        return await rest_lookup_and_read_many(
-            AGENCY,
-            identifier_sets,
-            _PARAM_OF_SCHEME,
-            self._post_lookup,
-            _query_match,
-            lambda records: _sections({"claimants": records}, fields),
-        )
-
-    async def _post_lookup(self, body: dict[str, Any]) -> Any:
-        """``POST /claimants/lookup``: where both batch lookups send their queries."""
-        return await self._call("POST", "/claimants/lookup", json=body)
+        """:meth:`lookup_many`, asking the same ``POST /claimants/lookup`` for the
+        claimants' records too, read as :meth:`read` reads them."""
+        return await _LOOKUPS.lookup_and_read_many(self._upstream, identifier_sets, fields)
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         return await rest_search(
@@ -190,3 +173,6 @@ def _section(claimant: Mapping[str, Any], fields: frozenset[str]) -> dict[str, A
         "workCoach": claimant["work_coach"],
     }
     return {name: value for name, value in record.items() if name in fields}
+
+
+_LOOKUPS = RestLookups(AGENCY, "claimants", _PARAM_OF_SCHEME, _query_match, _sections)

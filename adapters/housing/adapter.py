@@ -26,7 +26,7 @@ from adapters.sdk.demographics import (
     rest_search,
     rest_search_many,
 )
-from adapters.sdk.http_adapter import rest_lookup_and_read_many, rest_lookup_many
+from adapters.sdk.http_adapter import RestLookups
 
 AGENCY = "housing"
 _PARAM_OF_SCHEME = {"HOUSING_REF": "housing_ref", "NI_NUMBER": "ni_number"}
@@ -175,31 +175,14 @@ class HousingAdapter(HttpAdapter):
         self, identifier_sets: tuple[tuple[Identifier, ...], ...]
     ) -> list[Match | None]:
         """Every person's identifiers in one ``POST /tenants/lookup``; first found wins."""
-        return await rest_lookup_many(
-            AGENCY,
-            identifier_sets,
-            _PARAM_OF_SCHEME,
-            self._post_lookup,
-            _query_match,
-        )
+        return await _LOOKUPS.lookup_many(self._upstream, identifier_sets)
 
     async def lookup_and_read_many(
         self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
     ) -> list[tuple[Match, Mapping[str, Any]] | None]:
-        """:meth:`lookup_many` asking the same ``POST /tenants/lookup`` for the tenants'
-        records too, read as :meth:`read` reads them."""
-        return await rest_lookup_and_read_many(
-            AGENCY,
-            identifier_sets,
-            _PARAM_OF_SCHEME,
-            self._post_lookup,
-            _query_match,
-            lambda records: _sections({"tenants": records}, fields),
-        )
-
-    async def _post_lookup(self, body: dict[str, Any]) -> Any:
-        """``POST /tenants/lookup``: where both batch lookups send their queries."""
-        return await self._upstream.json("POST", "/tenants/lookup", json=body)
+        """:meth:`lookup_many`, asking the same ``POST /tenants/lookup`` for the
+        tenants' records too, read as :meth:`read` reads them."""
+        return await _LOOKUPS.lookup_and_read_many(self._upstream, identifier_sets, fields)
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         return await rest_search(
@@ -239,3 +222,6 @@ class HousingAdapter(HttpAdapter):
             }
         except (TypeError, KeyError, AttributeError) as exc:
             raise UpstreamBadReply(AGENCY, "tenant reply has an unexpected shape") from exc
+
+
+_LOOKUPS = RestLookups(AGENCY, "tenants", _PARAM_OF_SCHEME, _query_match, _sections)

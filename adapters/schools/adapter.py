@@ -30,7 +30,7 @@ from adapters.sdk.demographics import (
     rest_search,
     rest_search_many,
 )
-from adapters.sdk.http_adapter import rest_lookup_and_read_many, rest_lookup_many
+from adapters.sdk.http_adapter import RestLookups
 
 AGENCY = "schools"
 _PARAM_OF_SCHEME = {"NHS_NUMBER": "nhs_number"}
@@ -150,27 +150,14 @@ class SchoolsAdapter(HttpAdapter):
         self, identifier_sets: tuple[tuple[Identifier, ...], ...]
     ) -> list[Match | None]:
         """Every person's NHS numbers in one ``POST /pupils/lookup``; first found wins."""
-        return await rest_lookup_many(
-            AGENCY, identifier_sets, _PARAM_OF_SCHEME, self._post_lookup, _query_match
-        )
+        return await _LOOKUPS.lookup_many(self._upstream, identifier_sets)
 
     async def lookup_and_read_many(
         self, identifier_sets: tuple[tuple[Identifier, ...], ...], fields: frozenset[str]
     ) -> list[tuple[Match, Mapping[str, Any]] | None]:
-        """:meth:`lookup_many` asking the same ``POST /pupils/lookup`` for the pupils'
-        records too, read as :meth:`read` reads them."""
-        return await rest_lookup_and_read_many(
-            AGENCY,
-            identifier_sets,
-            _PARAM_OF_SCHEME,
-            self._post_lookup,
-            _query_match,
-            lambda records: _sections({"pupils": records}, fields),
-        )
-
-    async def _post_lookup(self, body: dict[str, Any]) -> Any:
-        """``POST /pupils/lookup``: where both batch lookups send their queries."""
-        return await self._upstream.json("POST", "/pupils/lookup", json=body)
+        """:meth:`lookup_many`, asking the same ``POST /pupils/lookup`` for the
+        pupils' records too, read as :meth:`read` reads them."""
+        return await _LOOKUPS.lookup_and_read_many(self._upstream, identifier_sets, fields)
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
         return await rest_search(
@@ -197,3 +184,6 @@ class SchoolsAdapter(HttpAdapter):
     ) -> Mapping[str, Mapping[str, Any]]:
         reply = await self._upstream.json("POST", "/pupils/batch", json={"ids": list(local_ids)})
         return _sections(reply, fields)
+
+
+_LOOKUPS = RestLookups(AGENCY, "pupils", _PARAM_OF_SCHEME, _query_match, _sections)

@@ -8,7 +8,7 @@ read the agency's own error documents (:meth:`upstream_error_detail`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -57,109 +57,101 @@ class HttpAdapter(Adapter):
         await self._upstream.aclose()
 
 
-async def rest_lookup_many(
-    agency: str,
-    identifier_sets: tuple[tuple[Identifier, ...], ...],
-    param_of_scheme: Mapping[str, str],
-    post: Callable[[dict[str, Any]], Awaitable[Any]],
-    match: Callable[[dict[str, str], Any], Match | None],
-) -> list[Match | None]:
-    """A batch of REST lookups in one ``POST /<collection>/lookup``; first found wins.
-
-    One query per identifier in a scheme of ``param_of_scheme`` (``{parameter:
-    value}``), each person's identifiers in their order; ``post`` sends
-    ``{"queries": [...]}`` and returns ``{"results": [[record, ...], ...]}`` (one
-    list per query, in order); ``match(query, records)`` reads one query's records
-    as the adapter's one-person lookup does.
-    """
-    return await _rest_batch_lookup(
-        agency,
-        identifier_sets,
-        param_of_scheme,
-        post,
-        lambda query, summaries, _: match(query, summaries),
-        with_records=False,
-    )
-
-
-async def rest_lookup_and_read_many(
-    agency: str,
-    identifier_sets: tuple[tuple[Identifier, ...], ...],
-    param_of_scheme: Mapping[str, str],
-    post: Callable[[dict[str, Any]], Awaitable[Any]],
-    match: Callable[[dict[str, str], Any], Match | None],
-    sections: Callable[[Any], Mapping[str, Mapping[str, Any]]],
-) -> list[tuple[Match, Mapping[str, Any]] | None]:
-    """:func:`rest_lookup_many` that also reads each person found, in the same one call.
-
-    The queries go with ``"records": true``, so the reply carries, besides ``results``,
-    ``"records": [[whole record, ...], ...]`` parallel to it. Each person's match is
-    picked exactly as :func:`rest_lookup_many` picks it; ``sections(records)`` reads the
-    whole records of the query that found them as the adapter's ``read`` does (``{local
-    id: section}``, only the fields asked for), and the matched local id's section goes
-    with the match. Keying by local id, rather than by position, keeps ``match`` free to
-    pick any of a query's records.
-    """
-
-    def matched_and_read(
-        query: dict[str, str], summaries: Any, records: Any
-    ) -> tuple[Match, Mapping[str, Any]] | None:
-        matched = match(query, summaries)
-        if matched is None:
-            return None
-        section = sections(records).get(matched.local_id)
-        if section is None:
-            raise UpstreamBadReply(agency, "batch lookup reply lacks the matched record")
-        return matched, section
-
-    return await _rest_batch_lookup(
-        agency, identifier_sets, param_of_scheme, post, matched_and_read, with_records=True
-    )
-
-
 _Found = TypeVar("_Found")
 
 
-async def _rest_batch_lookup(
-    agency: str,
-    identifier_sets: tuple[tuple[Identifier, ...], ...],
-    param_of_scheme: Mapping[str, str],
-    post: Callable[[dict[str, Any]], Awaitable[Any]],
-    find: Callable[[dict[str, str], Any, Any], _Found | None],
-    *,
-    with_records: bool,
-) -> list[_Found | None]:
-    """The one ``POST /<collection>/lookup`` behind both batch lookups; first found wins.
+@dataclass(frozen=True)
+class RestLookups:
+    """Batch lookups in a REST collection answering ``POST /<collection>/lookup`` (the demo's
+    REST services): a batch of people in one call, with or without the records found.
 
-    ``find(query, summaries, records)`` reads one query's answer: its summaries from
-    ``results`` and, ``with_records``, its whole records (else None). It is not asked about
-    a person an earlier identifier of theirs already found.
+    One query per identifier in a scheme of ``param_of_scheme`` (``{parameter: value}``),
+    each person's identifiers in their order, the first found winning; the reply is
+    ``{"results": [[summary, ...], ...]}``, one list per query, in order, and, asked with
+    ``"records": true``, ``"records": [[whole record, ...], ...]`` parallel to it.
+    ``match(query, summaries)`` reads one query's summaries as the adapter's one-person
+    lookup does; ``sections({collection: records}, fields)`` reads whole records as the
+    adapter's ``read`` does (``{local id: section}``, only the fields asked for).
     """
-    asked = [
-        (person, {param_of_scheme[ident.scheme]: ident.value})
-        for person, identifiers in enumerate(identifier_sets)
-        for ident in identifiers
-        if ident.scheme in param_of_scheme
-    ]
-    found: list[_Found | None] = [None] * len(identifier_sets)
-    if not asked:
+
+    agency: str
+    collection: str
+    param_of_scheme: Mapping[str, str]
+    match: Callable[[Mapping[str, str], Any], Match | None]
+    sections: Callable[[Any, frozenset[str]], Mapping[str, Mapping[str, Any]]]
+
+    async def lookup_many(
+        self, upstream: HttpUpstream, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """:meth:`Adapter.lookup_many`: the people's matches."""
+        return await self._batch(
+            upstream,
+            identifier_sets,
+            lambda query, summaries, _: self.match(query, summaries),
+            with_records=False,
+        )
+
+    async def lookup_and_read_many(
+        self,
+        upstream: HttpUpstream,
+        identifier_sets: tuple[tuple[Identifier, ...], ...],
+        fields: frozenset[str],
+    ) -> list[tuple[Match, Mapping[str, Any]] | None]:
+        """:meth:`Adapter.lookup_and_read_many`: each match with the section of ``fields`` of
+        the record that matched, picked by local id (``match`` may pick any of a query's)."""
+
+        def matched_and_read(
+            query: Mapping[str, str], summaries: Any, records: Any
+        ) -> tuple[Match, Mapping[str, Any]] | None:
+            matched = self.match(query, summaries)
+            if matched is None:
+                return None
+            section = self.sections({self.collection: records}, fields).get(matched.local_id)
+            if section is None:
+                raise UpstreamBadReply(self.agency, "batch lookup reply lacks the matched record")
+            return matched, section
+
+        return await self._batch(upstream, identifier_sets, matched_and_read, with_records=True)
+
+    async def _batch(
+        self,
+        upstream: HttpUpstream,
+        identifier_sets: tuple[tuple[Identifier, ...], ...],
+        find: Callable[[Mapping[str, str], Any, Any], _Found | None],
+        *,
+        with_records: bool,
+    ) -> list[_Found | None]:
+        """The one ``POST /<collection>/lookup`` behind both batch lookups.
+
+        ``find(query, summaries, records)`` reads one query's answer: its summaries and,
+        ``with_records``, its whole records (else None). It is not asked about a person an
+        earlier identifier of theirs already found.
+        """
+        asked = [
+            (person, {self.param_of_scheme[ident.scheme]: ident.value})
+            for person, identifiers in enumerate(identifier_sets)
+            for ident in identifiers
+            if ident.scheme in self.param_of_scheme
+        ]
+        found: list[_Found | None] = [None] * len(identifier_sets)
+        if not asked:
+            return found
+        body: dict[str, Any] = {"queries": [query for _, query in asked]}
+        if with_records:
+            body["records"] = True
+        reply = await upstream.json("POST", f"/{self.collection}/lookup", json=body)
+        results = reply.get("results") if isinstance(reply, dict) else None
+        if not isinstance(results, list) or len(results) != len(asked):
+            raise UpstreamBadReply(self.agency, "batch lookup reply has an unexpected shape")
+        records: list[Any] = [None] * len(asked)
+        if with_records:
+            records = reply.get("records")
+            if not _parallel(results, records):
+                raise UpstreamBadReply(self.agency, "batch lookup records do not match its results")
+        for (person, query), summaries, held in zip(asked, results, records, strict=True):
+            if found[person] is None:
+                found[person] = find(query, summaries, held)
         return found
-    body: dict[str, Any] = {"queries": [query for _, query in asked]}
-    if with_records:
-        body["records"] = True
-    reply = await post(body)
-    results = reply.get("results") if isinstance(reply, dict) else None
-    if not isinstance(results, list) or len(results) != len(asked):
-        raise UpstreamBadReply(agency, "batch lookup reply has an unexpected shape")
-    records: list[Any] = [None] * len(asked)
-    if with_records:
-        records = reply.get("records")
-        if not _parallel(results, records):
-            raise UpstreamBadReply(agency, "batch lookup records do not match its results")
-    for (person, query), summaries, held in zip(asked, results, records, strict=True):
-        if found[person] is None:
-            found[person] = find(query, summaries, held)
-    return found
 
 
 def _parallel(results: list[Any], records: Any) -> bool:

@@ -494,19 +494,33 @@ async def check_batching(target: ConformanceTarget) -> None:
         )
 
 
+def declared_exactly_when_implemented(
+    adapter: Adapter, method: str, capability: str, why: str
+) -> None:
+    """Fail unless the SectionSpec declares ``capability`` exactly when the adapter
+    overrides ``method`` (the gateway calls an optional method only where declared)."""
+    implemented = getattr(type(adapter), method) is not getattr(Adapter, method)
+    declared = getattr(adapter.discover(), capability)
+    fail_if(
+        implemented != declared,
+        f"the adapter implements {method}() but its SectionSpec does not declare {capability}"
+        if implemented
+        else f"{capability} is declared but {method}() is not implemented",
+        f"declare SectionSpec.{capability} = True exactly when the adapter implements "
+        f"{method}(): {why}",
+    )
+
+
 async def check_household(target: ConformanceTarget) -> None:
     """Household links: declared if and only if implemented; per local id, identifiers only,
     in one batch."""
     async with connected(target) as adapter:
         spec = adapter.discover()
-        implemented = type(adapter).household is not Adapter.household
-        fail_if(
-            implemented != spec.household_links,
-            "household() is implemented but household_links is not declared"
-            if implemented
-            else "household_links is declared but household() is not implemented",
-            "declare SectionSpec.household_links = True exactly when the adapter implements "
-            "household(): the gateway asks only adapters that declare it",
+        declared_exactly_when_implemented(
+            adapter,
+            "household",
+            "household_links",
+            "the gateway asks only adapters that declare it",
         )
         if not spec.household_links:
             return
@@ -590,16 +604,12 @@ async def check_read_on_lookup(target: ConformanceTarget) -> None:
     does and reads them as read() does, only the fields asked for, in one upstream call."""
     async with connected(target) as adapter:
         spec = adapter.discover()
-        implemented = type(adapter).lookup_and_read_many is not Adapter.lookup_and_read_many
-        fail_if(
-            implemented != spec.read_on_lookup,
-            "the adapter implements lookup_and_read_many() but its SectionSpec does not "
-            "declare read_on_lookup"
-            if implemented
-            else "read_on_lookup is declared but lookup_and_read_many() is not implemented",
-            "declare SectionSpec.read_on_lookup = True exactly when lookup_and_read_many() "
-            "finds and reads a batch of people in one upstream request (the gateway then "
-            "reads a section with the lookup); otherwise leave both out: it is never called",
+        declared_exactly_when_implemented(
+            adapter,
+            "lookup_and_read_many",
+            "read_on_lookup",
+            "when it finds and reads a batch of people in one upstream request the gateway "
+            "reads a section with the lookup; otherwise leave both out: it is never called",
         )
         if not spec.read_on_lookup:
             return
@@ -701,15 +711,12 @@ async def check_batch_search(target: ConformanceTarget) -> None:
     person does, in one upstream call."""
     async with connected(target) as adapter:
         spec = adapter.discover()
-        implemented = type(adapter).search_many is not Adapter.search_many
-        fail_if(
-            implemented != spec.batch_search,
-            "the adapter implements search_many() but its SectionSpec does not declare batch_search"
-            if implemented
-            else "batch_search is declared but search_many() is not implemented",
-            "declare SectionSpec.batch_search = True exactly when search_many() runs a batch "
-            "of searches in one upstream request (the gateway then batches its searches); "
-            "otherwise leave both out: the default searches one by one",
+        declared_exactly_when_implemented(
+            adapter,
+            "search_many",
+            "batch_search",
+            "when it runs a batch of searches in one upstream request the gateway batches its "
+            "searches; otherwise leave both out: the default searches one by one",
         )
         if not spec.batch_search:
             return
