@@ -52,8 +52,10 @@ class DecisionLog:
         """Append one decision; ``governs`` says what it was taken for.
 
         A request's ``disclosure`` decision governs its response and is the one the
-        audit names. A ``reads`` decision (taken while demographic searches still run,
-        on the people as identifiers found them) only let agencies be read sooner.
+        audit names. A ``reads`` decision only lets agencies be read sooner: taken while
+        demographic searches still run (on the people as identifiers found them), or to
+        plan what lookups may read (on exact matches assumed where agencies read on
+        lookup).
         """
         document, erased = erase({"input": request.as_json()}, ERASED_POINTERS)
         event: dict[str, Any] = {
