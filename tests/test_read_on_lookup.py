@@ -13,6 +13,7 @@ import dataclasses
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,19 @@ def never_read_on_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def ask_demo(tmp_path: Path, demo_world: DemoWorld) -> AsyncIterator[Any]:
+    async with asking(tmp_path, demo_world.endpoints()) as ask:
+        yield ask
+
+
+@asynccontextmanager
+async def asking(state_dir: Path, endpoints: Mapping[str, str]) -> AsyncIterator[Any]:
+    """A gateway in this process over these agency systems, and a way to ask it."""
     config = GatewayConfig(
-        state_dir=tmp_path,
-        agencies={n: agency_settings(n, e) for n, e in demo_world.endpoints().items()},
+        state_dir=state_dir,
+        agencies={name: agency_settings(name, e) for name, e in endpoints.items()},
     )
     async with gateway_client(config) as client:
-        key = load_dev_key(tmp_path)
+        key = load_dev_key(state_dir)
 
         async def ask(
             query: str, variables: dict[str, Any], role: str, purpose: str
@@ -254,6 +262,25 @@ async def test_a_query_about_many_people_looks_up_then_reads_a_batch_at_once(
     )
     assert calls(body)["benefits"] == ["lookup", "read"]
     assert all(found["benefits"] for found in body["data"]["people"])
+
+
+async def test_without_the_council_every_agency_is_looked_up_then_read(
+    tmp_path: Path, demo_world: DemoWorld, person_in_all: dict[str, Any]
+) -> None:
+    """No council answer, no plan: the others are not held back for long, nor read with
+    a lookup; what the policy allows without the register is read as before."""
+    endpoints = demo_world.endpoints() | {"council": str(tmp_path / "no-such-council.sqlite")}
+    async with asking(tmp_path / "state", endpoints) as ask:
+        body = await ask(
+            "query($ref: PersonReference!) { person(reference: $ref) { benefits { niNumber } } }",
+            {"ref": {"scheme": "NI_NUMBER", "value": person_in_all["ni_number"]}},
+            *CALLERS[0],
+        )
+
+    made = calls(body)
+    assert made["council"] == ["lookup"]
+    assert made["benefits"] == ["lookup", "read"]
+    assert body["data"]["person"]["benefits"] == {"niNumber": person_in_all["ni_number"]}
 
 
 class Register(Adapter):
