@@ -183,6 +183,10 @@ async def graphql_endpoint(request: Request) -> Response:
                 )
             )
         )[:MAX_PEOPLE]
+        # About one person, a lookup that reads saves a round trip per agency. About many,
+        # each agency's reads are one batched call already, and planning would split a
+        # batch of lookups by who could be planned.
+        planned = frozenset(named) if len(named) == 1 else frozenset()
         fanout = FanOut(
             gateway.adapters,
             links=gateway.links,
@@ -190,11 +194,8 @@ async def graphql_endpoint(request: Request) -> Response:
             user=caller.user,
             on_match=register.found,
             needs=plan.needing(gateway.register.agencies),
-            plan_reads=_read_planner(gateway, request_id, asking, register),
-            # About one person, a lookup that reads saves a round trip per agency. About
-            # many, each agency's reads are one batched call already, and planning would
-            # split a batch of lookups by who could be planned.
-            planned=frozenset(named) if len(named) == 1 else frozenset(),
+            plan_reads=_read_planner(gateway, request_id, asking, register) if planned else None,
+            planned=planned,
             context_agencies=gateway.register.agencies,
         )
         # Identities first, so the decision sees each person's context.

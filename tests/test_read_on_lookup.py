@@ -184,20 +184,18 @@ async def test_reading_on_lookup_answers_and_asks_as_reading_after_it(
         assert {"benefits", "housing", "schools"} <= used
 
 
+async def full_view(ask: Any, ni_number: str) -> dict[str, Any]:
+    """Every section of the person with this NI number, asked for safeguarding children."""
+    sections = person_sections(await ask(INTROSPECT_TYPES, {}, *CALLERS[0]))
+    ref = {"ref": {"scheme": "NI_NUMBER", "value": ni_number}}
+    body: dict[str, Any] = await ask(person_query(sections), ref, *CALLERS[0])
+    return body
+
+
 async def test_a_person_the_council_knows_is_read_in_one_round_trip_per_agency(
     ask_demo: Any, person_in_all: dict[str, Any]
 ) -> None:
-    query = person_query(
-        person_sections(
-            await ask_demo(INTROSPECT_TYPES, {}, "social_worker", "safeguarding_children")
-        )
-    )
-    body = await ask_demo(
-        query,
-        {"ref": {"scheme": "NI_NUMBER", "value": person_in_all["ni_number"]}},
-        "social_worker",
-        "safeguarding_children",
-    )
+    body = await full_view(ask_demo, person_in_all["ni_number"])
     made = calls(body)
     for agency in ("benefits", "housing", "schools"):
         assert made[agency] == ["lookup_read"], agency
@@ -213,17 +211,7 @@ async def test_without_a_council_record_nothing_is_read_with_a_lookup(
         for p in ground_truth
         if p["ni_number"] and "benefits" in p["records"] and "council" not in p["records"]
     )
-    query = person_query(
-        person_sections(
-            await ask_demo(INTROSPECT_TYPES, {}, "social_worker", "safeguarding_children")
-        )
-    )
-    body = await ask_demo(
-        query,
-        {"ref": {"scheme": "NI_NUMBER", "value": person["ni_number"]}},
-        "social_worker",
-        "safeguarding_children",
-    )
+    body = await full_view(ask_demo, person["ni_number"])
     made = calls(body)
     assert "lookup_read" not in {op for ops in made.values() for op in ops}
     assert made["benefits"][:1] == ["lookup"]
