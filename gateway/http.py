@@ -197,6 +197,7 @@ async def graphql_endpoint(request: Request) -> Response:
             plan_reads=_read_planner(gateway, request_id, asking, register) if planned else None,
             planned=planned,
             context_agencies=gateway.register.agencies,
+            lookups=register.lookups,
         )
         # Identities first, so the decision sees each person's context.
         finding = asyncio.gather(*(fanout.find(r) for r in named))

@@ -3,25 +3,26 @@
 A legitimate relationship is the caller's team holding an open case for the
 person; consent is recorded per purpose. Both live in the council's
 case-management system, asked through the council adapter (SQLite or
-PostgreSQL) as soon as identity resolution finds each person's council record,
-in one query for the records found together. Match confidence comes from the
-identity lookups.
+PostgreSQL) in the same call as the council's identifier lookups that find each
+person's council record (:meth:`RequestRegister.lookup_council`), or as soon as a
+demographic search finds it, in one query for the records found together. Match
+confidence comes from the identity lookups.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from adapters.council import CouncilAdapter
-from adapters.sdk import Adapter, AdapterError, Match
+from adapters.sdk import Adapter, AdapterError, Identifier, Match
 from gateway.policy import PersonContext
 from gateway.resilience import ResilientAdapter
-from resolvers.fanout import PersonFetch
+from resolvers.fanout import BatchLookup, PersonFetch
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,24 @@ class CaseRegister:
                 # Fail closed: no relationship and no consent known, so the purposes
                 # that need them are denied; the rest of the request stands.
                 log.error("case register unavailable (%s); no relationship or consent", exc.code)
-        return [
-            CaseFacts(team is not None and i in related, consent.get(i, {})) for i in council_ids
-        ]
+        return _case_facts(council_ids, team, related, consent)
+
+    async def lookup_with_facts(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], team: str | None
+    ) -> tuple[list[Match | None], dict[str, CaseFacts]]:
+        """The council's batch lookup, with the facts of each record it finds.
+
+        One call: when it fails, neither the records nor their facts are known, so the
+        people have no council match and no relationship or consent (fail closed).
+        """
+        council = self.council
+        if council is None:
+            raise ValueError("no council adapter: nothing to look people up in")
+        matches, (related, consent) = await self._guard(
+            lambda: council.lookup_many_with_register(identifier_sets, team)
+        )
+        found = tuple(dict.fromkeys(m.local_id for m in matches if m is not None))
+        return matches, dict(zip(found, _case_facts(found, team, related, consent), strict=True))
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,15 @@ class CaseFacts:
 
 
 NO_FACTS = CaseFacts(False, {})
+
+
+def _case_facts(
+    council_ids: Sequence[str],
+    team: str | None,
+    related: set[str],
+    consent: Mapping[str, Mapping[str, str]],
+) -> list[CaseFacts]:
+    return [CaseFacts(team is not None and i in related, consent.get(i, {})) for i in council_ids]
 
 
 class RequestRegister:
@@ -122,7 +147,24 @@ class RequestRegister:
         async def load(council_ids: list[str]) -> list[CaseFacts]:
             return await register.facts(tuple(council_ids), team)
 
+        self._register = register
+        self._team = team
         self._facts = DataLoader(load_fn=load)
+
+    @property
+    def lookups(self) -> Mapping[str, BatchLookup]:
+        """The fan-out's batch lookup in the council (``FanOut.lookups``)."""
+        return {COUNCIL: self.lookup_council} if self._register.council is not None else {}
+
+    async def lookup_council(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...]
+    ) -> list[Match | None]:
+        """The council's lookups, reading the facts of the records found in the same call,
+        so the decision on them does not wait for a second call (:meth:`found` then
+        finds them known)."""
+        matches, facts = await self._register.lookup_with_facts(identifier_sets, self._team)
+        self._facts.prime_many(facts)
+        return matches
 
     def found(self, agency: str, match: Match) -> None:
         if agency == COUNCIL:

@@ -58,6 +58,9 @@ _LOOKUP_ROUNDS = 3
 
 T = TypeVar("T")
 
+BatchLookup = Callable[[tuple[tuple[Identifier, ...], ...]], Awaitable[Sequence[Match | None]]]
+"""An agency's batch lookup (``Adapter.lookup_many``'s contract)."""
+
 ReadPlanner = Callable[["PersonFetch"], Awaitable[Mapping[str, frozenset[str]]]]
 """Per agency, the fields a request may read of a person found there by an identifier:
 asked once the person's context agencies have matched them, so the agencies that read
@@ -110,8 +113,13 @@ class FanOut:
         plan_reads: ReadPlanner | None = None,
         planned: frozenset[Identifier] = frozenset(),
         context_agencies: frozenset[str] = frozenset(),
+        lookups: Mapping[str, BatchLookup] | None = None,
     ) -> None:
         self.adapters = adapters
+        self.lookups = lookups or {}
+        """Agencies this request looks people up in with its own batch lookup instead of
+        the adapter's ``lookup_many``: the case register's, which reads each found
+        person's relationship and consent in the same call."""
         self.needs = (
             None if needs is None or needs >= adapters.keys() else needs.intersection(adapters)
         )
@@ -494,12 +502,14 @@ class FanOut:
         loader = self._lookup_loaders.get(agency)
         if loader is None:
             adapter = self.adapters[agency]
-            batched = adapter.discover().batch_lookup
+            batch_lookup = self.lookups.get(agency)
+            if batch_lookup is None and adapter.discover().batch_lookup:
+                batch_lookup = adapter.lookup_many
 
             async def load(
                 batch: list[tuple[Identifier, ...]],
             ) -> list[Match | BaseException | None]:
-                if not batched:
+                if batch_lookup is None:
                     return list(
                         await asyncio.gather(
                             *(self.timed(agency, "lookup", adapter.lookup(ids)) for ids in batch),
@@ -507,7 +517,7 @@ class FanOut:
                         )
                     )
                 return await self._each_answer(
-                    agency, "lookup", adapter.lookup_many(tuple(batch)), len(batch)
+                    agency, "lookup", batch_lookup(tuple(batch)), len(batch)
                 )
 
             loader = DataLoader(load_fn=load, max_batch_size=adapter.discover().max_batch)

@@ -62,3 +62,30 @@ def test_gateway_serves_the_council_section_from_postgres(
     assert "errors" not in body
     assert body["data"]["person"]["council"]["councilId"] == person_in_all["council_id"]
     assert body["data"]["person"]["benefits"]["niNumber"] == person_in_all["ni_number"]
+
+
+async def test_a_lookup_with_the_register_answers_both_questions_in_one_call(
+    council_dsn: str, world: WorldPaths, person_in_all: dict[str, Any]
+) -> None:
+    """The fan-out's council lookup (``RequestRegister.lookup_council``): the matches of
+    ``lookup_many`` and the facts of ``relationships_and_consent`` on what it found, on
+    SQLite and on PostgreSQL alike."""
+    on_postgres, on_sqlite = CouncilAdapter(council_dsn), CouncilAdapter(world.council_db)
+    council_id = person_in_all["council_id"]
+    [record] = (await on_sqlite.read((council_id,), frozenset({"team"}))).values()
+    batch = (
+        (Identifier("NI_NUMBER", person_in_all["ni_number"]),),
+        (Identifier("COUNCIL_ID", "C0000000"),),  # nobody
+        (Identifier("BENEFITS_ID", "B1"),),  # not a scheme the council holds
+    )
+    matches = await on_sqlite.lookup_many(batch)
+    assert [m.local_id if m else None for m in matches] == [council_id, None, None]
+
+    for team in (record["team"], None):
+        facts = await on_sqlite.relationships_and_consent((council_id,), team)
+        assert facts[0] == ({council_id} if team else set()), "an open case held by the team"
+        for adapter in (on_sqlite, on_postgres):
+            assert await adapter.lookup_many_with_register(batch, team) == (matches, facts)
+
+    nobody = ((Identifier("COUNCIL_ID", "C0000000"),),)
+    assert await on_sqlite.lookup_many_with_register(nobody, "t") == ([None], (set(), {}))

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from adapters.council import CouncilAdapter
 from adapters.sdk import Identifier, Match, UpstreamUnavailable
 from gateway.person_context import CaseRegister
@@ -30,6 +32,24 @@ class _CountingCouncil(CouncilAdapter):
         if self.fail:
             raise UpstreamUnavailable("council", "down")
         return {"C1"}, {"C2": {"early_help": "given"}}
+
+
+class _CouncilLookingUp(_CountingCouncil):
+    """Also looks people up from memory, with the register's facts in the same call."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__(fail)
+        self.lookups: list[tuple[tuple[Identifier, ...], ...]] = []
+
+    async def lookup_many_with_register(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], team: str | None
+    ) -> tuple[list[Match | None], tuple[set[str], dict[str, dict[str, str]]]]:
+        self.lookups.append(identifier_sets)
+        if self.fail:
+            raise UpstreamUnavailable("council", "down")
+        known = {"A": Match("council", "C1"), "B": Match("council", "C2")}
+        matches = [known.get(ids[0].value) for ids in identifier_sets]
+        return matches, ({"C1"}, {"C2": {"early_help": "given"}})
 
 
 def _person(value: str, council_id: str) -> PersonFetch:
@@ -83,3 +103,40 @@ async def test_a_record_found_while_the_register_answers_waits_for_the_next_deci
     _, context = await register.contexts({"A": one, "B": two})
 
     assert (dict(context.match_confidence), context.relationship) == ({}, False)
+
+
+async def test_records_the_council_lookup_finds_come_with_their_facts() -> None:
+    """The fan-out's council lookup reads the facts in the same call: the register is
+    not asked again when the records are reported found, nor by the decision."""
+    council = _CouncilLookingUp()
+    register = CaseRegister(council).for_request("team-a")
+    batch = (
+        (Identifier("NI_NUMBER", "A"),),
+        (Identifier("NI_NUMBER", "B"),),
+        (Identifier("NI_NUMBER", "Z"),),
+    )
+
+    matches = await register.lookups["council"](batch)
+
+    assert [m.local_id if m else None for m in matches] == ["C1", "C2", None]
+    one, two = _person("A", "C1"), _person("B", "C2")
+    register.found("council", one.matches["council"])
+    register.found("council", two.matches["council"])
+    contexts = await register.contexts({"A": one, "B": two})
+    assert council.lookups == [batch] and council.asked == []
+    assert [(c.relationship, dict(c.consent)) for c in contexts] == [
+        (True, {}),
+        (False, {"early_help": "given"}),
+    ]
+
+
+async def test_a_failed_council_lookup_finds_nobody_and_no_facts() -> None:
+    council = _CouncilLookingUp(fail=True)
+    register = CaseRegister(council).for_request("team-a")
+
+    with pytest.raises(UpstreamUnavailable):
+        await register.lookups["council"](((Identifier("NI_NUMBER", "A"),),))
+
+
+def test_without_a_council_the_fan_out_looks_people_up_as_usual() -> None:
+    assert CaseRegister(None).for_request("team-a").lookups == {}

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from adapters.council import CouncilAdapter
 from adapters.sdk import Adapter, Health, Identifier, Match, SectionSpec
 from bench.queries import INTROSPECT_TYPES, people_query, person_query, person_sections
 from gateway.auth import issue_dev_token, load_dev_key
@@ -193,13 +194,22 @@ async def full_view(ask: Any, ni_number: str) -> dict[str, Any]:
 
 
 async def test_a_person_the_council_knows_is_read_in_one_round_trip_per_agency(
-    ask_demo: Any, person_in_all: dict[str, Any]
+    ask_demo: Any, person_in_all: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    asked_register: list[tuple[str, ...]] = []
+    asking_register = CouncilAdapter.relationships_and_consent
+
+    async def spied(self: CouncilAdapter, ids: tuple[str, ...], team: str | None) -> Any:
+        asked_register.append(ids)
+        return await asking_register(self, ids, team)
+
+    monkeypatch.setattr(CouncilAdapter, "relationships_and_consent", spied)
     body = await full_view(ask_demo, person_in_all["ni_number"])
     made = calls(body)
     for agency in ("benefits", "housing", "schools"):
         assert made[agency] == ["lookup_read"], agency
     assert made["council"] == ["lookup", "read"]  # its answer plans the others' reads
+    assert asked_register == [], "the council's lookup answered the register's questions too"
     assert body["data"]["person"]["benefits"]["niNumber"] == person_in_all["ni_number"]
 
 

@@ -109,6 +109,8 @@ _SEARCH_LIMIT = 50
 
 Rows = list[dict[str, Any]]
 Query = Callable[[str, Sequence[Any]], Rows]
+RegisterFacts = tuple[set[str], dict[str, dict[str, str]]]
+"""The council ids a team holds an open case for; per council id, purpose → consent state."""
 
 
 def _candidate(row: Mapping[str, Any]) -> Candidate:
@@ -205,7 +207,8 @@ class CouncilAdapter(Adapter):
         stop_at = time.monotonic() + budget
         backend = self._postgres if self._is_postgres else self._sqlite
         try:
-            return await asyncio.wait_for(asyncio.to_thread(backend, work, stop_at), budget)
+            async with asyncio.timeout(budget):
+                return await asyncio.to_thread(backend, work, stop_at)
         except TimeoutError as exc:
             raise UpstreamTimeout(AGENCY, f"no answer within {budget:.2g}s") from exc
 
@@ -242,45 +245,32 @@ class CouncilAdapter(Adapter):
         self, identifier_sets: tuple[tuple[Identifier, ...], ...]
     ) -> list[Match | None]:
         """Every person of the batch in one query; per person, the first identifier found wins."""
-        wanted: dict[str, set[str]] = {column: set() for column in _COLUMN_OF_SCHEME.values()}
-        for identifiers in identifier_sets:
-            for ident in identifiers:
-                if column := _COLUMN_OF_SCHEME.get(ident.scheme):
-                    wanted[column].add(ident.value)
-        asked = {column: sorted(values) for column, values in wanted.items() if values}
-        if not asked:
+        find = _finding(identifier_sets)
+        if find is None:
             return [None] * len(identifier_sets)
-
-        def find(query: Query) -> list[Match | None]:
-            where = " OR ".join(f"{col} IN ({','.join('?' * len(v))})" for col, v in asked.items())
-            rows = query(
-                f"SELECT {_IDENTITY_COLUMNS} FROM person WHERE {where} ORDER BY council_id",
-                [value for values in asked.values() for value in values],
-            )
-            by_value: dict[tuple[str, str], Candidate] = {}
-            for row in rows:
-                found = _candidate(row)
-                for column in asked:
-                    by_value.setdefault((column, row[column]), found)
-            matches: list[Match | None] = []
-            for identifiers in identifier_sets:
-                hit = next(
-                    (
-                        by_value[key]
-                        for ident in identifiers
-                        if (key := (_COLUMN_OF_SCHEME.get(ident.scheme, ""), ident.value))
-                        in by_value
-                    ),
-                    None,
-                )
-                matches.append(
-                    Match(AGENCY, hit.local_id, hit.identifiers, demographics=hit.demographics)
-                    if hit
-                    else None
-                )
-            return matches
-
         result: list[Match | None] = await self._run(find)
+        return result
+
+    async def lookup_many_with_register(
+        self, identifier_sets: tuple[tuple[Identifier, ...], ...], team: str | None
+    ) -> tuple[list[Match | None], RegisterFacts]:
+        """:meth:`lookup_many`, and :meth:`relationships_and_consent` of the records it
+        finds, in one call on one connection.
+
+        Every decision about a person needs both, one after the other: asked together,
+        the decision has its facts a round trip (a worker-thread hop, or a PostgreSQL
+        connection) sooner.
+        """
+        find = _finding(identifier_sets)
+        if find is None:
+            return [None] * len(identifier_sets), (set(), {})
+
+        def both(query: Query) -> tuple[list[Match | None], RegisterFacts]:
+            matches = find(query)
+            found = tuple(dict.fromkeys(m.local_id for m in matches if m is not None))
+            return matches, _register_facts(query, found, team) if found else (set(), {})
+
+        result: tuple[list[Match | None], RegisterFacts] = await self._run(both)
         return result
 
     async def search(self, demographics: Demographics) -> list[Candidate]:
@@ -423,34 +413,81 @@ class CouncilAdapter(Adapter):
 
     async def relationships_and_consent(
         self, council_ids: tuple[str, ...], team: str | None
-    ) -> tuple[set[str], dict[str, dict[str, str]]]:
+    ) -> RegisterFacts:
         """The case register's facts the access policy needs, never agency data.
 
         Which of these people ``team`` holds an open case for (a legitimate
         relationship), and the consent in force per person and purpose (the
         latest record wins: a later refusal withdraws consent).
         """
-        marks = ",".join("?" * len(council_ids))
-
-        def read(query: Query) -> tuple[set[str], dict[str, dict[str, str]]]:
-            related = {
-                row["council_id"]
-                for row in query(
-                    f"SELECT p.council_id FROM person p WHERE p.council_id IN ({marks}) "
-                    "AND p.team = ? AND EXISTS (SELECT 1 FROM social_case c "
-                    "WHERE c.council_id = p.council_id AND c.status = 'open')",
-                    (*council_ids, team),
-                )
-            }
-            consent: dict[str, dict[str, str]] = {}
-            for row in query(
-                f"SELECT council_id, purpose, given FROM consent WHERE council_id IN ({marks}) "
-                "ORDER BY recorded_on, consent_id",
-                council_ids,
-            ):
-                state = "given" if row["given"] else "refused"
-                consent.setdefault(row["council_id"], {})[row["purpose"]] = state
-            return related, consent
-
-        result: tuple[set[str], dict[str, dict[str, str]]] = await self._run(read)
+        result: RegisterFacts = await self._run(
+            lambda query: _register_facts(query, council_ids, team)
+        )
         return result
+
+
+def _finding(
+    identifier_sets: tuple[tuple[Identifier, ...], ...],
+) -> Callable[[Query], list[Match | None]] | None:
+    """The batch lookup as one query (per person, the first identifier found wins); None
+    when no identifier is of a scheme the council holds, so there is nothing to ask."""
+    wanted: dict[str, set[str]] = {column: set() for column in _COLUMN_OF_SCHEME.values()}
+    for identifiers in identifier_sets:
+        for ident in identifiers:
+            if column := _COLUMN_OF_SCHEME.get(ident.scheme):
+                wanted[column].add(ident.value)
+    asked = {column: sorted(values) for column, values in wanted.items() if values}
+    if not asked:
+        return None
+
+    def find(query: Query) -> list[Match | None]:
+        where = " OR ".join(f"{col} IN ({','.join('?' * len(v))})" for col, v in asked.items())
+        rows = query(
+            f"SELECT {_IDENTITY_COLUMNS} FROM person WHERE {where} ORDER BY council_id",
+            [value for values in asked.values() for value in values],
+        )
+        by_value: dict[tuple[str, str], Candidate] = {}
+        for row in rows:
+            found = _candidate(row)
+            for column in asked:
+                by_value.setdefault((column, row[column]), found)
+        matches: list[Match | None] = []
+        for identifiers in identifier_sets:
+            hit = next(
+                (
+                    by_value[key]
+                    for ident in identifiers
+                    if (key := (_COLUMN_OF_SCHEME.get(ident.scheme, ""), ident.value)) in by_value
+                ),
+                None,
+            )
+            matches.append(
+                Match(AGENCY, hit.local_id, hit.identifiers, demographics=hit.demographics)
+                if hit
+                else None
+            )
+        return matches
+
+    return find
+
+
+def _register_facts(query: Query, council_ids: tuple[str, ...], team: str | None) -> RegisterFacts:
+    marks = ",".join("?" * len(council_ids))
+    related = {
+        row["council_id"]
+        for row in query(
+            f"SELECT p.council_id FROM person p WHERE p.council_id IN ({marks}) "
+            "AND p.team = ? AND EXISTS (SELECT 1 FROM social_case c "
+            "WHERE c.council_id = p.council_id AND c.status = 'open')",
+            (*council_ids, team),
+        )
+    }
+    consent: dict[str, dict[str, str]] = {}
+    for row in query(
+        f"SELECT council_id, purpose, given FROM consent WHERE council_id IN ({marks}) "
+        "ORDER BY recorded_on, consent_id",
+        council_ids,
+    ):
+        state = "given" if row["given"] else "refused"
+        consent.setdefault(row["council_id"], {})[row["purpose"]] = state
+    return related, consent

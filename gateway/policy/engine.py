@@ -38,7 +38,8 @@ async def decide_fail_closed(
 ) -> Decision:
     with policy_decision_step(engine.name) as step:
         try:
-            decision = await asyncio.wait_for(engine.decide(request), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                decision = await engine.decide(request)
         except Exception as exc:
             log.error("policy engine %s failed (%s); denying", engine.name, type(exc).__name__)
             step.outcome = "failed_closed"
@@ -53,7 +54,8 @@ async def decide_labels_fail_closed(
     if not request.records:
         return LabelDecision({})
     try:
-        return await asyncio.wait_for(engine.decide_labels(request), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            return await engine.decide_labels(request)
     except Exception as exc:
         log.error(
             "policy engine %s failed on labels (%s); denying", engine.name, type(exc).__name__
