@@ -217,13 +217,10 @@ class Bench:
     ) -> dict[str, Any]:
         """One scenario on a gateway of its own, so that circuit breakers a scenario
         trips (or pools and caches it warms) never carry into the next one."""
-        gateway = start_joinedup(self.world, self.scratch, policy_dir, self.args.workers)
-        try:
+        with start_joinedup(self.world, self.scratch, policy_dir, self.args.workers) as gateway:
             figures = drive(
                 gateway.server, "/graphql", gateway.headers(), operations, load, self.agency_cpu
             )
-        finally:
-            gateway.server.stop()
         self._say(name, figures)
         return figures
 
@@ -497,15 +494,13 @@ def main(argv: list[str] | None = None) -> None:
     scratch.mkdir(parents=True, exist_ok=True)
     with running_world(scratch / f"world-{args.people}", people=args.people) as world:
         bench = Bench(args, world, scratch)
-        try:
+        with bench.gateway:
             print(f"joinedup over {', '.join(bench.agencies)}", flush=True)
             bench.main_scenarios()
             scaling = {} if args.skip_curves else bench.curves()
             peer = None if args.skip_peer else bench.peer()
             if peer is not None:
                 bench.scenarios.append(peer)
-        finally:
-            bench.gateway.server.stop()
     loads = [s["machine_load_1m"] for s in bench.scenarios]
     cpus = os.cpu_count() or 1
     if loads and statistics.median(loads) > cpus:

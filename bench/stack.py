@@ -9,6 +9,7 @@ harness follows the world as agencies are added instead of hard-coding them.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -162,9 +163,26 @@ class ServerProcess:
 
 @dataclass
 class JoinedupGateway:
+    """A ``joinedup serve`` started for one measurement; ``with`` it to stop it after.
+
+    Each gateway has a state directory of its own (keys, log, audit store), removed
+    when it stops: a bench run starts one per scenario, and each audit store holds
+    every request the load sent. It is kept, and named, when the measurement failed.
+    """
+
     server: ServerProcess
     state_dir: Path
     workers: int  # processes serving requests, as counted after start-up
+
+    def __enter__(self) -> JoinedupGateway:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.server.stop()
+        if kind is None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        else:
+            print(f"kept the gateway's state and log in {self.state_dir}", file=sys.stderr)
 
     def headers(
         self, role: str = "social_worker", purpose: str = "safeguarding_children"

@@ -53,23 +53,18 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with running_world(scratch / f"world-{bench_args.people}", people=bench_args.people) as world:
         bench = Bench(bench_args, world, scratch)
-        try:
+        with bench.gateway:
             ops = [
                 [{"query": person_query(bench.sections), "variables": {"ref": ref}}]
                 for _, ref in bench.population.best_known(20)
             ]
-        finally:
-            bench.gateway.server.stop()
         for workers in args.workers:
             for concurrency in args.concurrency:
-                gateway = start_joinedup(world, scratch, None, workers)
                 load = Load(concurrency, bench_args.warmup, bench_args.duration, args.repeats)
-                try:
+                with start_joinedup(world, scratch, None, workers) as gateway:
                     figures = drive(
                         gateway.server, "/graphql", gateway.headers(), ops, load, bench.agency_cpu
                     )
-                finally:
-                    gateway.server.stop()
                 row = {"workers": workers, "concurrency": concurrency}
                 row |= {key: figures.get(key) for key in (*FIGURES, "machine_load_1m")}
                 print(json.dumps(row), flush=True)
