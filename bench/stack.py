@@ -211,10 +211,21 @@ def serve_options() -> set[str]:
     return {param.name for param in serve.params if param.name}
 
 
+def source_env(source: Path | None) -> dict[str, str]:
+    """The environment that imports joinedup from ``source`` (run from there too)."""
+    return {"PYTHONPATH": str(source)} if source is not None else {}
+
+
 def start_joinedup(
-    world: DemoWorld, scratch: Path, policy_dir: Path | None, workers: int | None
+    world: DemoWorld,
+    scratch: Path,
+    policy_dir: Path | None,
+    workers: int | None,
+    source: Path | None = None,
 ) -> JoinedupGateway:
-    """``joinedup serve`` against the running world, with the options serve offers."""
+    """``joinedup serve`` against the running world, with the options serve offers;
+    from the source tree ``source`` if given (another revision's, for ``bench.compare``),
+    else from this one."""
     options = serve_options()
     state_dir = scratch / f"gateway-{free_port()}"
     load_dev_key(state_dir)  # created once here, so tokens and gateway share it
@@ -242,7 +253,9 @@ def start_joinedup(
         command,
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1"} | source_env(source),
+        # ``python -m`` puts the working directory first on the path, before PYTHONPATH.
+        cwd=source,
     )
     server = ServerProcess("joinedup", f"http://127.0.0.1:{port}", process, log_path)
     server.wait_ready("/healthz")
