@@ -137,10 +137,12 @@ def _case_facts(
 class RequestRegister:
     """The register's answers for one request, asked as soon as each council record is found.
 
-    :meth:`found` (the fan-out's ``on_match``) asks about a council record the moment
-    identity resolution finds it, while other agencies are still answering, so the
-    decision does not wait for the register afterwards. Records found together
-    (one batched council answer) are asked about in one query.
+    Records the council's identifier lookups find come with their facts
+    (:meth:`lookup_council`, the fan-out's lookup in the council). :meth:`found` (the
+    fan-out's ``on_match``) asks about any other council record (one a demographic
+    search found) the moment identity resolution finds it, while other agencies are
+    still answering, so the decision does not wait for the register afterwards.
+    Records found together (one batched council answer) are asked about in one query.
     """
 
     def __init__(self, register: CaseRegister, team: str | None) -> None:

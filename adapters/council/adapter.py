@@ -12,10 +12,9 @@ read was the last answer of a full view). A query that does not finish in that
 budget, or finds the database locked, is stopped and run again in a worker thread
 with the call's whole budget, so a slow query never holds the event loop for
 long. Demographic searches (scans by blocking keys: 20 ms for a caseload's) and
-every PostgreSQL call run in a worker thread. A query that runs past
-the call's time budget is stopped in the database (SQLite's progress handler,
-PostgreSQL's statement_timeout), so the worker thread stops too, not just the
-caller's wait.
+every PostgreSQL call run in a worker thread. A query that runs past the call's
+time budget is stopped in the database (SQLite's progress handler, PostgreSQL's
+statement_timeout), so the worker thread stops too, not just the caller's wait.
 """
 
 from __future__ import annotations
@@ -293,8 +292,8 @@ class CouncilAdapter(Adapter):
         finds, in one call on one connection.
 
         Every decision about a person needs both, one after the other: asked together,
-        the decision has its facts a round trip (a worker-thread hop, or a PostgreSQL
-        connection) sooner.
+        the decision has its facts a call (a connection, and on PostgreSQL a worker-thread
+        hop) sooner.
         """
         find = _finding(identifier_sets)
         if find is None:
