@@ -127,7 +127,7 @@ def main() -> None:
     # so the test suite checks it with the test extra alone.
     from bench.measure import Load, drive
     from bench.queries import person_query
-    from bench.run import RESULTS, Bench, parse_args
+    from bench.run import RESULTS, Bench, parse_args, revision
     from bench.stack import set_agency_latency, start_joinedup
     from simulators.launcher import running_world
 
@@ -165,7 +165,7 @@ def main() -> None:
                 set_agency_latency(world, latency_ms, 10 if latency_ms else 0)
                 # Each round in the other order, so neither revision always runs first.
                 order = list(sources.items())[:: 1 if round_ % 2 else -1]
-                for revision, source in order:
+                for tree, source in order:
                     with start_joinedup(world, scratch, None, args.workers, source) as gateway:
                         figures = drive(
                             gateway.server,
@@ -175,19 +175,23 @@ def main() -> None:
                             load,
                             bench.agency_cpu,
                         )
-                    runs = rounds.setdefault(scenario, {}).setdefault(revision, [])
+                    runs = rounds.setdefault(scenario, {}).setdefault(tree, [])
                     runs.append(figures)
                     shown = ", ".join(
                         f"{f} {figures[f]:.3g}" for f in FIGURES if figures.get(f) is not None
                     )
-                    print(f"round {round_} {scenario} {revision}: {shown}", flush=True)
+                    print(f"round {round_} {scenario} {tree}: {shown}", flush=True)
         set_agency_latency(world, 0, 0)
     result = summary(rounds, args.base)
     print()
     print(table(result, args.base))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        json.dumps({"base": args.base, "summary": result, "rounds": rounds}, indent=2) + "\n"
+        json.dumps(
+            {"base": args.base, "working_tree": revision(), "summary": result, "rounds": rounds},
+            indent=2,
+        )
+        + "\n"
     )
     print(f"wrote {args.out}")
 
