@@ -191,6 +191,11 @@ class FanOut:
         )
 
     @functools.cached_property
+    def _lookup_schemes(self) -> dict[str, frozenset[str]]:
+        """Per agency, the schemes it finds people by."""
+        return {name: frozenset(a.discover().lookup_schemes) for name, a in self.adapters.items()}
+
+    @functools.cached_property
     def _schemes_carried(self) -> dict[str, frozenset[str]]:
         """Per agency, the schemes of the identifiers its matches may carry."""
         return {name: a.discover().identifier_schemes for name, a in self.adapters.items()}
@@ -322,7 +327,15 @@ class FanOut:
         An agency the query does not need (:attr:`needs`) is asked only if it could
         teach a needed one something; if no needed agency knows the person in the end,
         the agencies passed over are asked after all, so that whether the person is
-        found at all is the answer a query of every agency would give.
+        found at all is the answer a query of every agency would give. Once one of them
+        finds the person that question is settled, and the rule holds again: an agency
+        that could only teach agencies outside the query is not asked again.
+
+        An agency waits while a context agency's lookup runs if that answer could
+        carry an identifier in a scheme the agency finds people by: it is asked once,
+        with everything the context agency teaches, for every person of the request in
+        one batch, instead of now for some and a moment later for the others (context
+        agencies answer first, from the case register).
 
         An agency that reads on lookup waits while a context agency's lookup runs; once
         one has matched the person, their read plan is asked for, and the agency is
@@ -362,7 +375,17 @@ class FanOut:
                 scheme not in held and scheme in self._schemes_carried[agency]
                 for name in needed
                 if name not in person.matches
-                for scheme in self.adapters[name].discover().lookup_schemes
+                for scheme in self._lookup_schemes[name]
+            )
+
+        def waits_for_context(agency: str) -> bool:
+            """Whether a context agency's running lookup could carry an identifier in a
+            scheme ``agency`` finds people by (even one held: the other people of the
+            request may not hold theirs, and wait, and all go in one batch)."""
+            wanted = self._lookup_schemes[agency]
+            return any(
+                name in self.context_agencies and not wanted.isdisjoint(self._schemes_carried[name])
+                for name in running.values()
             )
 
         def waits_for_plan(agency: str) -> bool:
@@ -395,8 +418,8 @@ class FanOut:
                     continue
                 if name in running.values() or asks.get(name, 0) >= _LOOKUP_ROUNDS:
                     continue
-                if waits_for_plan(name):
-                    continue  # still worth asking: asked once the plan is known
+                if waits_for_plan(name) or waits_for_context(name):
+                    continue  # still worth asking: asked once the context agency answers
                 worth_asking.discard(name)
                 if needs is not None and name not in needs and not could_teach(name, needs):
                     passed_over.add(name)
@@ -460,6 +483,7 @@ class FanOut:
                         result, record = result
                         self._read_with_lookup(person, name, result, record, reading[lookup])
                     self._matched(person, name, result)
+                    needs = self.needs  # found: whether at all is settled (see above)
                     learn(result.identifiers)
                     plan_if_context_found(name)
             if planning is not None and planning.done() and plan is None:

@@ -117,3 +117,28 @@ async def test_the_fan_out_looks_a_query_s_people_up_in_one_call_per_agency_per_
         alone = await FanOut(resilient).find(reference)
         assert person.matches == alone.matches
         assert person.possible == alone.possible
+
+
+async def test_agencies_the_case_register_could_teach_wait_for_it_and_are_asked_once(
+    adapters: dict[str, Adapter], ground_truth: list[dict[str, Any]]
+) -> None:
+    """People named by different schemes: those named by NHS number could be looked up in
+    NHS at once, the others only once the council gives their NHS numbers. Waiting for the
+    council (the context agency, which answers first) asks NHS once for all of them."""
+    resilient = make_resilient(adapters, ResilienceSettings(), lambda agency: TIMEOUT_S)
+    people = [p for p in ground_truth if p["nhs_number"] and p["ni_number"]][:PEOPLE]
+    references = [
+        Identifier("NHS_NUMBER", p["nhs_number"])
+        if i % 2
+        else Identifier("NI_NUMBER", p["ni_number"])
+        for i, p in enumerate(people)
+    ]
+    together = FanOut(resilient, context_agencies=frozenset({"council"}))
+    found = await asyncio.gather(*(together.find(ref) for ref in references))
+
+    lookups = Counter(c.agency for c in together.calls if c.operation == "lookup")
+    for agency in ("council", "nhs", "schools", "benefits", "housing"):
+        assert lookups[agency] == 1, f"{agency}: {lookups[agency]} lookups for {PEOPLE}"
+    for reference, person in zip(references, found, strict=True):
+        alone = await FanOut(resilient).find(reference)
+        assert person.matches == alone.matches

@@ -196,3 +196,22 @@ async def test_an_identifier_held_but_not_searchable_by_is_learnt_from_where_it_
 
     assert set(person.matches) == {"registry", "borders"}
     assert (registry.asked, bystander.asked, borders.asked) == (1, 0, 1)
+
+
+async def test_once_someone_nobody_needed_knows_is_found_only_teachers_are_asked() -> None:
+    """Asking everyone settles whether the person is found at all; after the first match,
+    an agency that could teach only agencies outside the query is not asked."""
+    ni, pnc = Identifier("NI_NUMBER", "QQ1"), Identifier("PNC_ID", "P1")
+    wanted = Directory(SectionSpec("wanted", "W", ("NI_NUMBER",), ()), Identifier("NI", "-"), ())
+    # Knows the person by NI number and holds a PNC id, which the wanted agency cannot use.
+    police = Directory(SectionSpec("police", "P", ("NI_NUMBER", "PNC_ID"), ()), ni, (ni, pnc))
+    # Finds people by that PNC id only: it could teach the wanted agency nothing.
+    custody = Directory(SectionSpec("custody", "C", ("PNC_ID",), ()), pnc, (pnc,))
+    adapters = {"wanted": wanted, "police": police, "custody": custody}
+
+    person = await FanOut(adapters, needs=frozenset({"wanted"})).find(ni)
+
+    assert set(person.matches) == {"police"}
+    assert (wanted.asked, police.asked, custody.asked) == (1, 1, 0)
+    everyone = await FanOut(adapters).find(ni)
+    assert set(everyone.matches) == {"police", "custody"}, "the whole view asks custody"
