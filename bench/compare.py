@@ -14,7 +14,9 @@ BASE):
 - ``unloaded_seven_agencies``: every section without ``matches``, one client (the
   overhead target, as the seven-agency point of the scaling curve);
 - ``full_person_50ms`` with ``--with-50ms``: the full view with agencies at
-  50 ± 10 ms (fan-out efficiency).
+  50 ± 10 ms (fan-out efficiency);
+- ``household_0ms`` and ``caseload_0ms`` with ``--with-people`` (and their ``_50ms``
+  twins with both options): ``make bench``'s queries about many people.
 
 Both revisions run on this tree's virtual environment, OPA binary (``.tools``) and
 simulators: a BASE that needs other dependencies cannot be compared this way. Writes ``--out``
@@ -137,9 +139,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--with-50ms", action="store_true")
+    parser.add_argument("--with-people", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS / "compare.json")
     args = parser.parse_args()
-    bench_args = parse_args(["--workers", str(args.workers), "--skip-curves", "--skip-peer"])
+    bench_args = parse_args(
+        [
+            *("--workers", str(args.workers), "--concurrency", str(args.concurrency)),
+            *("--repeats", "1", "--skip-curves", "--skip-peer"),  # rounds repeat instead
+        ]
+    )
     scratch = REPO_ROOT / ".joinedup" / "bench"
     rounds: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with (
@@ -149,16 +157,15 @@ def main() -> None:
         bench = Bench(bench_args, world, scratch)
         with bench.gateway:
             people = [ref for _, ref in bench.population.best_known(20)]
-        full = [[{"query": person_query(bench.sections), "variables": {"ref": r}}] for r in people]
+            workloads = bench.workloads()
         sections = person_query(bench.sections, matches=False)
         unloaded = [[{"query": sections, "variables": {"ref": r}}] for r in people]
-        loaded = Load(args.concurrency, bench_args.warmup, bench_args.duration, 1)
-        scenarios = [
-            ("full_person_0ms", 0, full, loaded),
-            ("unloaded_seven_agencies", 0, unloaded, Load(1, 1.0, 4.0, 1)),
-        ]
-        if args.with_50ms:
-            scenarios.append(("full_person_50ms", 50, full, loaded))
+        compared = ["full_person", *(("household", "caseload") if args.with_people else ())]
+        scenarios = [("unloaded_seven_agencies", 0, unloaded, Load(1, 1.0, 4.0, 1))]
+        for latency_ms in (0, 50) if args.with_50ms else (0,):
+            for name in compared:
+                operations, load = workloads[name]
+                scenarios.append((f"{name}_{latency_ms}ms", latency_ms, operations, load))
         sources = {args.base: base_tree, WORKING_TREE: None}
         for round_ in range(1, args.rounds + 1):
             for scenario, latency_ms, operations, load in scenarios:

@@ -227,33 +227,45 @@ class Bench:
     def _say(self, name: str, figures: dict[str, Any]) -> None:
         print(f"  {name}: {_row(figures)}", flush=True)
 
-    def main_scenarios(self) -> None:
+    def workloads(self) -> dict[str, tuple[Operations, Load]]:
+        """The main scenarios' operations and load, by name (without the latency suffix):
+        what ``make bench`` and ``bench.compare`` both drive."""
         full = self.population.best_known(20)
         full_ops = [
             [{"query": person_query(self.sections), "variables": {"ref": ref}}] for _, ref in full
         ]
+        households = self.population.households(10)
+        household_ops = [
+            [{"query": people_query(self.sections), "variables": {"refs": refs}}]
+            for refs in households
+        ]
+        caseload_query = people_query(
+            self.sections[:CASELOAD_AGENCIES], CASELOAD_FIELDS_PER_AGENCY, matches=False
+        )
+        caseload_ops = [
+            chunks(self.population.references(CASELOAD_SIZE, i * CASELOAD_SIZE), caseload_query)
+            for i in range(10)
+        ]
+        return {
+            "full_person": (full_ops, self.load),
+            "household": (household_ops, self.load),
+            "caseload": (caseload_ops, self.caseload_load),
+        }
+
+    def main_scenarios(self) -> None:
+        full = self.population.best_known(20)
         fields = sum(s.leaf_count() for s in self.sections)
         matched = statistics.median(self.population.matched[p["person_id"]] for p, _ in full)
         self.notes.append(
             f"full_person: {fields} fields over {len(self.sections)} sections; the people "
             f"asked about are matched in a median {matched:g} of {len(self.sections)} agencies"
         )
-        households = self.population.households(10)
-        household_ops = [
-            [{"query": people_query(self.sections), "variables": {"refs": refs}}]
-            for refs in households
-        ]
-        caseload_sections = self.sections[:CASELOAD_AGENCIES]
-        if len(caseload_sections) < CASELOAD_AGENCIES:
+        if len(self.sections) < CASELOAD_AGENCIES:
             self.notes.append(
                 f"caseload: {CASELOAD_FIELDS_PER_AGENCY} fields from "
-                f"{len(caseload_sections)} agencies (the issue asks for 3)"
+                f"{len(self.sections)} agencies (the issue asks for 3)"
             )
-        caseload_query = people_query(caseload_sections, CASELOAD_FIELDS_PER_AGENCY, matches=False)
-        caseload_ops = [
-            chunks(self.population.references(CASELOAD_SIZE, i * CASELOAD_SIZE), caseload_query)
-            for i in range(10)
-        ]
+        workloads = self.workloads()
         for latency in (0, 50):
             slowed = set_agency_latency(self.world, latency, 10 if latency else 0)
             if latency:
@@ -263,11 +275,7 @@ class Bench:
                     "keeps its real latency, and overhead is measured against the slowest "
                     "agency call reported in extensions.joinedup.upstream"
                 )
-            for name, ops, load in (
-                ("full_person", full_ops, self.load),
-                ("household", household_ops, self.load),
-                ("caseload", caseload_ops, self.caseload_load),
-            ):
+            for name, (ops, load) in workloads.items():
                 scenario = f"{name}_{latency}ms"
                 if self.args.only and scenario not in self.args.only:
                     continue
