@@ -3,7 +3,8 @@
 ``python -m bench.loadgen SPEC.json OUT.json``. The spec names a URL, headers, a
 list of operations (each a list of GraphQL request bodies sent one after another,
 so a query over more people than one request may carry is sent in chunks), a
-concurrency, a warm-up and a measured duration. Each of ``concurrency`` workers
+concurrency, a warm-up and a measured duration, and whether to reconnect for every
+operation (``Load.reconnect``). Each of ``concurrency`` workers
 sends operations back to back; one record per operation completed inside the
 measured window (after warm-up, before the end): its latency (from sending each
 request to receiving its reply, summed over the operation's requests: the
@@ -79,16 +80,18 @@ def _record_reply(reply: dict[str, Any], offset_ms: float, into: dict[str, Any])
 
 
 async def _operation(
-    client: httpx.AsyncClient, url: str, bodies: list[dict[str, Any]]
+    client: httpx.AsyncClient, url: str, bodies: list[dict[str, Any]], reconnect: bool
 ) -> OperationRecord:
     seen: dict[str, Any] = {"calls": {}, "intervals": {}}
     error = None
     # Only the time spent waiting for replies: the generator's own decoding of one reply
     # is not the gateway's latency (and the next chunk is sent after it).
     latency_ms = 0.0
-    for body in bodies:
+    for index, body in enumerate(bodies, 1):
+        # The server closes the connection after the operation's last reply.
+        closing = {"Connection": "close"} if reconnect and index == len(bodies) else None
         sent = time.perf_counter()
-        response = await client.post(url, json=body)
+        response = await client.post(url, json=body, headers=closing)
         received = time.perf_counter()
         offset_ms = latency_ms
         latency_ms += (received - sent) * 1000
@@ -125,7 +128,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             while loop.time() < stop_at:
                 bodies = operations[next_index % len(operations)]
                 next_index += 1
-                record = await _operation(client, spec["url"], bodies)
+                record = await _operation(client, spec["url"], bodies, spec["reconnect"])
                 if measure_from <= loop.time() <= stop_at:
                     records.append(record)
 

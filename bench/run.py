@@ -182,12 +182,14 @@ class Bench:
         self.scratch = scratch
         self.load = Load(args.concurrency, args.warmup, args.duration, args.repeats)
         self.curve_load = Load(1, args.warmup / 2, args.duration / 2, args.repeats)
-        # A caseload asks about 100 people: fewer at once, as a case system would.
+        # A caseload asks about 100 people: fewer at once, as a case system would, each
+        # operation on a new connection so that so few clients still spread over workers.
         self.caseload_load = Load(
             max(1, args.concurrency // CASELOAD_CONCURRENCY_DIVISOR),
             args.warmup,
             args.duration,
             args.repeats,
+            reconnect=True,
         )
         self.notes: list[str] = []
         self.scenarios: list[dict[str, Any]] = []
