@@ -27,6 +27,7 @@ from typing import Any
 from adapters.sdk import Adapter, Candidate, Demographics, Identifier, Match, SectionSpec
 from gateway.adapters import build_adapters
 from gateway.config import REPO_ROOT, ResilienceSettings, agency_settings
+from gateway.person_context import CaseRegister
 from gateway.resilience import make_resilient
 from resolvers.fanout import FanOut
 from simulators.launcher import running_world
@@ -60,8 +61,9 @@ class OneByOne(Adapter):
 async def resolve(
     adapters: Mapping[str, Adapter], references: list[Identifier]
 ) -> tuple[dict[str, int], float, float, list[dict[str, Match]]]:
-    """Lookup calls per agency, CPU ms, wall ms and matches for one query's people."""
-    fanout = FanOut(adapters)
+    """Lookup calls per agency, CPU ms, wall ms and matches for one query's people, with
+    the case register's agencies as context agencies (asked first), as the gateway does."""
+    fanout = FanOut(adapters, context_agencies=CaseRegister.for_adapters(adapters).agencies)
     cpu, wall = time.process_time(), time.perf_counter()
     found = await asyncio.gather(*(fanout.find(ref) for ref in references))
     cpu_ms = (time.process_time() - cpu) * 1000
