@@ -1,8 +1,8 @@
 """Gateway worker count: the full person view at 0 ms with 1 and 2 workers, concurrency 1, 8, 16.
 
 ``python -m bench.workers [--workers 1,2] [--concurrency 1,8,16] [--out FILE]``: the same
-demo world, people and query as ``full_person_0ms`` in ``bench.run``, one gateway per
-(workers, concurrency) pair, in one run; medians over ``--repeats`` runs. The
+demo world, people and query as ``full_person_0ms`` in ``bench.run`` (``Bench.workloads``),
+one gateway per (workers, concurrency) pair, in one run; medians over ``--repeats`` runs. The
 recommended worker count (README "Performance") is the fewest workers whose requests
 per second are within :data:`RPS_TOLERANCE` of the best at every concurrency, on this
 machine, where the agency simulators and the load generator share the same cores.
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import Load, drive
-from bench.queries import person_query
 from bench.run import RESULTS, Bench, machine, parse_args, revision
 from bench.stack import start_joinedup
 from gateway.config import REPO_ROOT
@@ -54,10 +53,7 @@ def main() -> None:
     with running_world(scratch / f"world-{bench_args.people}", people=bench_args.people) as world:
         bench = Bench(bench_args, world, scratch)
         with bench.gateway:
-            ops = [
-                [{"query": person_query(bench.sections), "variables": {"ref": ref}}]
-                for _, ref in bench.population.best_known(20)
-            ]
+            ops, _ = bench.workloads()["full_person"]
         for workers in args.workers:
             for concurrency in args.concurrency:
                 load = Load(concurrency, bench_args.warmup, bench_args.duration, args.repeats)
