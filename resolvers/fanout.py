@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -43,6 +43,7 @@ from adapters.sdk import (
     Match,
     UpstreamBadReply,
 )
+from adapters.sdk.demographics import block_keys
 from gateway.identity import match_token
 from gateway.identity.federated import FederatedMatcher
 from gateway.identity.link_cache import LinkCache
@@ -91,6 +92,9 @@ class PersonFetch:
     earlier decision is kept only where the final decision asks the same."""
     refused: str | None = None
     """Why the reference itself was refused (a MATCH token that is not valid); nothing found."""
+    searches: dict[str, dict[Hashable, Awaitable[list[Candidate]]]] = field(default_factory=dict)
+    """Per agency, the demographic searches asked of it, by what makes a search distinct
+    there (:meth:`FanOut._search_key`)."""
 
     @functools.cached_property
     def key(self) -> str:
@@ -194,6 +198,18 @@ class FanOut:
     def _lookup_schemes(self) -> dict[str, frozenset[str]]:
         """Per agency, the schemes it finds people by."""
         return {name: frozenset(a.discover().lookup_schemes) for name, a in self.adapters.items()}
+
+    @functools.cached_property
+    def _searched_early(self) -> tuple[str, ...]:
+        """The needed agencies searched by blocking keys (``search_by_block_keys``): about
+        one person, searched as soon as no lookup can still find them there."""
+        return tuple(
+            name
+            for name, adapter in self.adapters.items()
+            if adapter.discover().demographic_search
+            and adapter.discover().search_by_block_keys
+            and (self.needs is None or name in self.needs)
+        )
 
     @functools.cached_property
     def _schemes_carried(self) -> dict[str, frozenset[str]]:
@@ -342,6 +358,14 @@ class FanOut:
         then asked to read the planned fields with the lookup (just looked up if it
         has none). Without a context match nothing is planned: the agency is looked up.
         The context agencies' own records are read as soon as the plan is known.
+
+        About one person (:attr:`planned`), an agency searched by blocking keys is
+        searched as soon as no lookup can still find the person there (no lookup running
+        or yet to be asked could give it an identifier it finds people by), with the
+        demographics known by then, rather than after the last lookup: a chain of
+        lookups elsewhere (police asked again by the PNC id probation gave) no longer
+        holds it back. :meth:`_match_demographics` adds searches for any keys the later
+        answers bring, so the candidates are those of searching after every lookup.
         """
         asks: dict[str, int] = {}
         running: dict[asyncio.Future[Any], str] = {}
@@ -357,6 +381,7 @@ class FanOut:
         )
         plan: Mapping[str, frozenset[str]] | None = None
         planning: asyncio.Future[Mapping[str, frozenset[str]]] | None = None
+        searches_early = self._searched_early if person.reference in self.planned else ()
 
         def learn(identifiers: Iterable[Identifier]) -> None:
             for identifier in identifiers:
@@ -449,6 +474,36 @@ class FanOut:
                 planning = asyncio.ensure_future(self.plan_reads(person))
                 planning.add_done_callback(lambda _: wake())
 
+        def may_still_be_looked_up() -> set[str]:
+            """The agencies running, worth asking, or that one of those could teach."""
+            able = {
+                n
+                for n in self.adapters
+                if n not in person.matches and asks.get(n, 0) < _LOOKUP_ROUNDS
+            }
+            open_ = set(running.values()) | (worth_asking & able)
+            while True:
+                taught = set().union(*(self._schemes_carried[n] for n in open_))
+                more = {n for n in able - open_ if not taught.isdisjoint(self._lookup_schemes[n])}
+                if not more:
+                    return open_
+                open_ |= more
+
+        def search_whoever_no_lookup_can_find_them_in() -> None:
+            known = self._demographics_of(person)
+            if not known:
+                return
+            waiting = [
+                name
+                for name in searches_early
+                if name not in person.matches and name not in person.lookup_errors
+            ]
+            if waiting:
+                still_open = may_still_be_looked_up()
+                for name in waiting:
+                    if name not in still_open:
+                        self._queue_searches(person, name, known)
+
         def ask_everyone_if_nobody_needed_knows_them() -> None:
             # Whether anyone knows them decides between "not found" and a person with
             # empty sections: the answer must be that of a query asking every agency.
@@ -494,6 +549,8 @@ class FanOut:
             ask_whoever_can_learn_something()
             if not running:
                 ask_everyone_if_nobody_needed_knows_them()
+            if searches_early and running:
+                search_whoever_no_lookup_can_find_them_in()
 
     def _read_with_lookup(
         self,
@@ -624,11 +681,37 @@ class FanOut:
             self._search_loaders[agency] = loader
         return loader.load(who)
 
-    async def _match_demographics(self, person: PersonFetch) -> None:
-        """Search the unmatched agencies that offer it by what the matched ones hold."""
-        known = list(
+    @staticmethod
+    def _demographics_of(person: PersonFetch) -> list[Demographics]:
+        """The distinct demographics the person's matches hold, in the order found."""
+        return list(
             dict.fromkeys(m.demographics for m in person.matches.values() if m.demographics)
         )
+
+    def _search_key(self, agency: str, who: Demographics) -> Hashable:
+        """What makes a search distinct in ``agency``: its blocking keys where its answers
+        depend on nothing else (``search_by_block_keys``), else the demographics. (Agencies
+        search nobody without a family name, which a name with no letters has no key for.)"""
+        if self.adapters[agency].discover().search_by_block_keys:
+            return block_keys(who), bool(who.family_name)
+        return who
+
+    def _queue_searches(self, person: PersonFetch, agency: str, known: list[Demographics]) -> None:
+        """Queue a search of ``agency`` for each of ``known`` not searched there yet."""
+        asked = person.searches.setdefault(agency, {})
+        for who in known:
+            key = self._search_key(agency, who)
+            if key not in asked:
+                asked[key] = self.search_in(agency, who)
+
+    async def _match_demographics(self, person: PersonFetch) -> None:
+        """Search the unmatched agencies that offer it by what the matched ones hold.
+
+        Searches begun before the last lookup (:meth:`_identifier_rounds`) count: each
+        agency is searched for what the final demographics add, and its candidates from
+        every search are scored against all of them.
+        """
+        known = self._demographics_of(person)
         searchable = [
             name
             for name, adapter in self.adapters.items()
@@ -639,26 +722,44 @@ class FanOut:
         ]
         if not known or not searchable:
             return
-        begun = self._searches_begun()
-        if not begun.done():
-            begun.set_result(None)
         # Every search is queued before the first is awaited, so they go out together;
         # awaiting them in turn is cheaper than asyncio.gather's per-future bookkeeping.
-        searches = [(name, self.search_in(name, who)) for name in searchable for who in known]
-        candidates: dict[str, list[Candidate]] = {name: [] for name in searchable}
-        for name, search in searches:
+        for name in searchable:
+            self._queue_searches(person, name, known)
+        answered = [
+            name
+            for name in searchable
+            if all(asyncio.isfuture(s) and s.done() for s in person.searches[name].values())
+        ]
+        # Agencies whose (early) searches have answered are decided first, so that the
+        # request reads them while the others are searched (:meth:`searching`).
+        for name in answered:
+            await self._decide_by_search(person, name, known)
+        if len(answered) < len(searchable):
+            begun = self._searches_begun()
+            if not begun.done():
+                begun.set_result(None)
+            for name in searchable:
+                if name not in answered:
+                    await self._decide_by_search(person, name, known)
+
+    async def _decide_by_search(
+        self, person: PersonFetch, agency: str, known: list[Demographics]
+    ) -> None:
+        """Score the candidates of every search of ``agency`` against all of ``known``."""
+        found: list[Candidate] = []
+        for search in person.searches[agency].values():
             try:
-                candidates[name].extend(await search)
+                found.extend(await search)
             except AdapterError as exc:
-                person.lookup_errors[name] = exc
-        for name, found in candidates.items():
-            if not found:  # nothing to score: neither a match nor a possible one
-                continue
-            match, possible = self.matcher.decide(name, known, found)
-            if match is not None:
-                self._matched(person, name, match)
-            elif possible:
-                person.possible[name] = possible
+                person.lookup_errors[agency] = exc
+        if not found:  # nothing to score: neither a match nor a possible one
+            return
+        match, possible = self.matcher.decide(agency, known, found)
+        if match is not None:
+            self._matched(person, agency, match)
+        elif possible:
+            person.possible[agency] = possible
 
     async def searching(self, finding: asyncio.Future[Any]) -> bool:
         """Wait until ``finding`` (the request's people) is done or, first, demographic

@@ -39,6 +39,7 @@ from adapters.sdk.conformance.checks import (
     check_read,
     check_read_on_lookup,
     check_search,
+    check_search_by_block_keys,
     check_section_spec,
 )
 from simulators.launcher import DemoWorld
@@ -154,6 +155,23 @@ class SearchOffersEveryone(BenefitsAdapter):
         return [*found, Candidate("QQ000000A", Demographics("Un", "Related", "1980-01-01"))]
 
 
+class SearchFiltersByGivenName(BenefitsAdapter):
+    """Declares search_by_block_keys but keeps only the candidates of the given name searched:
+    a search with the same blocking keys and another given name finds other records."""
+
+    def discover(self) -> SectionSpec:
+        return dataclasses.replace(SECTION, search_by_block_keys=True)
+
+    async def search(self, demographics: Demographics) -> list[Candidate]:
+        found = await super().search(demographics)
+        return [c for c in found if c.demographics.given_name == demographics.given_name]
+
+
+class BlockKeysWithoutSearch(BenefitsAdapter):
+    def discover(self) -> SectionSpec:
+        return dataclasses.replace(SECTION, demographic_search=False, search_by_block_keys=True)
+
+
 class CarriesUndeclaredScheme(BenefitsAdapter):
     async def lookup(self, identifiers: tuple[Identifier, ...]) -> Match | None:
         found = await super().lookup(identifiers)
@@ -197,6 +215,8 @@ def target_for(
         (SearchFindsNobody, check_search, "did not find it"),
         (SearchOffersEveryone, check_search, "for a person no one holds returned candidates"),
         (SearchUndeclared, check_search, "does not declare it"),
+        (SearchFiltersByGivenName, check_search_by_block_keys, "found different records"),
+        (BlockKeysWithoutSearch, check_search_by_block_keys, "demographic_search is not"),
         (CarriesUndeclaredScheme, check_lookup, "a scheme the section does not declare"),
     ],
     ids=[
@@ -214,6 +234,8 @@ def target_for(
         "search-finds-nobody",
         "search-offers-everyone",
         "search-undeclared",
+        "search-filters-by-given-name",
+        "block-keys-without-search",
         "carries-undeclared-scheme",
     ],
 )
@@ -244,6 +266,7 @@ def test_the_unbroken_adapter_passes_the_same_checks(
         check_no_retention,
         check_deadline,
         check_search,
+        check_search_by_block_keys,
         check_lookup,
     ):
         asyncio.run(check(target))

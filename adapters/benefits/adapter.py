@@ -44,6 +44,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     batch_lookup=True,
     batch_search=True,
+    search_by_block_keys=True,
     read_on_lookup=True,
     fields=(
         FieldSpec("niNumber", "string", "National Insurance number."),

@@ -45,6 +45,7 @@ SECTION = SectionSpec(
     household_links=True,
     batch_lookup=True,
     batch_search=True,
+    search_by_block_keys=True,
     read_on_lookup=True,
     fields=(
         FieldSpec("housingReference", "string", "Housing reference."),

@@ -64,6 +64,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     batch_lookup=True,
     batch_search=True,
+    search_by_block_keys=True,
     read_on_lookup=True,
     fields=(
         FieldSpec("nhsNumber", "string", "NHS number."),

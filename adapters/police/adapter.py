@@ -62,6 +62,7 @@ SECTION = SectionSpec(
     demographic_search=True,
     batch_lookup=True,
     batch_search=True,
+    search_by_block_keys=True,
     read_on_lookup=True,
     max_batch=100,  # the WSDL's maxOccurs for pncId and for the requests of a batch
     fields=(

@@ -120,6 +120,16 @@ class SectionSpec:
     """Whether :meth:`Adapter.search_many` runs a batch of demographic searches in one
     upstream call (at most ``max_batch``). The gateway then coalesces the searches of a
     query about many people into one call per agency."""
+    search_by_block_keys: bool = False
+    """Whether :meth:`Adapter.search` answers depend only on the search's blocking keys
+    (``adapters/sdk/demographics.py``: its date of birth, that date with day and month
+    swapped, its family-name initial and year of birth): the same records for any two
+    searches with the same keys, whatever their given names or postcodes. The gateway
+    then searches such an agency once per distinct set of keys rather than once per
+    spelling of a person's details, and, for a request about one person, as soon as no
+    lookup still running could give it an identifier: the details other agencies answer
+    with later almost always share the keys already searched. The conformance kit
+    checks it."""
     other_identifier_schemes: tuple[str, ...] = ()
     """Schemes of identifiers its matches carry (``Match.identifiers``) that it cannot be
     looked up by. A query that does not need this agency's section asks it only when a

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from adapters.sdk.contract import Identifier
@@ -35,6 +36,34 @@ class Candidate:
     local_id: str
     demographics: Demographics
     identifiers: tuple[Identifier, ...] = ()
+
+
+def _transposed(dob: str) -> str | None:
+    try:
+        day = date.fromisoformat(dob)
+        return day.replace(month=day.day, day=day.month).isoformat()
+    except ValueError:
+        return None
+
+
+def block_keys(person: Demographics) -> frozenset[str]:
+    """The blocking keys of a record or a search: its date of birth, that date with day
+    and month swapped, and its family name's first letter with the year of birth.
+
+    An agency's search offers the records sharing a key with it; one that declares
+    ``SectionSpec.search_by_block_keys`` offers the same records for the same keys.
+    """
+    keys: set[str] = set()
+    dob = person.date_of_birth or ""
+    if len(dob) == 10:
+        keys.add(f"dob:{dob}")
+        swapped = _transposed(dob)
+        if swapped is not None:
+            keys.add(f"dob:{swapped}")
+        family = "".join(ch for ch in (person.family_name or "").lower() if ch.isalpha())
+        if family:
+            keys.add(f"name:{family[0]}:{dob[:4]}")
+    return frozenset(keys)
 
 
 def demographics_from(reply: Mapping[str, Any]) -> Demographics:

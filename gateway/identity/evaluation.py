@@ -16,8 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from adapters.sdk import Candidate, Identifier, SectionSpec
-from adapters.sdk.demographics import Demographics
-from gateway.identity.blocking import block_keys
+from adapters.sdk.demographics import Demographics, block_keys
 from gateway.identity.matching import decide
 from gateway.identity.model import MatchModel, estimate
 from gateway.identity.world import AgencyRecord, LoadedWorld, TruePerson

@@ -32,8 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.sdk.demographics import Demographics
-from gateway.identity.blocking import block_keys
+from adapters.sdk.demographics import Demographics, block_keys
 from simulators.encoded import array, encode, json_reply, members
 from simulators.faults import FaultReplies, Faults, faults_endpoint
 

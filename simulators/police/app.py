@@ -34,8 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.sdk.demographics import Demographics
-from gateway.identity.blocking import block_keys
+from adapters.sdk.demographics import Demographics, block_keys
 from simulators.faults import FaultReplies, Faults, faults_endpoint
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"

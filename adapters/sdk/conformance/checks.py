@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import fields as dataclass_fields
-from dataclasses import is_dataclass
+from dataclasses import is_dataclass, replace
 from typing import Any, get_args
 
 from adapters.sdk.conformance.target import ConformanceTarget, Fault
@@ -30,7 +30,7 @@ from adapters.sdk.contract import (
     SectionSpec,
 )
 from adapters.sdk.deadline import request_deadline
-from adapters.sdk.demographics import Candidate, Demographics
+from adapters.sdk.demographics import Candidate, Demographics, block_keys
 from adapters.sdk.errors import AdapterError, UpstreamBadReply, UpstreamTimeout, UpstreamUnavailable
 
 AGENCY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -1025,6 +1025,86 @@ async def check_search(target: ConformanceTarget) -> None:
         )
 
 
+def _same_block_keys(person: Demographics) -> list[tuple[str, Demographics]]:
+    """Searches with other details than ``person`` but the same blocking keys, each with
+    what changed.
+
+    A different given name, a different family name with the same initial (the first
+    letter, as :func:`block_keys` takes it), a different or no postcode and no former
+    names; then the same with the family name after a non-letter (an apostrophe, as in
+    't Hooft, whose initial is its first letter), and the same with day and month of
+    birth swapped, where that is another date (the keys hold the date both ways round).
+    """
+    letters = "".join(ch for ch in (person.family_name or "").lower() if ch.isalpha())
+    family = person.family_name  # without a letter, no initial is a key: kept as it is
+    if letters:
+        initial = letters[0].upper() if letters[0].upper().lower() == letters[0] else letters[0]
+        family = next(
+            name
+            for name in (f"{initial}onformancevariant", f"{initial}ariantconformance")
+            if name != person.family_name
+        )
+    variant = replace(
+        person,
+        given_name=next(n for n in ("Kitvariant", "Otherkit") if n != person.given_name),
+        family_name=family,
+        postcode=None if person.postcode else "ZZ99 9ZZ",
+        former_family_names=(),
+    )
+    changed = "another given name, family name after the initial and postcode"
+    variants = [(changed, variant)]
+    if letters:  # the initial is the first letter, not the first character
+        quoted = replace(variant, family_name=f"'{family}")
+        variants.append((f"{changed}, and an apostrophe before the family name", quoted))
+    dob = person.date_of_birth or ""
+    swapped = replace(variant, date_of_birth=f"{dob[:4]}-{dob[8:10]}-{dob[5:7]}")
+    if swapped.date_of_birth != dob and block_keys(swapped) == block_keys(person):
+        variants.append((f"{changed}, and day and month of birth swapped", swapped))
+    return variants
+
+
+async def check_search_by_block_keys(target: ConformanceTarget) -> None:
+    """When ``search_by_block_keys`` is declared, search() finds the same records for any
+    two searches with the same blocking keys (adapters/sdk/demographics.py), whatever the
+    given names, the rest of the family names or the postcodes."""
+    async with connected(target) as adapter:
+        spec = adapter.discover()
+        if not spec.search_by_block_keys:
+            return
+        fail_if(
+            not spec.demographic_search,
+            "search_by_block_keys is declared but demographic_search is not",
+            "declare demographic_search too (search_by_block_keys says how search() answers, "
+            "and the gateway searches only adapters that offer search), or leave both out",
+        )
+        for match in await find_known(adapter, target):
+            fail_if(
+                match.demographics is None,
+                f"lookup() gave no demographics for local id {match.local_id!r}",
+                "return Match.demographics (name, date of birth, postcode as recorded) from "
+                "lookup(): the gateway searches other agencies by them",
+            )
+            assert match.demographics is not None
+            person = match.demographics
+            found = {c.local_id for c in await adapter.search(person)}
+            for what, variant in _same_block_keys(person):
+                # The kit's own precondition: a variant that changed the keys proves nothing.
+                assert block_keys(variant) == block_keys(person), what
+                other = {c.local_id for c in await adapter.search(variant)}
+                fail_if(
+                    other != found,
+                    f"search() by the demographics of local id {match.local_id!r} and by the "
+                    f"same with {what} (the same blocking keys) found different records: "
+                    f"{len(found - other)} only by the first, {len(other - found)} only by the "
+                    "second",
+                    "search by the blocking keys alone (adapters/sdk/demographics.py: date of "
+                    "birth, that date with day and month swapped, family-name initial (its first "
+                    "letter, not character) and year of birth), never filtering on given name, the "
+                    "rest of the family name or postcode, and cut a long answer the same way for "
+                    "the same keys; or do not declare search_by_block_keys",
+                )
+
+
 async def check_no_retention(target: ConformanceTarget) -> None:
     """No agency data is left in the adapter after a call: it holds connections, not records."""
     async with connected(target) as adapter:
@@ -1064,6 +1144,7 @@ ALL_CHECKS = (
     check_health,
     check_search,
     check_batch_search,
+    check_search_by_block_keys,
     check_household,
     check_no_retention,
 )

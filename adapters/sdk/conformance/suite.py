@@ -38,6 +38,7 @@ from adapters.sdk.conformance.checks import (
     check_read,
     check_read_on_lookup,
     check_search,
+    check_search_by_block_keys,
     check_self_description,
     check_timeout,
 )
@@ -106,6 +107,9 @@ class AdapterConformance:
 
     def test_batched_search(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_batch_search, conformance_target)
+
+    def test_search_by_block_keys(self, conformance_target: ConformanceTarget) -> None:
+        run_check(check_search_by_block_keys, conformance_target)
 
     def test_no_agency_data_retained(self, conformance_target: ConformanceTarget) -> None:
         run_check(check_no_retention, conformance_target)
