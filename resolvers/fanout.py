@@ -13,7 +13,9 @@ arrive together are looked up in one call per agency where it declares
 ``batch_lookup``. Demographic searches wait until every person of the request has
 finished identifier lookups, then go out together through a DataLoader per agency:
 one call per agency where it declares ``batch_search``, each distinct search once
-per request.
+per request. About one person there is nothing to batch with: an agency whose search
+depends only on blocking keys (``search_by_block_keys``) is searched as soon as no
+lookup can still find the person there.
 
 Where an agency reads on lookup (``SectionSpec.read_on_lookup``), a person's lookup
 there also reads the fields the policy lets the request read of them, in the same
