@@ -973,6 +973,23 @@ def _own_packages(root: object) -> set[str]:
     return {type(root).__module__.split(".")[0], "adapters"}
 
 
+async def _known_demographics(
+    adapter: Adapter, target: ConformanceTarget
+) -> list[tuple[Match, Demographics]]:
+    """The known people's matches, each with the demographics it must carry."""
+    known = []
+    for match in await find_known(adapter, target):
+        fail_if(
+            match.demographics is None,
+            f"lookup() gave no demographics for local id {match.local_id!r}",
+            "return Match.demographics (name, date of birth, postcode as recorded) from "
+            "lookup(): the gateway searches other agencies by them",
+        )
+        assert match.demographics is not None
+        known.append((match, match.demographics))
+    return known
+
+
 async def check_search(target: ConformanceTarget) -> None:
     """Demographic search, when declared, finds the known people by what their own records
     say, returns well-formed candidates and nobody for a person no one holds."""
@@ -987,15 +1004,8 @@ async def check_search(target: ConformanceTarget) -> None:
                 "only calls search() on adapters that declare it",
             )
             return
-        for match in await find_known(adapter, target):
-            fail_if(
-                match.demographics is None,
-                f"lookup() gave no demographics for local id {match.local_id!r}",
-                "return Match.demographics (name, date of birth, postcode as recorded) from "
-                "lookup(): the gateway searches other agencies by them",
-            )
-            assert match.demographics is not None
-            candidates = await adapter.search(match.demographics)
+        for match, person in await _known_demographics(adapter, target):
+            candidates = await adapter.search(person)
             fail_if(
                 not isinstance(candidates, list)
                 or not all(isinstance(c, Candidate) for c in candidates),
@@ -1077,15 +1087,7 @@ async def check_search_by_block_keys(target: ConformanceTarget) -> None:
             "declare demographic_search too (search_by_block_keys says how search() answers, "
             "and the gateway searches only adapters that offer search), or leave both out",
         )
-        for match in await find_known(adapter, target):
-            fail_if(
-                match.demographics is None,
-                f"lookup() gave no demographics for local id {match.local_id!r}",
-                "return Match.demographics (name, date of birth, postcode as recorded) from "
-                "lookup(): the gateway searches other agencies by them",
-            )
-            assert match.demographics is not None
-            person = match.demographics
+        for match, person in await _known_demographics(adapter, target):
             found = {c.local_id for c in await adapter.search(person)}
             for what, variant in _same_block_keys(person):
                 # The kit's own precondition: a variant that changed the keys proves nothing.
