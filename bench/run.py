@@ -240,17 +240,22 @@ class Bench:
     def _say(self, name: str, figures: dict[str, Any]) -> None:
         print(f"  {name}: {_row(figures)}", flush=True)
 
+    def full_view_people(self) -> dict[str, list[tuple[dict[str, Any], dict[str, str]]]]:
+        """Whom each full-view scenario asks about: the people known to all seven agencies
+        (the issue's), and the best known (the mixed population, searched in some)."""
+        return {
+            "full_person": self.population.known_to_all(),
+            "full_person_mixed": self.population.best_known(FULL_VIEW_PEOPLE),
+        }
+
     def workloads(self) -> dict[str, tuple[Operations, Load]]:
         """The main scenarios' operations and load, by name (without the latency suffix):
         what ``make bench`` and ``bench.compare`` both drive."""
         full_query = person_query(self.sections)
-        full_ops, mixed_ops = (
-            [[{"query": full_query, "variables": {"ref": ref}}] for _, ref in people]
-            for people in (
-                self.population.known_to_all(),
-                self.population.best_known(FULL_VIEW_PEOPLE),
-            )
-        )
+        full_views: dict[str, tuple[Operations, Load]] = {
+            name: ([[{"query": full_query, "variables": {"ref": r}}] for _, r in people], self.load)
+            for name, people in self.full_view_people().items()
+        }
         households = self.population.households(10)
         household_ops = [
             [{"query": people_query(self.sections), "variables": {"refs": refs}}]
@@ -264,18 +269,14 @@ class Bench:
             for i in range(10)
         ]
         return {
-            "full_person": (full_ops, self.load),
-            "full_person_mixed": (mixed_ops, self.load),
+            **full_views,
             "household": (household_ops, self.load),
             "caseload": (caseload_ops, self.caseload_load),
         }
 
     def main_scenarios(self) -> None:
         fields = sum(s.leaf_count() for s in self.sections)
-        for name, people in (
-            ("full_person", self.population.known_to_all()),
-            ("full_person_mixed", self.population.best_known(FULL_VIEW_PEOPLE)),
-        ):
+        for name, people in self.full_view_people().items():
             matched = statistics.median(self.population.matched[p["person_id"]] for p, _ in people)
             self.notes.append(
                 f"{name}: {fields} fields over {len(self.sections)} sections; {len(people)} "

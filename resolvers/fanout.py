@@ -202,15 +202,22 @@ class FanOut:
         return {name: frozenset(a.discover().lookup_schemes) for name, a in self.adapters.items()}
 
     @functools.cached_property
-    def _searched_early(self) -> tuple[str, ...]:
-        """The needed agencies searched by blocking keys (``search_by_block_keys``): about
-        one person, searched as soon as no lookup can still find them there."""
-        return tuple(
+    def _searched_by_keys(self) -> frozenset[str]:
+        """The agencies whose searches depend only on blocking keys (``search_by_block_keys``)."""
+        return frozenset(
             name
             for name, adapter in self.adapters.items()
-            if adapter.discover().demographic_search
-            and adapter.discover().search_by_block_keys
-            and (self.needs is None or name in self.needs)
+            if adapter.discover().demographic_search and adapter.discover().search_by_block_keys
+        )
+
+    @functools.cached_property
+    def _searched_early(self) -> tuple[str, ...]:
+        """The needed agencies searched by blocking keys: about one person, searched as
+        soon as no lookup can still find them there."""
+        return tuple(
+            name
+            for name in self.adapters
+            if name in self._searched_by_keys and (self.needs is None or name in self.needs)
         )
 
     @functools.cached_property
@@ -492,19 +499,18 @@ class FanOut:
                 open_ |= more
 
         def search_whoever_no_lookup_can_find_them_in() -> None:
-            known = self._demographics_of(person)
-            if not known:
-                return
             waiting = [
                 name
                 for name in searches_early
                 if name not in person.matches and name not in person.lookup_errors
             ]
-            if waiting:
-                still_open = may_still_be_looked_up()
-                for name in waiting:
-                    if name not in still_open:
-                        self._queue_searches(person, name, known)
+            known = self._demographics_of(person) if waiting else []
+            if not known:
+                return
+            still_open = may_still_be_looked_up()
+            for name in waiting:
+                if name not in still_open:
+                    self._queue_searches(person, name, known)
 
         def ask_everyone_if_nobody_needed_knows_them() -> None:
             # Whether anyone knows them decides between "not found" and a person with
@@ -694,7 +700,7 @@ class FanOut:
         """What makes a search distinct in ``agency``: its blocking keys where its answers
         depend on nothing else (``search_by_block_keys``), else the demographics. (Agencies
         search nobody without a family name, which a name with no letters has no key for.)"""
-        if self.adapters[agency].discover().search_by_block_keys:
+        if agency in self._searched_by_keys:
             return block_keys(who), bool(who.family_name)
         return who
 
