@@ -26,7 +26,7 @@ from gateway.observability.logs import configure_logging
 from gateway.observability.metrics import metrics_endpoint, report_agencies
 from gateway.observability.requests import ObserveRequests
 from gateway.observability.tracing import configure_tracing, flush_tracing
-from gateway.runtime import Gateway
+from gateway.runtime import Gateway, freeze_start_up_objects
 from gateway.settings import gateway_config, load_settings
 from gateway.ui import caseworker_page
 
@@ -42,12 +42,22 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_app(config: GatewayConfig) -> Starlette:
+def create_app(config: GatewayConfig, *, serving: bool = False) -> Starlette:
+    """The gateway's ASGI app over ``config``.
+
+    ``serving``: the app is a served worker's, alive for the process's life, so once
+    started it freezes its start-up objects (:func:`~gateway.runtime.freeze_start_up_objects`).
+    Apps built in tests and benchmarks come and go within one process: frozen, their
+    start-up objects would never be collected.
+    """
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway = Gateway.start(config)
         report_agencies(gateway.adapters)
         app.state.gateway = gateway
+        if serving:
+            freeze_start_up_objects()
         try:
             yield
         finally:
@@ -80,4 +90,4 @@ def app_from_environment() -> Starlette:
     config = gateway_config(load_settings())
     configure_logging(config.observability)
     configure_tracing(config.observability)
-    return create_app(config)
+    return create_app(config, serving=True)
