@@ -67,11 +67,22 @@ SCHEMA: tuple[str, ...] = (
 )
 
 
+LOCK_WAIT_S = 30.0
+"""How long an append waits for another writer's lock before it fails."""
+
+
+class WriterBusy(Exception):
+    """Another writer holds the chain's lock, and the caller asked not to wait for it."""
+
+
 class Backend(Protocol):
     """One database connection. SQL uses ``?`` placeholders on every backend."""
 
     name: str
     errors: tuple[type[Exception], ...]
+    local: bool
+    """A file on this machine: an append that finds the lock free takes well under a
+    millisecond and never waits for the network, so it may run on the event loop."""
 
     @property
     def connection_lost(self) -> bool:
@@ -80,8 +91,9 @@ class Backend(Protocol):
 
     def create_schema(self) -> None: ...
 
-    def chain_lock(self) -> AbstractContextManager[None]:
-        """A write transaction that holds the database-wide lock serialising appends."""
+    def chain_lock(self, wait: bool = True) -> AbstractContextManager[None]:
+        """A write transaction that holds the database-wide lock serialising appends;
+        ``wait=False``: raise :class:`WriterBusy` at once if another writer holds it."""
         ...
 
     def read(self) -> AbstractContextManager[None]:

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from gateway.audit.backend import SCHEMA
+from gateway.audit.backend import SCHEMA, WriterBusy
 
 # Serialises schema creation when several processes start against an empty database.
 _SCHEMA_LOCK_KEY = 0x6A6F696E6564
@@ -33,6 +33,7 @@ def _placeholders(sql: str) -> str:
 class PostgresBackend:
     name = "postgresql"
     errors: tuple[type[Exception], ...] = (psycopg.Error,)
+    local = False
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
@@ -65,10 +66,15 @@ class PostgresBackend:
                 self._db.execute(statement.encode())
 
     @contextmanager
-    def chain_lock(self) -> Iterator[None]:
+    def chain_lock(self, wait: bool = True) -> Iterator[None]:
         self._reconnect_if_lost()
         with self._db.transaction():
-            self._db.execute("LOCK TABLE audit_head IN EXCLUSIVE MODE")
+            try:
+                self._db.execute(
+                    "LOCK TABLE audit_head IN EXCLUSIVE MODE" + ("" if wait else " NOWAIT")
+                )
+            except psycopg.errors.LockNotAvailable as exc:
+                raise WriterBusy from exc
             yield
 
     @contextmanager

@@ -14,14 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gateway.audit.backend import SCHEMA
+from gateway.audit.backend import LOCK_WAIT_S, SCHEMA, WriterBusy
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = round(LOCK_WAIT_S * 1000)
 
 
 class SqliteBackend:
     name = "sqlite"
     errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    local = True
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,14 +45,30 @@ class SqliteBackend:
                 self._db.execute(statement)
 
     @contextmanager
-    def chain_lock(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def chain_lock(self, wait: bool = True) -> Iterator[None]:
+        if wait:
+            self._db.execute("BEGIN IMMEDIATE")
+        else:
+            self._begin_if_free()
         try:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def _begin_if_free(self) -> None:
+        """``BEGIN IMMEDIATE`` without SQLite's busy handler: another process's lock is
+        :class:`WriterBusy` at once."""
+        self._db.execute("PRAGMA busy_timeout = 0")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                raise WriterBusy from exc
+            raise
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     @contextmanager
     def read(self) -> Iterator[None]:
