@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from adapters.council import CouncilAdapter
-from adapters.sdk import Demographics, Identifier, UpstreamTimeout
+from adapters.sdk import Demographics, Identifier, UpstreamTimeout, UpstreamUnavailable
 from simulators.world import WorldPaths
 from tests.test_hostile_upstream import endless_db
 
@@ -106,3 +106,43 @@ async def test_a_locked_database_is_waited_for_in_a_thread_not_on_the_loop(
     assert match is not None and match.local_id == person_in_all["council_id"]
     assert threads_used == ["_sqlite"]
     assert loop_turns > 10, "the event loop kept running while the lock was waited for"
+
+
+async def test_the_event_loop_keeps_its_connection_until_the_file_is_replaced(
+    tmp_path: Path,
+    world: WorldPaths,
+    person_in_all: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "council.sqlite"
+    shutil.copy(world.council_db, path)
+    opened: list[str] = []
+    connect = sqlite3.connect
+
+    def counting_connect(database: str, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        if "mode=ro" in str(database):  # the adapter's, not this test's own
+            opened.append(database)
+        connection: sqlite3.Connection = connect(database, *args, **kwargs)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", counting_connect)
+    council = CouncilAdapter(path)
+    by_ni = (Identifier("NI_NUMBER", person_in_all["ni_number"]),)
+
+    first = await council.lookup(by_ni)
+    await council.read((person_in_all["council_id"],), frozenset({"team"}))
+    assert first is not None and len(opened) == 1, "one connection for both calls"
+
+    # The council's system replaces the file: the next call reads the new one.
+    replacement = tmp_path / "replacement.sqlite"
+    shutil.copy(world.council_db, replacement)
+    with sqlite3.connect(replacement) as db:
+        db.execute("DELETE FROM person WHERE ni_number = ?", (person_in_all["ni_number"],))
+    replacement.replace(path)
+    assert await council.lookup(by_ni) is None
+    assert len(opened) == 2
+
+    path.unlink()
+    with pytest.raises(UpstreamUnavailable, match="not reachable"):
+        await council.lookup(by_ni)
+    await council.aclose()

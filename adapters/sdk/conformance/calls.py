@@ -4,12 +4,14 @@ The kit does not trust an adapter's own account: it counts at the client
 library. :func:`count_http_requests` counts every request sent by any
 ``aiohttp.ClientSession`` (what the SDK's ``HttpUpstream`` uses) or
 ``httpx.AsyncClient`` in this process;
-:func:`count_sqlite_statements` counts every SQL statement run on a
-``sqlite3`` connection opened while counting.
+:func:`count_sqlite_statements` counts every SQL statement run on any
+``sqlite3`` connection while counting, whether opened before (an adapter may keep
+one between calls) or during.
 """
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -61,14 +63,37 @@ def count_http_requests() -> Iterator[CallCount]:
 
 @contextmanager
 def count_sqlite_statements() -> Iterator[CallCount]:
-    """Count SQL statements on sqlite3 connections opened while the block runs."""
+    """Count SQL statements on every sqlite3 connection while the block runs.
+
+    Connections already open are found through the garbage collector (it tracks every
+    ``sqlite3.Connection``); new ones as they are opened. Each one's trace callback is
+    the counter's while counting, and none afterwards.
+    """
     calls = CallCount()
     connect = sqlite3.connect
+    traced: list[sqlite3.Connection] = []
+
+    def trace(connection: sqlite3.Connection) -> None:
+        try:
+            connection.set_trace_callback(lambda _statement: calls.bump())
+        except sqlite3.ProgrammingError:  # closed, or bound to another thread
+            return
+        traced.append(connection)
 
     def counting_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         connection: sqlite3.Connection = connect(*args, **kwargs)
-        connection.set_trace_callback(lambda _statement: calls.bump())
+        trace(connection)
         return connection
 
-    with mock.patch.object(sqlite3, "connect", counting_connect):
-        yield calls
+    for found in gc.get_objects():
+        if isinstance(found, sqlite3.Connection):
+            trace(found)
+    try:
+        with mock.patch.object(sqlite3, "connect", counting_connect):
+            yield calls
+    finally:
+        for connection in traced:
+            try:
+                connection.set_trace_callback(None)
+            except sqlite3.ProgrammingError:
+                pass
