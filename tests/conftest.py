@@ -26,6 +26,7 @@ from gateway.policy.opa_server import OpaServerProcess
 from gateway.purposes import PURPOSE_HEADER
 from simulators.launcher import DemoWorld, SimulatorProcess, free_port, running_world
 from simulators.world import WorldPaths
+from tests.event_loop_support import functions_sent_to_threads
 from tests.operations_support import Launch, OtlpCollector, launcher
 from tests.postgres import PostgresServer
 
@@ -318,3 +319,10 @@ def collector() -> Iterator[OtlpCollector]:
     found = OtlpCollector()
     yield found
     found.close()
+
+
+@pytest.fixture
+def threads_used() -> Iterator[list[str]]:
+    """The names of the functions the test's code hands to ``asyncio.to_thread``."""
+    with functions_sent_to_threads() as used:
+        yield used

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -17,20 +16,7 @@ import pytest
 from gateway.audit import AuditUnavailable
 from gateway.audit.backend import WriterBusy
 from tests.audit_support import disclosure, open_test_store
-
-
-@pytest.fixture
-def thread_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The name of every function sent to a worker thread."""
-    hops: list[str] = []
-    real = asyncio.to_thread
-
-    def counting(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
-        hops.append(function.__name__)
-        return real(function, *args)
-
-    monkeypatch.setattr("asyncio.to_thread", counting)
-    return hops
+from tests.event_loop_support import with_loop_turns
 
 
 @contextmanager
@@ -70,42 +56,31 @@ def lock_held_elsewhere(dsn: str) -> Iterator[Callable[[], None]]:
 
 
 async def test_a_local_store_is_written_on_the_loop_and_a_server_from_a_thread(
-    audit_dsn: str, tmp_path: Path, thread_hops: list[str]
+    audit_dsn: str, tmp_path: Path, threads_used: list[str]
 ) -> None:
     store = open_test_store(audit_dsn, tmp_path)
     await store.record([disclosure(1), disclosure(2)])
     await store.record([disclosure(3)])
 
     local = audit_dsn.startswith("sqlite:///")
-    assert thread_hops == ([] if local else ["append", "append"])
+    assert threads_used == ([] if local else ["append", "append"])
     report = store.verify()
     assert report.ok and report.records == 3, report.summary()
     store.close()
 
 
 async def test_a_held_lock_is_polled_while_the_loop_runs_on(
-    tmp_path: Path, thread_hops: list[str]
+    tmp_path: Path, threads_used: list[str]
 ) -> None:
     dsn = "sqlite:///" + str(tmp_path / "audit.sqlite")
     store = open_test_store(dsn, tmp_path)
-    loop_turns = 0
-
-    async def count_turns() -> None:
-        nonlocal loop_turns
-        while True:
-            loop_turns += 1
-            await asyncio.sleep(0.01)
 
     with lock_held_elsewhere(dsn) as release:
         asyncio.get_running_loop().call_later(0.3, release)
-        counting = asyncio.ensure_future(count_turns())
-        try:
-            await asyncio.wait_for(store.record([disclosure(1)]), 5)
-        finally:
-            counting.cancel()
+        _, loop_turns = await with_loop_turns(asyncio.wait_for(store.record([disclosure(1)]), 5))
 
     assert loop_turns > 10, "the event loop kept running while the lock was held"
-    assert thread_hops == []
+    assert threads_used == []
     report = store.verify()
     assert report.ok and report.records == 1, report.summary()
     store.close()

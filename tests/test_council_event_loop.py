@@ -3,7 +3,6 @@ searches, slow queries and a locked database in a worker thread."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import sqlite3
 import threading
@@ -16,21 +15,8 @@ import pytest
 from adapters.council import CouncilAdapter
 from adapters.sdk import Demographics, Identifier, UpstreamTimeout, UpstreamUnavailable
 from simulators.world import WorldPaths
+from tests.event_loop_support import with_loop_turns
 from tests.test_hostile_upstream import endless_db
-
-
-@pytest.fixture
-def threads_used(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the functions handed to a worker thread."""
-    used: list[str] = []
-    to_thread = asyncio.to_thread
-
-    async def counting(func: Any, /, *args: Any, **kwargs: Any) -> Any:
-        used.append(func.__name__)
-        return await to_thread(func, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "to_thread", counting)
-    return used
 
 
 async def test_lookups_and_reads_answer_on_the_event_loop(
@@ -87,19 +73,11 @@ async def test_a_locked_database_is_waited_for_in_a_thread_not_on_the_loop(
     release = threading.Timer(0.3, lambda: writer.execute("COMMIT"))
     release.start()
     council = CouncilAdapter(path, timeout_s=5.0)
-    loop_turns = 0
-
-    async def count_turns() -> None:
-        nonlocal loop_turns
-        while True:
-            loop_turns += 1
-            await asyncio.sleep(0.01)
-
-    counting = asyncio.ensure_future(count_turns())
     try:
-        match = await council.lookup((Identifier("NI_NUMBER", person_in_all["ni_number"]),))
+        match, loop_turns = await with_loop_turns(
+            council.lookup((Identifier("NI_NUMBER", person_in_all["ni_number"]),))
+        )
     finally:
-        counting.cancel()
         release.join()
         writer.close()
 
