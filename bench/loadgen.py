@@ -17,7 +17,7 @@ generator was not the bottleneck.
 
 It shares the machine's two cores with the gateway and the agencies, so it is kept
 cheap: aiohttp on uvloop, one client session (one connection) per worker. On httpx
-and asyncio's own loop it took ~1.4 ms of CPU per full view, ~13 % of the gateway's
+and asyncio's own loop it took ~1.6 ms of CPU per full view, ~15 % of the gateway's
 own (``bench/README.md``, eleventh pass).
 """
 

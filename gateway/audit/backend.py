@@ -68,7 +68,8 @@ SCHEMA: tuple[str, ...] = (
 
 
 LOCK_WAIT_S = 30.0
-"""How long an append waits for another writer's lock before it fails."""
+"""How long an append to SQLite waits for another writer's lock before it fails (its
+busy timeout in a thread; the store's polling on the event loop)."""
 
 
 class WriterBusy(Exception):
