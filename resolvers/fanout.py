@@ -734,22 +734,21 @@ class FanOut:
         # awaiting them in turn is cheaper than asyncio.gather's per-future bookkeeping.
         for name in searchable:
             self._queue_searches(person, name, known)
-        answered = [
-            name
-            for name in searchable
-            if all(asyncio.isfuture(s) and s.done() for s in person.searches[name].values())
-        ]
+        answered: list[str] = []
+        waiting: list[str] = []
+        for name in searchable:
+            done = all(asyncio.isfuture(s) and s.done() for s in person.searches[name].values())
+            (answered if done else waiting).append(name)
         # Agencies whose (early) searches have answered are decided first, so that the
         # request reads them while the others are searched (:meth:`searching`).
         for name in answered:
             await self._decide_by_search(person, name, known)
-        if len(answered) < len(searchable):
+        if waiting:
             begun = self._searches_begun()
             if not begun.done():
                 begun.set_result(None)
-            for name in searchable:
-                if name not in answered:
-                    await self._decide_by_search(person, name, known)
+            for name in waiting:
+                await self._decide_by_search(person, name, known)
 
     async def _decide_by_search(
         self, person: PersonFetch, agency: str, known: list[Demographics]
